@@ -1,0 +1,95 @@
+"""Feature building: contract tables in, one row per active client per cutoff out.
+
+`build_features` is the one entry point; training calls it with many cutoffs, scoring with one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from features import clients, cutoffs, events, surveys, tickets
+from features.spec import FeatureSpec, FeaturesConfig, fit_spec
+from features.tables import ContractError, Tables
+
+__all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables", "ContractError",
+           "categorical_features", "KEY_COLUMNS"]
+
+log = logging.getLogger(__name__)
+BUILDERS = (clients.build, events.build, surveys.build, tickets.build)
+KEY_COLUMNS = ("client_id", "cutoff")
+
+
+def categorical_features(spec: FeatureSpec) -> list[str]:
+    """Features that LightGBM should split on as categories (stored as integer codes)."""
+    names = list(spec.categorical_attributes.values())
+    if spec.has("surveys"):
+        names.append("nps_last_group")
+    return names
+
+
+def _check_sources(tables: Tables, spec: FeatureSpec) -> None:
+    for source in spec.sources:
+        if getattr(tables, source) is None:
+            raise ContractError(f"the model was trained with the '{source}' table and needs it; "
+                                f"add {source}.csv or {source}.parquet to the data folder", file=source)
+
+
+def build_at(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec, clients_mask: np.ndarray | None = None
+             ) -> pd.DataFrame:
+    """Features of the clients active at `cutoff` (or of `clients_mask` rows), from data known then."""
+    known = cutoffs.as_of(tables, cutoff)
+    active = cutoffs.active_mask(tables.clients, tables.churn, cutoff) if clients_mask is None else clients_mask
+    known = known.replace(clients=tables.clients[active])
+    parts = [build(known, cutoff, spec) for build in BUILDERS]
+    frame = pd.concat(parts, axis=1)
+    frame.insert(0, "cutoff", pd.Timestamp(cutoff))
+    return frame
+
+
+def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec) -> pd.DataFrame:
+    """One row per (client active at T, T): columns client_id, cutoff, then spec.feature_names.
+
+    The first call on a fresh spec fixes the feature order; later calls (scoring) reindex to it,
+    so a feature the data cannot provide reads as missing, with a warning naming it.
+    """
+    _check_sources(tables, spec)
+    frames = [build_at(tables, pd.Timestamp(t), spec) for t in cutoff_dates]
+    frame = pd.concat(frames) if frames else pd.DataFrame(columns=["cutoff"])
+    frame = frame.reset_index()
+    if "client_id" not in frame:
+        frame.insert(0, "client_id", pd.Series(dtype=str))
+    if not spec.feature_names:
+        spec.feature_names = tuple(c for c in frame.columns if c not in KEY_COLUMNS)
+    missing = [c for c in spec.feature_names if c not in frame.columns]
+    if missing:
+        log.warning("the data cannot provide %d feature(s) the model uses, read as missing: %s",
+                    len(missing), ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
+    features = frame.reindex(columns=list(spec.feature_names)).astype(np.float32)
+    return pd.concat([frame[list(KEY_COLUMNS)], features], axis=1)
+
+
+def label_frame(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], horizon_days: int) -> pd.DataFrame:
+    """client_id, cutoff, label for every client active at each cutoff (the contract's label)."""
+    frames = []
+    for t in cutoff_dates:
+        t = pd.Timestamp(t)
+        active = tables.clients[cutoffs.active_mask(tables.clients, tables.churn, t)]
+        frames.append(pd.DataFrame({"client_id": active["client_id"].astype(str).to_numpy(), "cutoff": t,
+                                    "label": cutoffs.labels(active, tables.churn, t, horizon_days)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_rows(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec,
+                  horizon_days: int) -> pd.DataFrame:
+    """Features plus label for every (active client, cutoff): the same call as scoring, with labels."""
+    cutoff_dates = [pd.Timestamp(t) for t in cutoff_dates]
+    rows = build_features(tables, cutoff_dates, spec)
+    labels = label_frame(tables, cutoff_dates, horizon_days)
+    # both frames list the active clients of each cutoff in the clients table's order
+    if not (rows["client_id"].to_numpy() == labels["client_id"].to_numpy()).all():
+        raise AssertionError("feature and label rows are out of step")
+    return rows.assign(label=labels["label"].to_numpy())

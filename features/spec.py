@@ -1,0 +1,148 @@
+"""Feature settings (typed config) and the FeatureSpec learnt at training time.
+
+The spec holds everything the builders learnt from the training data and must reuse when
+scoring (event types, channels, category levels, feature order), so a value first seen at
+scoring time is handled, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.tables import OPTIONAL_COLUMNS, Tables
+
+
+class SlaHours(BaseModel):
+    """Service-level targets in hours per ticket priority; `default` covers any other priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urgent: float = Field(1.0, gt=0)
+    high: float = Field(4.0, gt=0)
+    medium: float = Field(8.0, gt=0)
+    low: float = Field(24.0, gt=0)
+    default: float = Field(24.0, gt=0)
+
+    def for_priority(self, priority: str | None) -> float:
+        key = (priority or "").strip().lower()
+        return float(getattr(self, key)) if key in {"urgent", "high", "medium", "low"} else self.default
+
+
+class FeaturesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    windows_days: tuple[int, ...] = (7, 30, 90)
+    max_event_types: int = Field(30, ge=1)
+    max_channels: int = Field(10, ge=1)
+    max_category_levels: int = Field(50, ge=2)
+    # a string attribute with more distinct values than this share of clients is an identifier
+    identifier_unique_share: float = Field(0.5, gt=0, le=1)
+    high_priorities: tuple[str, ...] = ("high", "urgent")
+    first_response_sla_hours: SlaHours = SlaHours()
+    resolution_sla_hours: SlaHours = SlaHours(urgent=8, high=24, medium=72, low=120, default=72)
+    # a ticket opened within this many days of the client's previous resolution counts as reopened
+    reopen_within_days: int = Field(7, ge=1)
+
+
+def slug(text: str) -> str:
+    """A safe, readable column-name part: ascii lower case, digits and underscores."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    return cleaned or "blank"
+
+
+def _unique_slugs(values: list[str], taken: set[str] | None = None) -> list[str]:
+    taken = set(taken or ())
+    out = []
+    for value in values:
+        base = candidate = slug(value)
+        k = 2
+        while candidate in taken:
+            candidate = f"{base}_{k}"
+            k += 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+@dataclass
+class FeatureSpec:
+    """What the builders learnt from training data; saved with the model, reused at scoring."""
+
+    config: FeaturesConfig
+    sources: tuple[str, ...]                      # tables present at training (events, surveys, tickets)
+    optional_columns: dict[str, tuple[str, ...]]  # optional contract columns present, per table
+    event_types: tuple[str, ...] = ()
+    event_type_names: tuple[str, ...] = ()        # column-name slugs, same order
+    valued_event_types: tuple[str, ...] = ()      # event types whose `value` is filled
+    channels: tuple[str, ...] = ()
+    channel_names: tuple[str, ...] = ()
+    numeric_attributes: dict[str, str] = field(default_factory=dict)      # column -> feature name
+    categorical_attributes: dict[str, str] = field(default_factory=dict)  # column -> feature name
+    category_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # feature -> levels
+    ignored_columns: dict[str, str] = field(default_factory=dict)         # column -> why
+    feature_names: tuple[str, ...] = ()           # final order, fixed after the first build
+
+    def has(self, source: str) -> bool:
+        return source in self.sources
+
+    def has_column(self, table: str, column: str) -> bool:
+        return column in self.optional_columns.get(table, ())
+
+
+def _top_levels(values: pd.Series, limit: int) -> tuple[str, ...]:
+    counts = values.dropna().astype(str).value_counts()
+    # ties broken by the value itself, so the same data always gives the same spec
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(str(k) for k, _ in ordered[:limit])
+
+
+_CLIENT_CONTRACT = {"client_id", "signup_date", "monthly_value"}
+RESERVED_CLIENT_FEATURES = {"tenure_days", "monthly_value"}
+
+
+def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
+    """Learn the spec from the training tables (already cut at the training `until`)."""
+    sources = tuple(name for name in ("events", "surveys", "tickets") if getattr(tables, name) is not None)
+    optional = {name: tuple(c for c in OPTIONAL_COLUMNS[name] if c in df.columns)
+                for name, df in tables.present().items()}
+    spec = FeatureSpec(config=config, sources=sources, optional_columns=optional)
+
+    events = tables.events
+    if events is not None:
+        spec.event_types = _top_levels(events["event_type"], config.max_event_types)
+        spec.event_type_names = tuple(_unique_slugs(list(spec.event_types), {"events", "channel"}))
+        if "value" in events:
+            filled = events.loc[events["value"].notna(), "event_type"].astype(str).unique()
+            spec.valued_event_types = tuple(t for t in spec.event_types if t in set(filled))
+        if "channel" in events:
+            spec.channels = _top_levels(events["channel"], config.max_channels)
+            spec.channel_names = tuple(_unique_slugs(list(spec.channels)))
+
+    clients = tables.clients
+    taken = set(RESERVED_CLIENT_FEATURES)
+    n_clients = max(len(clients), 1)
+    for column in clients.columns:
+        if column in _CLIENT_CONTRACT:
+            continue
+        values = clients[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            spec.numeric_attributes[column] = _unique_slugs([column], taken)[0]
+            taken.add(spec.numeric_attributes[column])
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            spec.ignored_columns[column] = "a date attribute; static dates are not point-in-time safe"
+        else:
+            distinct = values.dropna().nunique()
+            if distinct <= 1:
+                spec.ignored_columns[column] = "a single value for every client"
+            elif distinct > config.max_category_levels and distinct / n_clients > config.identifier_unique_share:
+                spec.ignored_columns[column] = f"looks like an identifier ({distinct} distinct values)"
+            else:
+                name = _unique_slugs([column], taken)[0]
+                taken.add(name)
+                spec.categorical_attributes[column] = name
+                spec.category_levels[name] = _top_levels(values, config.max_category_levels)
+    return spec

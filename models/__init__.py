@@ -1,0 +1,10 @@
+"""Fitting, evaluating and choosing churn models. Pure: no files, no MLflow, no clock."""
+
+from models.bundle import ModelBundle
+from models.champion import Decision, decide
+from models.config import LightGBMParams, TrainingConfig
+from models.metrics import classification_metrics, is_better
+from models.training import FitResult, Split, fit, split_rows, validation_window
+
+__all__ = ["ModelBundle", "Decision", "decide", "LightGBMParams", "TrainingConfig", "classification_metrics",
+           "is_better", "FitResult", "Split", "fit", "split_rows", "validation_window"]

@@ -1,0 +1,28 @@
+"""ModelBundle: the booster plus the FeatureSpec it was trained with; what the registry stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features import categorical_features
+from features.spec import FeatureSpec
+
+
+@dataclass
+class ModelBundle:
+    booster: lgb.Booster
+    spec: FeatureSpec
+    info: dict = field(default_factory=dict)  # horizon, cutoffs, validation window, ...
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Churn probability per row; columns are aligned to the spec's order by name."""
+        matrix = features.reindex(columns=list(self.spec.feature_names)).to_numpy(dtype=np.float32)
+        return self.booster.predict(matrix, num_threads=1)
+
+    @property
+    def categorical(self) -> list[str]:
+        return categorical_features(self.spec)

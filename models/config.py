@@ -1,0 +1,40 @@
+"""Training settings: cutoffs, horizon, validation and LightGBM parameters."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LightGBMParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(50, ge=1)
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l2: float = Field(1.0, ge=0)
+    max_bin: int = Field(255, ge=2)
+    num_threads: int = Field(0, ge=0)  # 0: LightGBM's default (all cores)
+
+
+class TrainingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    horizon_days: int = Field(30, ge=1, le=366)
+    n_cutoffs: int = Field(12, ge=1, le=120)
+    validation_cutoffs: int = Field(2, ge=1)
+    cutoff_anchor: Literal["auto", "month_end", "data_end"] = "auto"
+    # behaviour history a cutoff needs before its features mean anything
+    min_history_days: int = Field(30, ge=0)
+    # share of clients held out when the data holds churn in a single cutoff
+    fallback_validation_share: float = Field(0.25, gt=0, lt=1)
+    refit_on_all_cutoffs: bool = True
+    max_boost_rounds: int = Field(2000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    seed: int = 42
+    lightgbm: LightGBMParams = LightGBMParams()
+    # the metric a new model must beat the champion on, and by how much
+    champion_metric: Literal["roc_auc", "pr_auc", "brier", "top_decile_lift"] = "roc_auc"
+    champion_margin: float = Field(0.0, ge=0)

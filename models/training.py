@@ -1,0 +1,135 @@
+"""Fitting LightGBM: out-of-time split, early stopping, refit on every cutoff.
+
+Pure: frames in, fitted objects out. No files, no MLflow, no clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features import categorical_features
+from features.spec import FeatureSpec
+from models.config import TrainingConfig
+from models.metrics import classification_metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which training rows fit and which validate, and how the split was made."""
+
+    train: np.ndarray  # boolean masks over the rows
+    valid: np.ndarray
+    kind: str          # "out_of_time" or "by_client"
+    window: tuple[str, ...]  # the validation cutoffs, ISO dates
+    note: str = ""
+
+
+def _client_bucket(client_ids: pd.Series, seed: int) -> np.ndarray:
+    """A stable pseudo-random number in [0, 1) per client: same client, same side of a split."""
+    hashed = pd.util.hash_pandas_object(client_ids.astype(str), index=False, hash_key=f"{seed:016d}"[:16])
+    return (hashed.to_numpy() % 10_000) / 10_000
+
+
+def validation_window(churners_per_cutoff: dict[pd.Timestamp, int], n_valid: int) -> tuple[pd.Timestamp, ...]:
+    """The latest cutoffs holding churners, leaving at least one earlier such cutoff to train on.
+
+    Empty when fewer than two cutoffs hold churners: no out-of-time split is possible.
+    """
+    with_churn = sorted(t for t, n in churners_per_cutoff.items() if n > 0)
+    if len(with_churn) < 2:
+        return ()
+    return tuple(with_churn[-min(n_valid, len(with_churn) - 1):])
+
+
+def split_rows(rows: pd.DataFrame, config: TrainingConfig) -> Split:
+    """Validate on the latest cutoffs that hold churners; never on random rows across time.
+
+    With churners in fewer than two cutoffs (a single snapshot), an out-of-time fold is
+    impossible, so a share of clients within that cutoff validates instead.
+    """
+    per_cutoff = rows.groupby("cutoff")["label"].sum()
+    window = validation_window(per_cutoff.to_dict(), config.validation_cutoffs)
+    if window:
+        valid = rows["cutoff"].isin(window).to_numpy()
+        train = (rows["cutoff"] < min(window)).to_numpy()
+        return Split(train, valid, "out_of_time", tuple(str(pd.Timestamp(t).date()) for t in window))
+    with_churn = per_cutoff.index[per_cutoff > 0]
+    if not len(with_churn):
+        raise ValueError("no churner in any training cutoff")
+    cutoff = with_churn[0]
+    at = (rows["cutoff"] == cutoff).to_numpy()
+    held = _client_bucket(rows["client_id"], config.seed) < config.fallback_validation_share
+    note = (f"churn falls in a single cutoff ({pd.Timestamp(cutoff).date()}): an out-of-time validation is "
+            f"impossible, so {config.fallback_validation_share:.0%} of its clients (chosen by client) validate")
+    # rows of other cutoffs (no churner) add only negatives; held-out clients stay out of them too
+    return Split(~held, at & held, "by_client", (str(pd.Timestamp(cutoff).date()),), note)
+
+
+def _params(config: TrainingConfig) -> dict:
+    p = config.lightgbm
+    return {
+        "objective": "binary",
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "feature_fraction": p.feature_fraction,
+        "bagging_fraction": p.bagging_fraction,
+        "bagging_freq": p.bagging_freq,
+        "lambda_l2": p.lambda_l2,
+        "max_bin": p.max_bin,
+        "num_threads": p.num_threads,
+        "seed": config.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+    }
+
+
+def _dataset(rows: pd.DataFrame, mask: np.ndarray, spec: FeatureSpec, reference: lgb.Dataset | None = None
+             ) -> lgb.Dataset:
+    names = list(spec.feature_names)
+    categorical = [c for c in categorical_features(spec) if c in names]
+    return lgb.Dataset(rows.loc[mask, names].to_numpy(dtype=np.float32), label=rows.loc[mask, "label"].to_numpy(),
+                       feature_name=names, categorical_feature=categorical, reference=reference,
+                       free_raw_data=True)
+
+
+@dataclass
+class FitResult:
+    booster: lgb.Booster
+    best_iteration: int
+    valid_probability: np.ndarray
+    metrics: dict[str, float]
+    split: Split
+
+
+def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitResult:
+    """Early-stopped LightGBM on the validation fold; then (by config) a refit on every row."""
+    split = split_rows(rows, config)
+    if split.note:
+        log.warning(split.note)
+    if rows.loc[split.train, "label"].nunique() < 2:
+        raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
+    params = _params(config)
+    train_set = _dataset(rows, split.train, spec)
+    valid_set = _dataset(rows, split.valid, spec, reference=train_set)
+    booster = lgb.train(params, train_set, num_boost_round=config.max_boost_rounds, valid_sets=[valid_set],
+                        valid_names=["validation"],
+                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+    best = max(1, booster.best_iteration or booster.current_iteration())
+    names = list(spec.feature_names)
+    valid_probability = booster.predict(rows.loc[split.valid, names].to_numpy(dtype=np.float32),
+                                        num_iteration=best, num_threads=1)
+    metrics = classification_metrics(rows.loc[split.valid, "label"].to_numpy(), valid_probability)
+    if config.refit_on_all_cutoffs:
+        everything = np.ones(len(rows), dtype=bool)
+        booster = lgb.train(params, _dataset(rows, everything, spec), num_boost_round=best)
+    final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return FitResult(final, best, valid_probability, metrics, split)

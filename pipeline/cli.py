@@ -1,0 +1,194 @@
+"""The `churn` command: parses flags, calls a job, maps errors to exit codes. No logic here.
+
+Exit codes: 0 done, 2 bad input or config (one line on stderr), 1 anything unexpected
+(one line on stderr, the traceback in churn-error.log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Point-in-time churn prediction: generate data, train, score.")
+log = logging.getLogger("churn")
+
+EXIT_BAD_INPUT = 2
+EXIT_UNEXPECTED = 1
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, log_time_format="%H:%M:%S")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("churn", "pipeline", "features", "models"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _tracking_uri() -> str:
+    from pipeline.registry import default_tracking_uri
+
+    # the one place the environment is read: everything below receives the URI as an argument
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+def _date(value: Optional[str], flag: str):
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"{flag}: '{value}' is not a date (YYYY-MM-DD)", EXIT_BAD_INPUT)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[str, Any]], None]) -> None:
+    from features.tables import ContractError
+
+    try:
+        result = job()
+    except ContractError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
+        log_path = Path("churn-error.log").resolve()
+        log_path.write_text(traceback.format_exc(), encoding="utf-8")
+        _fail(f"unexpected {type(exc).__name__}: {exc} (traceback in {log_path})", EXIT_UNEXPECTED)
+    show(result)
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=True, default=str))
+
+
+def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
+    from pipeline.config import load_config
+
+    return load_config(path, overrides)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail in the log.")) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="Folder to write the contract tables into."),
+    clients: int = typer.Option(5000, "--clients", min=10, help="Number of clients."),
+    seed: int = typer.Option(7, "--seed", help="Random seed: same seed, same bytes."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day of data, YYYY-MM-DD (default 2025-12-31)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Write realistic synthetic data in the input contract, plus truth.parquet."""
+    from pipeline import jobs
+
+    end_date = _date(end, "--end")
+
+    def show(r: dict[str, Any]) -> None:
+        rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
+        typer.echo(f"generated {rows} in {r['seconds']} s -> {r['out']}")
+
+    _run(lambda: jobs.generate(out, clients=clients, seed=seed, end=end_date), as_json, show)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    until: Optional[str] = typer.Option(None, "--until", help="Use no row after this day (default: latest in data)."),
+    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, help="Days ahead to predict churn (default 30)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    out: Path = typer.Option(Path("churn_output/train"), "--out", help="Where quarantine files go."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Train on monthly cutoffs, validate out of time, log and register in MLflow."""
+    from pipeline import jobs
+
+    until_date = _date(until, "--until")
+
+    def job() -> dict[str, Any]:
+        overrides = {"training": {"horizon_days": horizon}} if horizon else None
+        return jobs.train(data, config=_config(config, overrides), tracking_uri=_tracking_uri(), until=until_date,
+                          out=out)
+
+    def show(r: dict[str, Any]) -> None:
+        m = r["metrics"]
+        typer.echo(f"model {r['model_uri']} (run {r['run_id']}); validation {r['validation']['kind']} on "
+                   f"{', '.join(r['validation']['window'])}: ROC AUC {m.get('roc_auc', float('nan')):.3f}, "
+                   f"PR AUC {m.get('pr_auc', float('nan')):.3f}, Brier {m.get('brier', float('nan')):.4f}, "
+                   f"top-decile lift {m.get('top_decile_lift', float('nan')):.2f}")
+        if "oracle_roc_auc" in m:
+            typer.echo(f"generator's own p_true on the same rows: ROC AUC {m['oracle_roc_auc']:.3f} "
+                       f"(model/oracle {m['model_to_oracle_auc_ratio']:.3f})")
+        typer.echo(("champion: " if r["champion"] else "not champion: ") + r["champion_decision"])
+
+    _run(job, as_json, show)
+
+
+@app.command()
+def score(
+    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    out: Path = typer.Option(..., "--out", help="Folder for risk_list.parquet / .csv."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Score as of this day (default: latest in data)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Score every client active at --as-of and write the ranked risk list."""
+    from pipeline import jobs
+
+    as_of_date = _date(as_of, "--as-of")
+
+    def show(r: dict[str, Any]) -> None:
+        typer.echo(f"scored {r['clients_scored']:,} clients as of {r['as_of']} with model version "
+                   f"{r['model_version']} -> {r['outputs']['csv']}")
+
+    _run(lambda: jobs.score(data, out=out, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
+                            as_of_date=as_of_date), as_json, show)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("churn_demo"), "--out", help="Folder for the demo data and outputs."),
+    clients: int = typer.Option(5000, "--clients", min=100, help="Number of generated clients."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Generate data, train, register and score: the whole pipeline on the embedded default."""
+    from pipeline import jobs
+
+    def show(r: dict[str, Any]) -> None:
+        t, s = r["train"], r["score"]
+        typer.echo(f"data:       {r['generate']['out']}")
+        typer.echo(f"model:      {t['model_uri']} (ROC AUC {t['metrics'].get('roc_auc', float('nan')):.3f}"
+                   + (f", oracle {t['metrics']['oracle_roc_auc']:.3f})" if "oracle_roc_auc" in t["metrics"] else ")"))
+        typer.echo(f"risk list:  {s['outputs']['csv']} ({s['clients_scored']:,} clients as of {s['as_of']})")
+        typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
+
+    _run(lambda: jobs.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The application config: typed, strict, loaded from YAML over built-in defaults.
+
+`configs/default.yaml` spells out the defaults; a user file may set any subset. A wrong key
+or value is a ContractError naming the key and the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from features.spec import FeaturesConfig
+from features.tables import ContractError
+from models.config import TrainingConfig
+
+
+class DataConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a table whose rejected rows pass this share stops the run (exit 2)
+    max_rejected_share: float = Field(0.01, ge=0, le=1)
+
+
+class RegistryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    experiment: str = "churn"
+    model_name: str = "churn"
+    champion_alias: str = "champion"
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    data: DataConfig = DataConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    training: TrainingConfig = TrainingConfig()
+    registry: RegistryConfig = RegistryConfig()
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
+    """Defaults, then the YAML file at `path`, then `overrides` (CLI flags)."""
+    values: dict[str, Any] = {}
+    source = "command-line flags"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ContractError("config file not found", file=source)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ContractError(f"is not valid YAML: {str(exc).splitlines()[0]}", file=source) from None
+        if not isinstance(loaded, dict):
+            raise ContractError("must hold a mapping of settings", file=source)
+        values = loaded
+    if overrides:
+        values = _merge(values, overrides)
+    try:
+        return AppConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ContractError(f"config key '{key}': {problem}{more}", file=source) from None
+
+
+def defaults_as_yaml() -> str:
+    return yaml.safe_dump(AppConfig().model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,368 @@
+"""Reading a folder of contract tables: parsing, contract checks, quarantine.
+
+Each table is `<name>.parquet` or `<name>.csv` (UTF-8, header row, comma). A missing required
+table or column is a `ContractError` (exit 2). A row that breaks the contract is set aside in
+`<quarantine_dir>/<table>.csv` with a `reason` column; rows in = rows used + rows set aside,
+and the run stops when a table's rejected share passes `max_rejected_share`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, ContractError, Tables
+
+log = logging.getLogger(__name__)
+
+TIME_COLUMNS = {
+    "clients": ("signup_date",),
+    "events": ("timestamp",),
+    "surveys": ("answered_at",),
+    "tickets": ("opened_at", "first_response_at", "resolved_at"),
+    "churn": ("churned_at",),
+}
+DATE_ONLY = {"signup_date", "churned_at"}
+CATEGORY_COLUMNS = {"events": ("event_type", "channel"), "tickets": ("priority", "category")}
+# Datetimes outside this range are data errors (a year 9999 placeholder), not history.
+EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+ABSURD_NUMBER = 1e15
+
+
+@dataclass
+class TableReport:
+    name: str
+    file: str
+    rows_in: int
+    rows_used: int
+    rows_quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    sha256: str = ""
+
+
+@dataclass
+class LoadResult:
+    tables: Tables
+    reports: dict[str, TableReport]
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.reports):
+            digest.update(f"{name}:{self.reports[name].sha256};".encode())
+        return digest.hexdigest()
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    for suffix in (".parquet", ".csv"):
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_raw(path: Path, name: str) -> pd.DataFrame:
+    """All columns as read; text columns that repeat a lot arrive as categoricals (cheap)."""
+    dictionary = ["client_id", *CATEGORY_COLUMNS.get(name, ())]
+    try:
+        if path.suffix == ".parquet":
+            schema = pq.read_schema(path)
+            wanted = [c for c in dictionary if c in schema.names and pa.types.is_string(schema.field(c).type)
+                      or c in schema.names and pa.types.is_large_string(schema.field(c).type)]
+            table = pq.read_table(path, read_dictionary=wanted)
+        else:
+            with path.open("r", encoding="utf-8", newline="") as handle:
+                header = handle.readline().lstrip("\ufeff").rstrip("\r\n").split(",")
+            header = [h.strip().strip('"') for h in header]
+            types = {c: (pa.dictionary(pa.int32(), pa.string()) if c in dictionary else pa.string()) for c in header}
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding="utf8"),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                                     null_values=[""], quoted_strings_can_be_null=True),
+            )
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV",
+                            file=path.name) from None
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        message = str(exc).splitlines()[0]
+        if "utf8" in message.lower() or "utf-8" in message.lower():
+            raise ContractError(f"is not UTF-8 text ({message}); save it as UTF-8 CSV", file=path.name) from None
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise ContractError(f"cannot be read as {kind} ({message})", file=path.name) from None
+    frame = table.to_pandas()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Trimmed text with empty strings as missing, whatever the stored type.
+
+    Dictionary-encoded columns stay categorical: the work is done once per distinct value,
+    not once per row (an events log repeats a handful of types millions of times).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        stripped = pd.Index(values.cat.categories.astype("string").str.strip())
+        uniques, inverse = np.unique(stripped.fillna("").to_numpy(dtype=object).astype(str), return_inverse=True)
+        new_codes = np.r_[inverse, -1][values.cat.codes.to_numpy()]
+        keep = uniques != ""
+        remap = np.full(len(uniques) + 1, -1)
+        remap[np.flatnonzero(keep)] = np.arange(keep.sum())
+        codes = remap[new_codes]
+        return pd.Series(pd.Categorical.from_codes(codes, categories=uniques[keep]), index=values.index)
+    if pd.api.types.is_float_dtype(values):
+        # ids stored as floats by a spreadsheet (123.0) are meant as 123
+        filled = values.dropna()
+        if (filled == np.floor(filled)).all():
+            values = values.astype("Int64")
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(naive UTC datetime64[ns], unparseable mask, out-of-range mask)."""
+    present = values.notna()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+    else:
+        text = values if pd.api.types.is_string_dtype(values) else values.astype("string")
+        parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601").dt.tz_localize(None)
+    unparseable = present & parsed.isna()
+    out_of_range = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
+    parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
+    return parsed, unparseable, out_of_range
+
+
+def _number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(float64, unparseable-or-absurd mask)."""
+    present = values.notna()
+    number = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = present & (number.isna() | ~np.isfinite(number.fillna(0)) | (number.abs() > ABSURD_NUMBER))
+    return number.mask(bad), bad
+
+
+class _Reasons:
+    """The first contract break found for each row."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reason = pd.Series(pd.NA, index=index, dtype="string")
+
+    def flag(self, mask: pd.Series | np.ndarray, text: str) -> None:
+        mask = pd.Series(np.asarray(mask, dtype=bool), index=self.reason.index)
+        self.reason = self.reason.mask(self.reason.isna() & mask, text)
+
+    @property
+    def bad(self) -> pd.Series:
+        return self.reason.notna()
+
+
+def _check_columns(frame: pd.DataFrame, name: str, path: Path) -> None:
+    for column in REQUIRED_COLUMNS[name]:
+        if column not in frame.columns:
+            raise ContractError(f"required column is missing (found: {', '.join(frame.columns) or 'none'})",
+                                file=path.name, column=column)
+
+
+def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | None) -> pd.Categorical:
+    ids = _text(frame["client_id"])
+    reasons.flag(ids.isna(), "client_id is empty")
+    if categories is None:
+        return ids
+    key = pd.Categorical(ids, categories=categories)
+    reasons.flag(ids.notna() & (key.codes < 0), "unknown client_id (not in clients)")
+    return key
+
+
+def _parse_times(frame: pd.DataFrame, name: str, reasons: _Reasons, required: tuple[str, ...]) -> dict:
+    parsed = {}
+    for column in TIME_COLUMNS[name]:
+        if column not in frame:
+            continue
+        values, unparseable, out_of_range = _time(frame[column])
+        if column in required:
+            reasons.flag(frame[column].isna(), f"{column} is empty")
+        reasons.flag(unparseable, f"{column} is not a date/time")
+        reasons.flag(out_of_range, f"{column} is out of range ({EARLIEST.year}-{LATEST.year})")
+        parsed[column] = values.dt.normalize() if column in DATE_ONLY else values
+    return parsed
+
+
+def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tuple[pd.DataFrame, _Reasons]:
+    reasons = _Reasons(raw.index)
+    out: dict[str, pd.Series | pd.Categorical] = {}
+    key = _client_key(raw, reasons, categories)
+    out["client_id"] = key
+    out.update(_parse_times(raw, name, reasons, REQUIRED_COLUMNS[name]))
+
+    if name == "clients":
+        reasons.flag(key.notna() & key.duplicated(keep="first"), "duplicate client_id (first row kept)")
+        if "monthly_value" in raw:
+            value, bad = _number(raw["monthly_value"])
+            reasons.flag(bad, "monthly_value is not a number")
+            reasons.flag(value < 0, "monthly_value is negative")
+            out["monthly_value"] = value
+        for column in raw.columns:
+            if column not in out and column not in REQUIRED_COLUMNS["clients"]:
+                out[column] = _attribute(raw[column])
+    elif name == "events":
+        kind = _text(raw["event_type"])
+        reasons.flag(kind.isna(), "event_type is empty")
+        out["event_type"] = kind
+        if "channel" in raw:
+            out["channel"] = _text(raw["channel"])
+        if "value" in raw:
+            value, bad = _number(raw["value"])
+            reasons.flag(bad, "value is not a usable number")
+            out["value"] = value
+    elif name == "surveys":
+        score, bad = _number(raw["score"])
+        reasons.flag(raw["score"].isna(), "score is empty")
+        reasons.flag(bad, "score is not a number")
+        reasons.flag(score.notna() & ((score < 0) | (score > 10) | (score != np.floor(score))),
+                     "score is not an integer from 0 to 10")
+        out["score"] = score
+        if "comment" in raw:
+            out["comment"] = _text(raw["comment"])
+    elif name == "tickets":
+        ticket = _text(raw["ticket_id"])
+        reasons.flag(ticket.isna(), "ticket_id is empty")
+        reasons.flag(ticket.notna() & ticket.duplicated(keep="first"), "duplicate ticket_id (first row kept)")
+        out["ticket_id"] = ticket
+        opened = out["opened_at"]
+        for column, text in (("first_response_at", "first response before it was opened"),
+                             ("resolved_at", "resolved before it was opened")):
+            if column in out:
+                reasons.flag(out[column] < opened, text)
+        for column in ("priority", "category"):
+            if column in raw:
+                out[column] = _text(raw[column]).astype("string").str.lower()
+        if "satisfaction" in raw:
+            rating, bad = _number(raw["satisfaction"])
+            reasons.flag(bad, "satisfaction is not a number")
+            reasons.flag(rating.notna() & ((rating < 1) | (rating > 5) | (rating != np.floor(rating))),
+                         "satisfaction is not an integer from 1 to 5")
+            out["satisfaction"] = rating
+    elif name == "churn":
+        reasons.flag(key.notna() & pd.Series(key).duplicated(keep="first").to_numpy(),
+                     "duplicate client_id (first row kept)")
+    return pd.DataFrame(out, index=raw.index), reasons
+
+
+def _attribute(values: pd.Series) -> pd.Series:
+    """A static client attribute: numeric when every filled value is a number, else text."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = _text(values)
+    number = pd.to_numeric(text, errors="coerce")
+    if text.notna().any() and number.notna().sum() == text.notna().sum():
+        return number.astype("float64")
+    return text
+
+
+def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rejected = raw.loc[reasons.bad].assign(reason=reasons.reason[reasons.bad])
+    tmp = path.with_suffix(".csv.tmp")
+    rejected.to_csv(tmp, index=False, encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,
+                require_churn: bool) -> LoadResult:
+    """Read, validate and type every contract table in `folder`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ContractError("data folder not found", file=str(folder))
+    reports: dict[str, TableReport] = {}
+    frames: dict[str, pd.DataFrame | None] = {}
+    categories: pd.Index | None = None
+    failures: list[str] = []
+    for name in TABLE_NAMES:
+        path = find_table(folder, name)
+        if path is None:
+            if name == "clients" or (name == "churn" and require_churn):
+                need = "is required" if name == "clients" else "is required to train (who left and when)"
+                raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(folder / name))
+            frames[name] = None
+            continue
+        raw = _read_raw(path, name)
+        _check_columns(raw, name, path)
+        if name == "clients" and raw.empty:
+            raise ContractError("has no rows", file=path.name)
+        clean, reasons = _validate(name, raw, categories)
+        bad = reasons.bad
+        n_bad = int(bad.sum())
+        report = TableReport(name=name, file=path.name, rows_in=len(raw), rows_used=len(raw) - n_bad,
+                             rows_quarantined=n_bad, reasons=reasons.reason[bad].value_counts().to_dict(),
+                             sha256=_sha256(path))
+        reports[name] = report
+        stale = None if quarantine_dir is None else quarantine_dir / f"{name}.csv"
+        if n_bad and stale is not None:
+            _write_quarantine(raw, reasons, stale)
+        elif stale is not None and stale.exists():
+            stale.unlink()
+        if n_bad:
+            top = ", ".join(f"{r} ({c})" for r, c in list(report.reasons.items())[:3])
+            log.warning("%s: %d of %d rows set aside: %s", path.name, n_bad, len(raw), top)
+            if n_bad / len(raw) > max_rejected_share:
+                where = f"; see {stale}" if stale is not None else ""
+                failures.append(f"{path.name}: {n_bad} of {len(raw)} rows ({n_bad / len(raw):.1%}) break the "
+                                f"contract, above max_rejected_share {max_rejected_share:.1%}: {top}{where}")
+        clean = clean.loc[~bad]
+        if name == "clients":
+            clean = clean.sort_values("client_id", kind="mergesort")
+            categories = pd.Index(clean["client_id"].astype(str).to_numpy())
+            clean = clean.assign(client_id=pd.Categorical(clean["client_id"].astype(str), categories=categories))
+        frames[name] = _finish(name, clean)
+    if failures:
+        raise ContractError(" | ".join(failures))
+    frames = _check_churn_after_signup(frames, reports)
+    tables = Tables(**{name: frames.get(name) for name in TABLE_NAMES})
+    return LoadResult(tables=tables, reports=reports)
+
+
+def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals for repeated text; logs sorted by time so the time module can binary-search."""
+    for column in CATEGORY_COLUMNS.get(name, ()):
+        if column in clean:
+            values = clean[column]
+            if not isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype("category")
+            values = values.cat.remove_unused_categories()
+            values = values.cat.set_categories(sorted(str(c) for c in values.cat.categories))
+            clean = clean.assign(**{column: values})
+    order_by = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
+    if name in order_by:
+        clean = clean.sort_values(order_by[name], kind="mergesort")
+    return clean.reset_index(drop=True)
+
+
+def _check_churn_after_signup(frames: dict, reports: dict[str, TableReport]) -> dict:
+    """A churn dated before the client's signup cannot be; say so rather than guess."""
+    churn, clients = frames.get("churn"), frames["clients"]
+    if churn is None or not len(churn):
+        return frames
+    signup = clients.set_index(clients["client_id"].astype(str))["signup_date"]
+    before = churn["churned_at"].to_numpy() < signup.reindex(churn["client_id"].astype(str)).to_numpy()
+    if before.any():
+        log.warning("%s: %d churn row(s) dated before the client's signup; kept, the client counts as gone "
+                    "from that day", reports["churn"].file, int(before.sum()))
+    return frames

@@ -1,0 +1,302 @@
+"""The jobs behind the CLI: each reads its inputs, calls pure code, writes its outputs.
+
+Only this room (with io and registry) touches files, MLflow and the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features import build_features, fit_spec, training_rows
+from features.cutoffs import as_of, latest_date, training_cutoffs
+from features.tables import ContractError
+from models import ModelBundle, classification_metrics, decide, fit, validation_window
+from pipeline import registry
+from pipeline.config import AppConfig
+from pipeline.io import LoadResult, load_folder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Timer:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, name: str):
+        timer = self
+
+        class _Stage:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.stages[name] = round(time.perf_counter() - self.start, 3)
+
+        return _Stage()
+
+
+def _load(data: Path, out: Path, config: AppConfig, require_churn: bool) -> LoadResult:
+    result = load_folder(Path(data), quarantine_dir=Path(out) / "quarantine",
+                         max_rejected_share=config.data.max_rejected_share, require_churn=require_churn)
+    for report in result.reports.values():
+        log.info("%s: %d rows read, %d used, %d set aside", report.file, report.rows_in, report.rows_used,
+                 report.rows_quarantined)
+    return result
+
+
+def _rows_summary(result: LoadResult) -> dict[str, dict[str, int]]:
+    return {name: {"rows_in": r.rows_in, "rows_used": r.rows_used, "rows_quarantined": r.rows_quarantined}
+            for name, r in result.reports.items()}
+
+
+def _code_version() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------- train
+
+def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None = None,
+          out: Path = Path("churn_output/train")) -> dict[str, Any]:
+    timer = Timer()
+    with timer("read"):
+        loaded = _load(data, out, config, require_churn=True)
+    tables = loaded.tables
+    until_ts = pd.Timestamp(until) if until else latest_date(tables)
+    known = as_of(tables, until_ts)  # no row after --until, ever
+    tc = config.training
+    plan = training_cutoffs(known, until_ts, tc.horizon_days, tc.n_cutoffs, tc.min_history_days, tc.cutoff_anchor)
+    for note in plan.notes:
+        log.warning(note)
+    if not plan.cutoffs or not any(plan.churners):
+        raise ContractError(f"no usable training cutoff holds a churner up to {until_ts.date()} with a "
+                            f"{tc.horizon_days}-day horizon: the churn table needs churn dates after the first "
+                            f"cutoff and at least {tc.horizon_days} days before --until", file="churn",
+                            column="churned_at", count=int(sum(plan.churners)))
+    window = validation_window(dict(zip(plan.cutoffs, plan.churners)), tc.validation_cutoffs)
+    # the spec (event types, category levels) learns only from what was known before validation
+    spec_date = max([t for t in plan.cutoffs if t < min(window)], default=plan.cutoffs[0]) if window \
+        else max(t for t, n in zip(plan.cutoffs, plan.churners) if n)
+    spec = fit_spec(as_of(known, spec_date), config.features)
+    for column, why in spec.ignored_columns.items():
+        log.warning("clients column '%s' not used as a feature: %s", column, why)
+
+    with timer("features"):
+        rows = training_rows(known, plan.cutoffs, spec, tc.horizon_days)
+    log.info("%d training rows over %d cutoffs, %d features, %d churners", len(rows), len(plan.cutoffs),
+             len(spec.feature_names), int(rows["label"].sum()))
+    with timer("fit"):
+        result = fit(rows, spec, tc)
+    info = {
+        "horizon_days": tc.horizon_days,
+        "until": str(until_ts.date()),
+        "cutoffs": [str(t.date()) for t in plan.cutoffs],
+        "cutoff_anchor": plan.anchor,
+        "validation_kind": result.split.kind,
+        "validation_window": list(result.split.window),
+        "best_iteration": result.best_iteration,
+        "input_fingerprint": loaded.fingerprint,
+    }
+    bundle = ModelBundle(booster=result.booster, spec=spec, info=info)
+    valid_rows = rows.loc[result.split.valid, ["client_id", "cutoff", "label"]].assign(
+        probability=result.valid_probability)
+    oracle = _oracle_comparison(Path(data), valid_rows)
+
+    registry.configure(tracking_uri)
+    reg = config.registry
+    experiment_id = registry.ensure_experiment(reg.experiment, tracking_uri)
+    with timer("mlflow"), mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params({**{f"lgbm_{k}": v for k, v in tc.lightgbm.model_dump().items()},
+                           "horizon_days": tc.horizon_days, "until": info["until"], "n_cutoffs": len(plan.cutoffs),
+                           "cutoff_anchor": plan.anchor, "validation_kind": result.split.kind,
+                           "validation_window": ",".join(result.split.window),
+                           "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
+                           "training_rows": len(rows), "seed": tc.seed})
+        metrics = {k: v for k, v in result.metrics.items() if np.isfinite(v)}
+        metrics.update(oracle)
+        mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
+        mlflow.set_tags({"input_fingerprint": loaded.fingerprint, "code_version": _code_version(),
+                         "data_folder": str(Path(data).resolve())})
+        registry.log_json(list(spec.feature_names), "features.json")
+        registry.log_json(config.model_dump(mode="json"), "config.json")
+        registry.log_json({**_rows_summary(loaded), "notes": list(plan.notes) + ([result.split.note] if
+                           result.split.note else [])}, "data_report.json")
+        version, model_uri = registry.log_bundle(bundle, rows.head(100), reg.model_name)
+        decision = _champion_decision(known, bundle, valid_rows, result.metrics, config)
+        registry.tag_version(reg.model_name, version, {
+            "validation_window": ",".join(result.split.window), "validation_kind": result.split.kind,
+            **{f"validation_{k}": v for k, v in metrics.items()},
+            "input_fingerprint": loaded.fingerprint, "champion_decision": decision.reason})
+        if decision.promote:
+            registry.set_alias(reg.model_name, reg.champion_alias, version)
+        mlflow.set_tag("champion_decision", decision.reason)
+    log.info("champion decision: %s", decision.reason)
+    return {
+        "run_id": run.info.run_id,
+        "model_uri": model_uri,
+        "model_version": version,
+        "champion": decision.promote,
+        "champion_decision": decision.reason,
+        "metrics": {k: round(v, 6) for k, v in metrics.items()},
+        "validation": {"kind": result.split.kind, "window": list(result.split.window)},
+        "cutoffs": info["cutoffs"],
+        "until": info["until"],
+        "notes": list(plan.notes) + ([result.split.note] if result.split.note else []),
+        "rows": _rows_summary(loaded),
+        "timings_s": timer.stages,
+        "tracking_uri": tracking_uri,
+    }
+
+
+def _oracle_comparison(data: Path, valid_rows: pd.DataFrame) -> dict[str, float]:
+    """On generated data, how close the model gets to the generator's own probability.
+
+    Read only after fitting, for evaluation; training never sees truth.parquet.
+    """
+    path = data / "truth.parquet"
+    if not path.is_file():
+        return {}
+    truth = pd.read_parquet(path)
+    truth = truth.assign(client_id=truth["client_id"].astype(str), cutoff=pd.to_datetime(truth["as_of"]))
+    joined = valid_rows.merge(truth[["client_id", "cutoff", "p_true"]], on=["client_id", "cutoff"], how="inner")
+    if len(joined) < len(valid_rows) * 0.9 or joined["label"].nunique() < 2:
+        return {}
+    model_auc = classification_metrics(joined["label"], joined["probability"])["roc_auc"]
+    oracle_auc = classification_metrics(joined["label"], joined["p_true"])["roc_auc"]
+    return {"oracle_roc_auc": oracle_auc, "model_to_oracle_auc_ratio": model_auc / oracle_auc}
+
+
+def _champion_decision(tables, bundle: ModelBundle, valid_rows: pd.DataFrame, new_metrics: dict[str, float],
+                       config: AppConfig):
+    """Compare with the champion on this model's validation window (rows and labels alike)."""
+    reg, tc = config.registry, config.training
+    current = registry.champion(reg.model_name, reg.champion_alias)
+    if current is None:
+        return decide(tc.champion_metric, new_metrics[tc.champion_metric], None, tc.champion_margin)
+    version, tags = current
+    if tags.get("validation_window") == ",".join(bundle.info["validation_window"]) and \
+            f"validation_{tc.champion_metric}" in tags:
+        old = float(tags[f"validation_{tc.champion_metric}"])
+    else:
+        try:
+            old_model = registry.load_model(f"models:/{reg.model_name}/{version}")
+            cut = sorted(valid_rows["cutoff"].unique())
+            features = build_features(tables, cut, old_model.bundle.spec)
+            scored = features[["client_id", "cutoff"]].assign(probability=old_model.bundle.predict(features))
+            joined = valid_rows[["client_id", "cutoff", "label"]].merge(scored, on=["client_id", "cutoff"])
+            old = classification_metrics(joined["label"], joined["probability"])[tc.champion_metric]
+        except ContractError as exc:
+            log.warning("champion v%s cannot be scored on this data (%s)", version, exc)
+            old = None
+    return decide(tc.champion_metric, new_metrics[tc.champion_metric], old, tc.champion_margin, version)
+
+
+# ---------------------------------------------------------------------------------------- score
+
+RISK_LIST_COLUMNS = ("client_id", "rank", "churn_probability", "monthly_value", "as_of", "model_version")
+
+
+def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
+          as_of_date: date | None = None) -> dict[str, Any]:
+    timer = Timer()
+    out = Path(out)
+    with timer("read"):
+        loaded = _load(data, out, config, require_churn=False)
+    tables = loaded.tables
+    cutoff = pd.Timestamp(as_of_date) if as_of_date else latest_date(tables)
+    registry.configure(tracking_uri)
+    reg = config.registry
+    uri = model_uri or f"models:/{reg.model_name}@{reg.champion_alias}"
+    with timer("load_model"):
+        model = registry.load_model(uri)
+    with timer("features"):
+        features = build_features(tables, [cutoff], model.bundle.spec)
+    with timer("predict"):
+        names = list(model.bundle.spec.feature_names)
+        probability = model.pyfunc.predict(features[names])["churn_probability"].to_numpy()
+    risk = risk_list(features["client_id"], probability, tables.clients, cutoff, model.version)
+    with timer("write"):
+        paths = write_risk_list(risk, out)
+    log.info("scored %d clients active at %s with %s (version %s)", len(risk), cutoff.date(), uri, model.version)
+    return {
+        "as_of": str(cutoff.date()),
+        "model_uri": uri,
+        "model_version": model.version,
+        "clients_scored": int(len(risk)),
+        "outputs": {k: str(v) for k, v in paths.items()},
+        "rows": _rows_summary(loaded),
+        "input_fingerprint": loaded.fingerprint,
+        "timings_s": timer.stages,
+        "top": risk.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
+    }
+
+
+def risk_list(client_ids: pd.Series, probability: np.ndarray, clients: pd.DataFrame, cutoff: pd.Timestamp,
+              model_version: str) -> pd.DataFrame:
+    """Ranked list: 1 = highest risk; ties broken by client_id so reruns give the same order."""
+    frame = pd.DataFrame({"client_id": client_ids.astype(str).to_numpy(),
+                          "churn_probability": np.round(probability.astype(np.float64), 6)})
+    if "monthly_value" in clients:
+        values = pd.Series(clients["monthly_value"].to_numpy(), index=clients["client_id"].astype(str))
+        frame["monthly_value"] = values.reindex(frame["client_id"]).to_numpy(dtype=np.float64)
+    frame = frame.sort_values(["churn_probability", "client_id"], ascending=[False, True], kind="mergesort")
+    frame.insert(1, "rank", np.arange(1, len(frame) + 1, dtype=np.int64))
+    frame["as_of"] = str(cutoff.date())
+    frame["model_version"] = str(model_version)
+    return frame.reset_index(drop=True)[[c for c in RISK_LIST_COLUMNS if c in frame.columns]]
+
+
+def _publish(path: Path, write) -> None:
+    """Write beside the target, then move into place: readers never see a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_risk_list(risk: pd.DataFrame, out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"parquet": out / "risk_list.parquet", "csv": out / "risk_list.csv"}
+    table = pa.Table.from_pandas(risk, preserve_index=False)
+    _publish(paths["parquet"], lambda p: pq.write_table(table, p, compression="zstd"))
+    # utf-8 with BOM: Excel then reads accents right when the file is opened by double-click
+    _publish(paths["csv"], lambda p: risk.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))
+    return paths
+
+
+# ---------------------------------------------------------------------------------------- generate, demo
+
+def generate(out: Path, *, clients: int, seed: int, end: date | None) -> dict[str, Any]:
+    from pipeline.generate import DEFAULT_END
+    from pipeline.generate import generate as run_generator
+
+    started = time.perf_counter()
+    counts = run_generator(Path(out), n_clients=clients, seed=seed, end=end or DEFAULT_END)
+    return {"out": str(out), "rows": counts, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def demo(out: Path, *, config: AppConfig, tracking_uri: str, clients: int = 5000, seed: int = 7) -> dict[str, Any]:
+    out = Path(out)
+    generated = generate(out / "data", clients=clients, seed=seed, end=None)
+    trained = train(out / "data", config=config, tracking_uri=tracking_uri, out=out / "train")
+    scored = score(out / "data", out=out / "risk", config=config, tracking_uri=tracking_uri)
+    return {"generate": generated, "train": trained, "score": scored}
