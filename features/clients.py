@@ -19,7 +19,7 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     clients = tables.clients
     index = pd.Index(clients["client_id"].astype(str).to_numpy(), name="client_id")
     columns: dict[str, np.ndarray] = {
-        "tenure_days": cutoffs.age_in_days(clients["signup_date"], cutoff).astype(np.float64) - 1.0,
+        "tenure_days": cutoffs.age_in_days(clients["signup_date"], cutoff).astype(np.float64),
     }
     if spec.has_column("clients", "monthly_value"):
         columns["monthly_value"] = (clients["monthly_value"].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -70,8 +70,9 @@ def window(df: pd.DataFrame, column: str, cutoff: pd.Timestamp, days: int) -> pd
 
 def age_in_days(timestamps: pd.Series, cutoff: pd.Timestamp) -> np.ndarray:
     """Whole days between each timestamp and the end of day T: 0 for anything on day T."""
-    end = np.datetime64(day_end(cutoff), "ns")
-    delta = end - timestamps.to_numpy(dtype="datetime64[ns]")
+    # measured from the last instant of day T, so a row at 00:00 on day T is 0 days old, not 1
+    last_instant = np.datetime64(day_end(cutoff), "ns") - np.timedelta64(1, "ns")
+    delta = last_instant - timestamps.to_numpy(dtype="datetime64[ns]")
     return (delta // np.timedelta64(1, "D")).astype(np.int64)
 
 

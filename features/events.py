@@ -61,6 +61,20 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
             last_trend[:, i] - previous_trend[:, i], previous_trend[:, i])
     for w in windows:
         columns[f"events_count_{w}d"] = counts[w].sum(axis=1)
+    # the mix of activity (what share is errors, feature use, ...) says how a client feels
+    # whatever its volume: a heavy and a light user in trouble both shift towards errors
+    for w in (TREND_DAYS, max(windows)):
+        total = counts[w].sum(axis=1)
+        for i, name in enumerate(spec.event_type_names):
+            columns[f"{name}_share_{w}d"] = ratio(counts[w][:, i], total)
+    # recent activity against the client's own baseline: a light user is not a fading one
+    longest_window = max(windows)
+    if longest_window > TREND_DAYS:
+        baseline = counts[longest_window] * (TREND_DAYS / longest_window)
+        for i, name in enumerate(spec.event_type_names):
+            columns[f"{name}_{TREND_DAYS}d_vs_{longest_window}d_rate"] = ratio(last_trend[:, i], baseline[:, i])
+        columns[f"events_{TREND_DAYS}d_vs_{longest_window}d_rate"] = ratio(last_trend.sum(axis=1),
+                                                                           baseline.sum(axis=1))
     last_total, previous_total = last_trend.sum(axis=1), previous_trend.sum(axis=1)
     columns[f"events_change_{TREND_DAYS}d_vs_previous_{TREND_DAYS}d"] = ratio(last_total - previous_total,
                                                                             previous_total)
@@ -78,7 +92,7 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     seen = last_seen > np.iinfo(np.int64).min
     days_since = np.full(n, np.nan)
     end_ns = np.datetime64(cutoffs.day_end(cutoff), "ns").view(np.int64)
-    days_since[seen] = (end_ns - last_seen[seen]) // (86_400 * 10**9)
+    days_since[seen] = (end_ns - 1 - last_seen[seen]) // (86_400 * 10**9)  # same day count as age_in_days
     columns["days_since_last_event"] = days_since
 
     if spec.valued_event_types and "value" in recent:

@@ -75,6 +75,8 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
         columns[f"median_first_response_hours_{RECENT_DAYS}d"] = _median_per_client(
             client[recent], response_hours[recent], n)
         breached = _breaches(tickets, "first_response_at", config.first_response_sla_hours, cutoff)
+        last_month = age < 30
+        columns["first_response_sla_breaches_30d"] = count_per_client(client[last_month], n, breached[last_month])
         columns[f"first_response_sla_breaches_{RECENT_DAYS}d"] = count_per_client(client[recent], n, breached[recent])
     if "resolved_at" in tickets:
         open_now = tickets["resolved_at"].isna().to_numpy()

@@ -9,15 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class LightGBMParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(31, ge=2)
-    min_child_samples: int = Field(50, ge=1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(100, ge=1)
     feature_fraction: float = Field(0.8, gt=0, le=1)
     bagging_fraction: float = Field(0.8, gt=0, le=1)
     bagging_freq: int = Field(1, ge=0)
     lambda_l2: float = Field(1.0, ge=0)
     max_bin: int = Field(255, ge=2)
-    num_threads: int = Field(0, ge=0)  # 0: LightGBM's default (all cores)
+    num_threads: int = Field(0, ge=0)  # 0: auto, one thread per 100k training rows up to the cores
 
 
 class TrainingConfig(BaseModel):

@@ -6,6 +6,7 @@ Pure: frames in, fitted objects out. No files, no MLflow, no clock.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -72,7 +73,21 @@ def split_rows(rows: pd.DataFrame, config: TrainingConfig) -> Split:
     return Split(~held, at & held, "by_client", (str(pd.Timestamp(cutoff).date()),), note)
 
 
-def _params(config: TrainingConfig) -> dict:
+ROWS_PER_THREAD = 100_000
+
+
+def threads_for(rows: int, configured: int) -> int:
+    """LightGBM threads: as configured, or (0) one per 100k rows up to the machine's cores.
+
+    On small data extra OpenMP threads cost more in synchronisation than they give, and when
+    another process holds a core they can slow training down by two orders of magnitude.
+    """
+    if configured > 0:
+        return configured
+    return max(1, min(os.cpu_count() or 1, rows // ROWS_PER_THREAD))
+
+
+def _params(config: TrainingConfig, rows: int) -> dict:
     p = config.lightgbm
     return {
         "objective": "binary",
@@ -84,7 +99,7 @@ def _params(config: TrainingConfig) -> dict:
         "bagging_freq": p.bagging_freq,
         "lambda_l2": p.lambda_l2,
         "max_bin": p.max_bin,
-        "num_threads": p.num_threads,
+        "num_threads": threads_for(rows, p.num_threads),
         "seed": config.seed,
         "deterministic": True,
         "force_row_wise": True,
@@ -117,7 +132,7 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         log.warning(split.note)
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
-    params = _params(config)
+    params = _params(config, len(rows))
     train_set = _dataset(rows, split.train, spec)
     valid_set = _dataset(rows, split.valid, spec, reference=train_set)
     booster = lgb.train(params, train_set, num_boost_round=config.max_boost_rounds, valid_sets=[valid_set],

@@ -172,11 +172,11 @@ class _Reasons:
         return self.reason.notna()
 
 
-def _check_columns(frame: pd.DataFrame, name: str, path: Path) -> None:
+def _check_columns(frame: pd.DataFrame, name: str, file: str) -> None:
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
             raise ContractError(f"required column is missing (found: {', '.join(frame.columns) or 'none'})",
-                                file=path.name, column=column)
+                                file=file, column=column)
 
 
 def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | None) -> pd.Categorical:
@@ -211,7 +211,6 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
     out.update(_parse_times(raw, name, reasons, REQUIRED_COLUMNS[name]))
 
     if name == "clients":
-        reasons.flag(key.notna() & key.duplicated(keep="first"), "duplicate client_id (first row kept)")
         if "monthly_value" in raw:
             value, bad = _number(raw["monthly_value"])
             reasons.flag(bad, "monthly_value is not a number")
@@ -220,6 +219,7 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
         for column in raw.columns:
             if column not in out and column not in REQUIRED_COLUMNS["clients"]:
                 out[column] = _attribute(raw[column])
+        _flag_duplicates(reasons, key, "client_id")
     elif name == "events":
         kind = _text(raw["event_type"])
         reasons.flag(kind.isna(), "event_type is empty")
@@ -242,7 +242,6 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
     elif name == "tickets":
         ticket = _text(raw["ticket_id"])
         reasons.flag(ticket.isna(), "ticket_id is empty")
-        reasons.flag(ticket.notna() & ticket.duplicated(keep="first"), "duplicate ticket_id (first row kept)")
         out["ticket_id"] = ticket
         opened = out["opened_at"]
         for column, text in (("first_response_at", "first response before it was opened"),
@@ -258,10 +257,18 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
             reasons.flag(rating.notna() & ((rating < 1) | (rating > 5) | (rating != np.floor(rating))),
                          "satisfaction is not an integer from 1 to 5")
             out["satisfaction"] = rating
+        _flag_duplicates(reasons, ticket, "ticket_id")
     elif name == "churn":
-        reasons.flag(key.notna() & pd.Series(key).duplicated(keep="first").to_numpy(),
-                     "duplicate client_id (first row kept)")
+        _flag_duplicates(reasons, pd.Series(np.asarray(key, dtype=object), index=raw.index), "client_id")
     return pd.DataFrame(out, index=raw.index), reasons
+
+
+def _flag_duplicates(reasons: _Reasons, key: pd.Series, column: str) -> None:
+    """Among rows otherwise valid, a repeated key is set aside; the first row keeps it."""
+    candidates = key.notna() & ~reasons.bad
+    repeated = pd.Series(False, index=key.index)
+    repeated[candidates] = key[candidates].duplicated(keep="first")
+    reasons.flag(repeated, f"duplicate {column} (first row kept)")
 
 
 def _attribute(values: pd.Series) -> pd.Series:
@@ -291,40 +298,68 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
     folder = Path(folder)
     if not folder.is_dir():
         raise ContractError("data folder not found", file=str(folder))
-    reports: dict[str, TableReport] = {}
-    frames: dict[str, pd.DataFrame | None] = {}
-    categories: pd.Index | None = None
-    failures: list[str] = []
+    sources: dict[str, tuple[pd.DataFrame, str, str]] = {}
     for name in TABLE_NAMES:
         path = find_table(folder, name)
         if path is None:
             if name == "clients" or (name == "churn" and require_churn):
                 need = "is required" if name == "clients" else "is required to train (who left and when)"
                 raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(folder / name))
+            continue
+        sources[name] = (_read_raw(path, name), path.name, _sha256(path))
+    return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
+
+
+def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: float = 1.0,
+                       quarantine_dir: Path | None = None) -> LoadResult:
+    """The same contract checks on in-memory frames (notebooks, tests): values as they would be read."""
+    sources = {}
+    for name, frame in frames.items():
+        if frame is None:
+            continue
+        frame = frame.copy()
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+        sources[name] = (frame, f"{name} (frame)", digest.hexdigest())
+    if "clients" not in sources:
+        raise ContractError("table is required", file="clients")
+    return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
+
+
+def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_dir: Path | None,
+             max_rejected_share: float) -> LoadResult:
+    """Contract checks, typing and quarantine for raw tables given as (frame, file name, sha256)."""
+    reports: dict[str, TableReport] = {}
+    frames: dict[str, pd.DataFrame | None] = {}
+    categories: pd.Index | None = None
+    failures: list[str] = []
+    for name in TABLE_NAMES:
+        if name not in sources:
             frames[name] = None
             continue
-        raw = _read_raw(path, name)
-        _check_columns(raw, name, path)
+        raw, file, digest = sources[name]
+        raw = raw.reset_index(drop=True)
+        _check_columns(raw, name, file)
         if name == "clients" and raw.empty:
-            raise ContractError("has no rows", file=path.name)
+            raise ContractError("has no rows", file=file)
         clean, reasons = _validate(name, raw, categories)
         bad = reasons.bad
         n_bad = int(bad.sum())
-        report = TableReport(name=name, file=path.name, rows_in=len(raw), rows_used=len(raw) - n_bad,
+        report = TableReport(name=name, file=file, rows_in=len(raw), rows_used=len(raw) - n_bad,
                              rows_quarantined=n_bad, reasons=reasons.reason[bad].value_counts().to_dict(),
-                             sha256=_sha256(path))
+                             sha256=digest)
         reports[name] = report
-        stale = None if quarantine_dir is None else quarantine_dir / f"{name}.csv"
-        if n_bad and stale is not None:
-            _write_quarantine(raw, reasons, stale)
-        elif stale is not None and stale.exists():
-            stale.unlink()
+        target = None if quarantine_dir is None else Path(quarantine_dir) / f"{name}.csv"
+        if n_bad and target is not None:
+            _write_quarantine(raw, reasons, target)
+        elif target is not None and target.exists():
+            target.unlink()  # a stale file from an earlier run would mislead
         if n_bad:
             top = ", ".join(f"{r} ({c})" for r, c in list(report.reasons.items())[:3])
-            log.warning("%s: %d of %d rows set aside: %s", path.name, n_bad, len(raw), top)
+            log.warning("%s: %d of %d rows set aside: %s", file, n_bad, len(raw), top)
             if n_bad / len(raw) > max_rejected_share:
-                where = f"; see {stale}" if stale is not None else ""
-                failures.append(f"{path.name}: {n_bad} of {len(raw)} rows ({n_bad / len(raw):.1%}) break the "
+                where = f"; see {target}" if target is not None else ""
+                failures.append(f"{file}: {n_bad} of {len(raw)} rows ({n_bad / len(raw):.1%}) break the "
                                 f"contract, above max_rejected_share {max_rejected_share:.1%}: {top}{where}")
         clean = clean.loc[~bad]
         if name == "clients":
@@ -334,9 +369,8 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
         frames[name] = _finish(name, clean)
     if failures:
         raise ContractError(" | ".join(failures))
-    frames = _check_churn_after_signup(frames, reports)
-    tables = Tables(**{name: frames.get(name) for name in TABLE_NAMES})
-    return LoadResult(tables=tables, reports=reports)
+    _warn_churn_before_signup(frames, reports)
+    return LoadResult(tables=Tables(**frames), reports=reports)
 
 
 def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
@@ -355,14 +389,13 @@ def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
     return clean.reset_index(drop=True)
 
 
-def _check_churn_after_signup(frames: dict, reports: dict[str, TableReport]) -> dict:
-    """A churn dated before the client's signup cannot be; say so rather than guess."""
+def _warn_churn_before_signup(frames: dict, reports: dict[str, TableReport]) -> None:
+    """A churn dated before the client's signup is odd but usable: the client is gone from that day."""
     churn, clients = frames.get("churn"), frames["clients"]
     if churn is None or not len(churn):
-        return frames
+        return
     signup = clients.set_index(clients["client_id"].astype(str))["signup_date"]
     before = churn["churned_at"].to_numpy() < signup.reindex(churn["client_id"].astype(str)).to_numpy()
     if before.any():
         log.warning("%s: %d churn row(s) dated before the client's signup; kept, the client counts as gone "
                     "from that day", reports["churn"].file, int(before.sum()))
-    return frames

@@ -134,6 +134,8 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         mlflow.set_tags({"input_fingerprint": loaded.fingerprint, "code_version": _code_version(),
                          "data_folder": str(Path(data).resolve())})
         registry.log_json(list(spec.feature_names), "features.json")
+        registry.log_frame(valid_rows.assign(cutoff=valid_rows["cutoff"].dt.date.astype(str)),
+                           "validation_predictions.parquet")
         registry.log_json(config.model_dump(mode="json"), "config.json")
         registry.log_json({**_rows_summary(loaded), "notes": list(plan.notes) + ([result.split.note] if
                            result.split.note else [])}, "data_report.json")

@@ -130,3 +130,10 @@ def set_alias(model_name: str, alias: str, version: str) -> None:
 
 def log_json(payload: Any, artifact_file: str) -> None:
     mlflow.log_text(json.dumps(payload, indent=2, sort_keys=True, default=str), artifact_file)
+
+
+def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / artifact_file
+        frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path))

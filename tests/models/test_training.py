@@ -1,0 +1,78 @@
+"""Splitting, metrics and the champion rule, on tiny frames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import TrainingConfig, decide, split_rows, validation_window
+from models.metrics import classification_metrics, is_better, top_share_lift
+
+
+def rows(labels_per_cutoff: dict[str, list[int]]) -> pd.DataFrame:
+    frames = [pd.DataFrame({"client_id": [f"c{i}" for i in range(len(labels))], "cutoff": pd.Timestamp(t),
+                            "label": labels}) for t, labels in labels_per_cutoff.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_validation_window_is_the_latest_cutoffs_with_churners():
+    t = [pd.Timestamp(d) for d in ("2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30")]
+    assert validation_window({t[0]: 3, t[1]: 2, t[2]: 0, t[3]: 4}, 2) == (t[1], t[3])
+
+
+def test_validation_window_always_leaves_a_churn_cutoff_to_train_on():
+    t = [pd.Timestamp(d) for d in ("2024-01-31", "2024-02-29")]
+    assert validation_window({t[0]: 1, t[1]: 1}, 5) == (t[1],)
+    assert validation_window({t[0]: 0, t[1]: 1}, 2) == ()
+
+
+def test_out_of_time_split_trains_only_on_earlier_cutoffs():
+    data = rows({"2024-01-31": [0, 1, 0], "2024-02-29": [1, 0, 0], "2024-03-31": [0, 0, 1]})
+    split = split_rows(data, TrainingConfig(validation_cutoffs=1))
+    assert split.kind == "out_of_time"
+    assert split.window == ("2024-03-31",)
+    assert data.loc[split.valid, "cutoff"].eq(pd.Timestamp("2024-03-31")).all()
+    assert data.loc[split.train, "cutoff"].max() < pd.Timestamp("2024-03-31")
+    assert not (split.train & split.valid).any()
+
+
+def test_single_snapshot_falls_back_to_a_split_by_client_and_says_so():
+    labels = [1, 0] * 200
+    data = rows({"2024-01-31": [0] * 400, "2024-02-29": labels})
+    split = split_rows(data, TrainingConfig(fallback_validation_share=0.25))
+    assert split.kind == "by_client"
+    assert "single cutoff" in split.note
+    held = set(data.loc[split.valid, "client_id"])
+    assert held and not held & set(data.loc[split.train, "client_id"])  # a client is on one side only
+    assert 0.15 < split.valid.sum() / 400 < 0.35
+
+
+def test_no_churner_at_all_cannot_be_split():
+    with pytest.raises(ValueError, match="no churner"):
+        split_rows(rows({"2024-01-31": [0, 0]}), TrainingConfig())
+
+
+def test_top_decile_lift_by_hand():
+    # 20 rows, 4 churners (rate 0.2); the top 2 scores hold 1 churner: rate 0.5, lift 2.5
+    y = np.array([1, 0] + [0] * 15 + [1, 1, 1])
+    p = np.linspace(1, 0, 20)
+    assert top_share_lift(y, p, 0.1) == pytest.approx(2.5)
+
+
+def test_metrics_of_a_perfect_ranking():
+    m = classification_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0
+    assert m["brier"] == pytest.approx((0.01 + 0.04 + 0.04 + 0.01) / 4)
+
+
+def test_brier_is_better_when_lower():
+    assert is_better("brier", 0.05, 0.06) and not is_better("brier", 0.06, 0.05)
+    assert is_better("roc_auc", 0.80, 0.79) and not is_better("roc_auc", 0.80, 0.79, margin=0.02)
+
+
+def test_first_model_becomes_champion():
+    assert decide("roc_auc", 0.7, None, 0.0).promote
+
+
+def test_worse_model_does_not_take_champion():
+    decision = decide("roc_auc", 0.70, 0.75, 0.0, champion_version="3")
+    assert not decision.promote and "does not beat champion v3" in decision.reason

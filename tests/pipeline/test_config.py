@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from features.tables import ContractError
+from pipeline.config import AppConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_default_yaml_spells_out_the_built_in_defaults():
+    written = load_config(ROOT / "configs" / "default.yaml")
+    assert written == AppConfig()
+
+
+def test_partial_file_overrides_only_what_it_sets(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("training:\n  horizon_days: 60\n  lightgbm:\n    num_leaves: 15\n")
+    config = load_config(path)
+    assert config.training.horizon_days == 60
+    assert config.training.lightgbm.num_leaves == 15
+    assert config.training.lightgbm.learning_rate == AppConfig().training.lightgbm.learning_rate
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("training:\n  horizon_dayz: 60\n")
+    with pytest.raises(ContractError, match=r"typo\.yaml.*training\.horizon_dayz.*unknown key"):
+        load_config(path)
+
+
+def test_wrong_value_names_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"data": {"max_rejected_share": 3}}))
+    with pytest.raises(ContractError, match=r"data\.max_rejected_share"):
+        load_config(path)
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception):
+        AppConfig().training.horizon_days = 5  # type: ignore[misc]

@@ -1,0 +1,199 @@
+"""The real CLI on small generated data: train, register, score, point in time, exit codes.
+
+Everything runs for real: the `churn` command in a subprocess, LightGBM, and an MLflow sqlite
+store in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+CHURN = [sys.executable, "-m", "pipeline.cli"]
+N_CLIENTS = 8000
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess:
+    done = subprocess.run(CHURN + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == expect, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done
+
+
+def last_json(done: subprocess.CompletedProcess) -> dict:
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run(["generate", "--out", str(root / "data"), "--clients", str(N_CLIENTS), "--seed", "11"], root, env)
+    trained = last_json(run(["train", "--data", str(root / "data"), "--json"], root, env))
+    return root, env, trained
+
+
+def test_train_reports_run_model_and_metrics_as_json(workspace):
+    _, _, trained = workspace
+    assert trained["run_id"] and trained["model_uri"] == "models:/churn/1"
+    assert {"roc_auc", "pr_auc", "brier", "top_decile_lift"} <= set(trained["metrics"])
+    assert trained["champion"] is True
+    assert trained["validation"]["kind"] == "out_of_time"
+
+
+def test_validation_auc_is_good_and_close_to_the_generators_own_probability(workspace):
+    root, env, trained = workspace
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    path = mlflow.artifacts.download_artifacts(run_id=trained["run_id"], artifact_path="validation_predictions.parquet",
+                                               dst_path=str(root / "artifacts"))
+    valid = pd.read_parquet(path)
+    truth = pd.read_parquet(root / "data" / "truth.parquet")
+    truth = truth.assign(client_id=truth["client_id"].astype(str), cutoff=pd.to_datetime(truth["as_of"]).dt.date.astype(str))
+    joined = valid.merge(truth, on=["client_id", "cutoff"], how="inner")
+    assert len(joined) == len(valid)  # every validation row is a client active at a month-end
+    model_auc = roc_auc_score(joined["label"], joined["probability"])
+    oracle_auc = roc_auc_score(joined["label"], joined["p_true"])
+    assert model_auc >= 0.75
+    assert abs(model_auc - oracle_auc) <= 0.05, (model_auc, oracle_auc)
+    assert model_auc == pytest.approx(trained["metrics"]["roc_auc"], abs=1e-6)
+
+
+def test_mlflow_holds_the_run_the_registered_model_and_the_champion_alias(workspace):
+    _, env, trained = workspace
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
+    run = client.get_run(trained["run_id"])
+    assert run.data.tags["input_fingerprint"]
+    assert "validation_roc_auc" in run.data.metrics and "lgbm_num_leaves" in run.data.params
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
+    artifacts = {a.path for a in client.list_artifacts(trained["run_id"])}
+    assert {"features.json", "config.json", "data_report.json"} <= artifacts
+
+
+def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace):
+    root, env, _ = workspace
+    first = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env))
+    run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
+    for name in ("risk_list.parquet", "risk_list.csv"):
+        assert (root / "s1" / name).read_bytes() == (root / "s2" / name).read_bytes()
+    risk = pd.read_parquet(root / "s1" / "risk_list.parquet")
+    assert {"client_id", "churn_probability", "rank", "monthly_value"} <= set(risk.columns)
+    assert list(risk["rank"]) == list(range(1, len(risk) + 1))
+    assert risk["churn_probability"].is_monotonic_decreasing
+    assert risk["churn_probability"].between(0, 1).all()
+    assert first["clients_scored"] == len(risk) > 0
+    # only clients active at as-of are scored
+    churn = pd.read_parquet(root / "data" / "churn.parquet")
+    gone = set(churn.loc[pd.to_datetime(churn["churned_at"]) <= pd.Timestamp(first["as_of"]), "client_id"].astype(str))
+    assert not gone & set(risk["client_id"])
+
+
+def _cut_at(source: Path, target: Path, cutoff: pd.Timestamp) -> None:
+    """The folder as it would have been extracted at the end of day `cutoff`."""
+    end = cutoff + pd.Timedelta(days=1)
+    target.mkdir(parents=True)
+
+    def utc(s: pd.Series) -> pd.Series:
+        s = pd.to_datetime(s)
+        return s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+
+    for name, column in (("clients", "signup_date"), ("events", "timestamp"), ("surveys", "answered_at"),
+                         ("tickets", "opened_at"), ("churn", "churned_at")):
+        frame = pd.read_parquet(source / f"{name}.parquet")
+        frame = frame[utc(frame[column]) < end]
+        if name == "tickets":
+            for later in ("first_response_at", "resolved_at"):
+                frame[later] = frame[later].where(utc(frame[later]) < end)
+            frame["satisfaction"] = frame["satisfaction"].where(frame["resolved_at"].notna())
+        frame.to_parquet(target / f"{name}.parquet", index=False)
+
+
+def test_point_in_time_scoring_on_full_data_equals_scoring_on_data_cut_at_t(workspace):
+    root, env, _ = workspace
+    cutoff = pd.Timestamp("2025-10-17")
+    _cut_at(root / "data", root / "cut", cutoff)
+    full = pd.read_parquet(root / "data" / "events.parquet", columns=["timestamp"])
+    assert (pd.to_datetime(full["timestamp"]).dt.tz_localize(None) > cutoff + pd.Timedelta(days=1)).any()
+    for folder, out in (("data", "pit_full"), ("cut", "pit_cut")):
+        run(["score", "--data", str(root / folder), "--out", str(root / out), "--as-of", "2025-10-17"], root, env)
+    for name in ("risk_list.parquet", "risk_list.csv"):
+        assert (root / "pit_full" / name).read_bytes() == (root / "pit_cut" / name).read_bytes()
+
+
+def test_scoring_a_fresh_extract_without_churn_table(workspace):
+    root, env, _ = workspace
+    fresh = root / "fresh"
+    shutil.copytree(root / "data", fresh)
+    (fresh / "churn.parquet").unlink()
+    (fresh / "truth.parquet").unlink()
+    result = last_json(run(["score", "--data", str(fresh), "--out", str(root / "fresh_out"), "--json"], root, env))
+    assert result["clients_scored"] > 0
+
+
+def test_a_worse_model_does_not_take_champion(workspace):
+    root, env, trained = workspace
+    weak = root / "weak.yaml"
+    weak.write_text("training:\n  max_boost_rounds: 1\n  lightgbm:\n    num_leaves: 2\n    feature_fraction: 0.05\n")
+    result = last_json(run(["train", "--data", str(root / "data"), "--config", str(weak), "--json"], root, env))
+    assert result["metrics"]["roc_auc"] < trained["metrics"]["roc_auc"]
+    assert result["champion"] is False
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
+    assert "does not beat" in client.get_model_version("churn", result["model_version"]).tags["champion_decision"]
+
+
+def test_train_until_uses_no_later_cutoff(workspace):
+    root, env, _ = workspace
+    result = last_json(run(["train", "--data", str(root / "data"), "--until", "2025-09-30", "--json"], root, env))
+    assert result["until"] == "2025-09-30"
+    assert max(result["cutoffs"]) <= "2025-08-31"  # its 30-day window must end by 2025-09-30
+
+
+def test_missing_column_exits_2_with_one_line_naming_file_and_column(workspace, tmp_path):
+    root, env, _ = workspace
+    pd.DataFrame({"client_id": ["1"], "signup": ["2024-01-01"]}).to_csv(tmp_path / "clients.csv", index=False)
+    done = run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o")], root, env, expect=2)
+    lines = [line for line in done.stderr.strip().splitlines() if line.startswith("error")]
+    assert lines == ["error: clients.csv, column 'signup_date': required column is missing (found: client_id, signup)"]
+    assert "Traceback" not in done.stderr
+
+
+def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path):
+    """A CRM extract: clients with attributes, churn all on the extract day, no events/surveys/tickets."""
+    root, env, _ = workspace
+    rng = np.random.default_rng(3)
+    n = 1500
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n)
+    charges = rng.gamma(4, 20, n)
+    risk = 1 / (1 + np.exp(-(-2.5 + 2.0 * (contract == "Month-to-month") + 0.01 * charges)))
+    churned = rng.random(n) < risk
+    ids = [f"{i:04d}-ABCDE" for i in range(n)]
+    tenure_days = rng.integers(40, 2000, n)
+    extract = pd.Timestamp("2024-07-31")  # a month-end window (Jul 1-30) would miss it
+    pd.DataFrame({"client_id": ids, "signup_date": (extract - pd.to_timedelta(tenure_days, unit="D")).strftime("%Y-%m-%d"),
+                  "monthly_value": charges.round(2), "Contract": contract, "PaperlessBilling": rng.choice(["Yes", "No"], n)}
+                 ).to_csv(tmp_path / "clients.csv", index=False)
+    pd.DataFrame({"client_id": np.array(ids)[churned], "churned_at": "2024-07-31"}).to_csv(tmp_path / "churn.csv", index=False)
+    done = run(["train", "--data", str(tmp_path), "--json"], root, env)
+    result = last_json(done)
+    assert result["validation"]["kind"] == "by_client"
+    assert any("single cutoff" in note for note in result["notes"])
+    assert any("re-anchored" in note for note in result["notes"])
+    assert result["metrics"]["roc_auc"] > 0.6
+    scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+                            result["model_uri"], "--json"], root, env))
+    assert scored["clients_scored"] == n - int(churned.sum())
