@@ -180,6 +180,7 @@ def demo(
         typer.echo(f"data:       {r['generate']['out']}")
         typer.echo(f"model:      {t['model_uri']} (ROC AUC {t['metrics'].get('roc_auc', float('nan')):.3f}"
                    + (f", oracle {t['metrics']['oracle_roc_auc']:.3f})" if "oracle_roc_auc" in t["metrics"] else ")"))
+        typer.echo(f"champion:   {'yes' if t['champion'] else 'no'} ({t['champion_decision']})")
         typer.echo(f"risk list:  {s['outputs']['csv']} ({s['clients_scored']:,} clients as of {s['as_of']})")
         typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
 

@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,19 +34,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Timer:
+    """Wall seconds per named stage, reported in the JSON output."""
+
     stages: dict[str, float] = field(default_factory=dict)
 
+    @contextmanager
     def __call__(self, name: str):
-        timer = self
-
-        class _Stage:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                timer.stages[name] = round(time.perf_counter() - self.start, 3)
-
-        return _Stage()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(time.perf_counter() - start, 3)
 
 
 def _load(data: Path, out: Path, config: AppConfig, require_churn: bool) -> LoadResult:
@@ -159,6 +158,7 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         "validation": {"kind": result.split.kind, "window": list(result.split.window)},
         "cutoffs": info["cutoffs"],
         "until": info["until"],
+        "horizon_days": tc.horizon_days,
         "notes": list(plan.notes) + ([result.split.note] if result.split.note else []),
         "rows": _rows_summary(loaded),
         "timings_s": timer.stages,

@@ -197,3 +197,25 @@ def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path
     scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
                             result["model_uri"], "--json"], root, env))
     assert scored["clients_scored"] == n - int(churned.sum())
+
+
+def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tmp_path):
+    """Third-party shape: CSV files, no optional column anywhere, other event-type names."""
+    root, env, _ = workspace
+    from features.tables import REQUIRED_COLUMNS
+
+    renames = {"login": "Inicio de sesión", "page_view": "view", "feature_use": "use", "purchase": "buy",
+               "cart_abandon": "abandon", "error": "ERR"}
+    for name, columns in REQUIRED_COLUMNS.items():
+        frame = pd.read_parquet(root / "data" / f"{name}.parquet", columns=list(columns))
+        if name == "events":
+            frame["event_type"] = frame["event_type"].map(renames)
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    trained = last_json(run(["train", "--data", str(tmp_path), "--horizon", "60", "--json"], root, env))
+    assert trained["horizon_days"] == 60
+    assert trained["metrics"]["roc_auc"] > 0.7
+    scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+                            trained["model_uri"], "--json"], root, env))
+    risk = pd.read_csv(tmp_path / "o" / "risk_list.csv", dtype={"client_id": str})
+    assert len(risk) == scored["clients_scored"] > 0
+    assert "monthly_value" not in risk.columns  # not in the data, so not invented
