@@ -36,6 +36,14 @@ def _check_sources(tables: Tables, spec: FeatureSpec) -> None:
         if getattr(tables, source) is None:
             raise ContractError(f"the model was trained with the '{source}' table and needs it; "
                                 f"add {source}.csv or {source}.parquet to the data folder", file=source)
+    lacking = [f"{table}.{column}" for table, columns in spec.optional_columns.items()
+               if getattr(tables, table) is not None for column in columns
+               if column not in getattr(tables, table).columns]
+    lacking += [f"clients.{column}" for column in (*spec.numeric_attributes, *spec.categorical_attributes)
+                if column not in tables.clients.columns]
+    if lacking:
+        log.warning("the model was trained with column(s) the data lacks, their features read as missing: %s",
+                    ", ".join(lacking))
 
 
 def build_at(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec, clients_mask: np.ndarray | None = None
@@ -58,10 +66,9 @@ def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: F
     """
     _check_sources(tables, spec)
     frames = [build_at(tables, pd.Timestamp(t), spec) for t in cutoff_dates]
-    frame = pd.concat(frames) if frames else pd.DataFrame(columns=["cutoff"])
-    frame = frame.reset_index()
-    if "client_id" not in frame:
-        frame.insert(0, "client_id", pd.Series(dtype=str))
+    if not frames:
+        raise ValueError("build_features needs at least one cutoff")
+    frame = pd.concat(frames).reset_index()
     if not spec.feature_names:
         spec.feature_names = tuple(c for c in frame.columns if c not in KEY_COLUMNS)
     missing = [c for c in spec.feature_names if c not in frame.columns]
@@ -87,6 +94,8 @@ def training_rows(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: Fe
                   horizon_days: int) -> pd.DataFrame:
     """Features plus label for every (active client, cutoff): the same call as scoring, with labels."""
     cutoff_dates = [pd.Timestamp(t) for t in cutoff_dates]
+    if not cutoff_dates:
+        raise ValueError("training_rows needs at least one cutoff")
     rows = build_features(tables, cutoff_dates, spec)
     labels = label_frame(tables, cutoff_dates, horizon_days)
     # both frames list the active clients of each cutoff in the clients table's order

@@ -101,6 +101,12 @@ def _top_levels(values: pd.Series, limit: int) -> tuple[str, ...]:
 
 
 _CLIENT_CONTRACT = {"client_id", "signup_date", "monthly_value"}
+
+
+def _attribute_name(column: str) -> str:
+    """Client attributes read `client_<column>`: a column called `tickets_open` or `nps_last_score`
+    in a third-party extract can never collide with a feature the builders make."""
+    return f"client_{slug(column)}"
 RESERVED_CLIENT_FEATURES = {"tenure_days", "monthly_value"}
 
 
@@ -114,7 +120,10 @@ def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
     events = tables.events
     if events is not None:
         spec.event_types = _top_levels(events["event_type"], config.max_event_types)
-        spec.event_type_names = tuple(_unique_slugs(list(spec.event_types), {"events", "channel"}))
+        # an event type called "Channel web" must not shadow the share of channel "web"
+        slugs = [f"event_{s}" if s.startswith("channel_") or s == "events" else s
+                 for s in (slug(t) for t in spec.event_types)]
+        spec.event_type_names = tuple(_unique_slugs(slugs, {"events", "channel"}))
         if "value" in events:
             filled = events.loc[events["value"].notna(), "event_type"].astype(str).unique()
             spec.valued_event_types = tuple(t for t in spec.event_types if t in set(filled))
@@ -130,7 +139,7 @@ def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
             continue
         values = clients[column]
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-            spec.numeric_attributes[column] = _unique_slugs([column], taken)[0]
+            spec.numeric_attributes[column] = _unique_slugs([_attribute_name(column)], taken)[0]
             taken.add(spec.numeric_attributes[column])
         elif pd.api.types.is_datetime64_any_dtype(values):
             spec.ignored_columns[column] = "a date attribute; static dates are not point-in-time safe"
@@ -141,7 +150,7 @@ def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
             elif distinct > config.max_category_levels and distinct / n_clients > config.identifier_unique_share:
                 spec.ignored_columns[column] = f"looks like an identifier ({distinct} distinct values)"
             else:
-                name = _unique_slugs([column], taken)[0]
+                name = _unique_slugs([_attribute_name(column)], taken)[0]
                 taken.add(name)
                 spec.categorical_attributes[column] = name
                 spec.category_levels[name] = _top_levels(values, config.max_category_levels)

@@ -79,8 +79,7 @@ ROWS_PER_THREAD = 100_000
 def threads_for(rows: int, configured: int) -> int:
     """LightGBM threads: as configured, or (0) one per 100k rows up to the machine's cores.
 
-    On small data extra OpenMP threads cost more in synchronisation than they give, and when
-    another process holds a core they can slow training down by two orders of magnitude.
+    On small data extra OpenMP threads cost more in synchronisation than they give.
     """
     if configured > 0:
         return configured

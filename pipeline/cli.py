@@ -150,20 +150,31 @@ def score(
     out: Path = typer.Option(..., "--out", help="Folder for risk_list.parquet / .csv."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Score as of this day (default: latest in data)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="value (expected value at risk, default) or probability."),
+    capacity: Optional[int] = typer.Option(None, "--capacity", min=1, help="Export only the N clients the team can handle."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="en (default) or es: reasons, actions, headers, report."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
-    """Score every client active at --as-of and write the ranked risk list."""
+    """Score every client active at --as-of and write the risk list, workbook and report."""
     from pipeline import jobs
 
     as_of_date = _date(as_of, "--as-of")
+    if sort not in (None, "value", "probability"):
+        _fail(f"--sort: '{sort}' is not one of value, probability", EXIT_BAD_INPUT)
+    if lang not in (None, "en", "es"):
+        _fail(f"--lang: '{lang}' is not one of en, es", EXIT_BAD_INPUT)
 
     def show(r: dict[str, Any]) -> None:
+        s = r["summary"]
         typer.echo(f"scored {r['clients_scored']:,} clients as of {r['as_of']} with model version "
-                   f"{r['model_version']} -> {r['outputs']['csv']}")
+                   f"{r['model_version']}; listed {r['clients_listed']:,} -> {r['outputs']['csv']}")
+        if s.get("value_at_risk_listed_share") is not None and s.get("capacity"):
+            typer.echo(f"the {r['clients_listed']:,} listed clients hold {s['value_at_risk_listed_share']:.1%} of the "
+                       f"expected value at risk ({s['value_at_risk_listed']:,.0f} of {s['value_at_risk_total']:,.0f})")
 
     _run(lambda: jobs.score(data, out=out, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                            as_of_date=as_of_date), as_json, show)
+                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang), as_json, show)
 
 
 @app.command()

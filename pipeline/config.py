@@ -12,9 +12,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from typing import Literal
+
 from features.spec import FeaturesConfig
 from features.tables import ContractError
 from models.config import TrainingConfig
+from models.segments import SegmentsConfig
 
 
 class DataConfig(BaseModel):
@@ -30,12 +33,25 @@ class RegistryConfig(BaseModel):
     champion_alias: str = "champion"
 
 
+class ScoringConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lang: Literal["en", "es"] = "en"
+    # who to call first: by expected value at risk, or by probability alone
+    sort: Literal["value", "probability"] = "value"
+    # how many clients the team can handle (None: every active client is listed)
+    capacity: int | None = Field(None, ge=1)
+    # the retention playbook (None: configs/playbook.yaml of this project)
+    playbook: str | None = None
+
+
 class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     data: DataConfig = DataConfig()
     features: FeaturesConfig = FeaturesConfig()
     training: TrainingConfig = TrainingConfig()
     registry: RegistryConfig = RegistryConfig()
+    segments: SegmentsConfig = SegmentsConfig()
+    scoring: ScoringConfig = ScoringConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

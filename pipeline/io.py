@@ -184,8 +184,14 @@ def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | N
     reasons.flag(ids.isna(), "client_id is empty")
     if categories is None:
         return ids
-    key = pd.Categorical(ids, categories=categories)
-    reasons.flag(ids.notna() & (key.codes < 0), "unknown client_id (not in clients)")
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        # recode once per distinct id, not once per row
+        per_category = np.r_[categories.get_indexer(ids.cat.categories.astype(str)), -1]
+        codes = per_category[ids.cat.codes.to_numpy()]
+    else:
+        codes = categories.get_indexer(ids.astype(object).where(ids.notna(), None))
+    key = pd.Categorical.from_codes(codes, categories=categories)
+    reasons.flag(ids.notna().to_numpy() & (codes < 0), "unknown client_id (not in clients)")
     return key
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -18,13 +19,13 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features import build_features, fit_spec, training_rows
 from features.cutoffs import as_of, latest_date, training_cutoffs
 from features.tables import ContractError
-from models import ModelBundle, classification_metrics, decide, fit, validation_window
+from models import ModelBundle, classification_metrics, decide, fit, risk_list, validation_window
+from models.playbook import load_playbook
+from models.risk_list import ListOptions
 from pipeline import registry
 from pipeline.config import AppConfig
 from pipeline.io import LoadResult, load_folder
@@ -211,13 +212,20 @@ def _champion_decision(tables, bundle: ModelBundle, valid_rows: pd.DataFrame, ne
 
 # ---------------------------------------------------------------------------------------- score
 
-RISK_LIST_COLUMNS = ("client_id", "rank", "churn_probability", "monthly_value", "as_of", "model_version")
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[1] / "configs" / "playbook.yaml"
+HISTORY = "history"
 
 
 def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
-          as_of_date: date | None = None) -> dict[str, Any]:
+          as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
+          lang: str | None = None) -> dict[str, Any]:
+    from pipeline import exports
+
     timer = Timer()
     out = Path(out)
+    sc = config.scoring
+    options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang)
+    playbook = load_playbook(Path(sc.playbook) if sc.playbook else DEFAULT_PLAYBOOK)
     with timer("read"):
         loaded = _load(data, out, config, require_churn=False)
     tables = loaded.tables
@@ -232,36 +240,48 @@ def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_
     with timer("predict"):
         names = list(model.bundle.spec.feature_names)
         probability = model.pyfunc.predict(features[names])["churn_probability"].to_numpy()
-    risk = risk_list(features["client_id"], probability, tables.clients, cutoff, model.version)
+    day = str(cutoff.date())
+    with timer("list"):
+        listed, scored, summary = risk_list.build(
+            features, probability, _monthly_value(tables.clients), model.bundle, config.segments, playbook,
+            _previous_list(out, day), day, model.version, options)
     with timer("write"):
-        paths = write_risk_list(risk, out)
-    log.info("scored %d clients active at %s with %s (version %s)", len(risk), cutoff.date(), uri, model.version)
+        paths = exports.write_outputs(listed, scored, summary, out, options.lang)
+        _keep_in_history(paths["parquet"], out, day)
+    log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
+             model.version, len(listed))
     return {
-        "as_of": str(cutoff.date()),
+        "as_of": day,
         "model_uri": uri,
         "model_version": model.version,
-        "clients_scored": int(len(risk)),
+        "clients_scored": int(len(scored)),
+        "clients_listed": int(len(listed)),
         "outputs": {k: str(v) for k, v in paths.items()},
+        "summary": summary,
         "rows": _rows_summary(loaded),
         "input_fingerprint": loaded.fingerprint,
         "timings_s": timer.stages,
-        "top": risk.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
+        "top": listed.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
     }
 
 
-def risk_list(client_ids: pd.Series, probability: np.ndarray, clients: pd.DataFrame, cutoff: pd.Timestamp,
-              model_version: str) -> pd.DataFrame:
-    """Ranked list: 1 = highest risk; ties broken by client_id so reruns give the same order."""
-    frame = pd.DataFrame({"client_id": client_ids.astype(str).to_numpy(),
-                          "churn_probability": np.round(probability.astype(np.float64), 6)})
-    if "monthly_value" in clients:
-        values = pd.Series(clients["monthly_value"].to_numpy(), index=clients["client_id"].astype(str))
-        frame["monthly_value"] = values.reindex(frame["client_id"]).to_numpy(dtype=np.float64)
-    frame = frame.sort_values(["churn_probability", "client_id"], ascending=[False, True], kind="mergesort")
-    frame.insert(1, "rank", np.arange(1, len(frame) + 1, dtype=np.int64))
-    frame["as_of"] = str(cutoff.date())
-    frame["model_version"] = str(model_version)
-    return frame.reset_index(drop=True)[[c for c in RISK_LIST_COLUMNS if c in frame.columns]]
+def _monthly_value(clients: pd.DataFrame) -> pd.Series | None:
+    if "monthly_value" not in clients:
+        return None
+    return pd.Series(clients["monthly_value"].to_numpy(dtype=float), index=clients["client_id"].astype(str))
+
+
+def _previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
+    """The latest list published for an earlier day (a rerun for the same day compares alike)."""
+    history = out / HISTORY
+    earlier = sorted(p for p in history.glob("risk_list_*.parquet") if p.stem.removeprefix("risk_list_") < as_of)
+    return pd.read_parquet(earlier[-1], columns=["client_id", "rank"]) if earlier else None
+
+
+def _keep_in_history(parquet: Path, out: Path, as_of: str) -> None:
+    history = out / HISTORY
+    history.mkdir(parents=True, exist_ok=True)
+    _publish(history / f"risk_list_{as_of}.parquet", lambda p: shutil.copyfile(parquet, p))
 
 
 def _publish(path: Path, write) -> None:
@@ -273,16 +293,6 @@ def _publish(path: Path, write) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def write_risk_list(risk: pd.DataFrame, out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"parquet": out / "risk_list.parquet", "csv": out / "risk_list.csv"}
-    table = pa.Table.from_pandas(risk, preserve_index=False)
-    _publish(paths["parquet"], lambda p: pq.write_table(table, p, compression="zstd"))
-    # utf-8 with BOM: Excel then reads accents right when the file is opened by double-click
-    _publish(paths["csv"], lambda p: risk.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))
-    return paths
 
 
 # ---------------------------------------------------------------------------------------- generate, demo

@@ -86,18 +86,69 @@ def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace):
     root, env, _ = workspace
     first = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env))
     run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
+    run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)  # a rerun in place
     for name in ("risk_list.parquet", "risk_list.csv"):
         assert (root / "s1" / name).read_bytes() == (root / "s2" / name).read_bytes()
     risk = pd.read_parquet(root / "s1" / "risk_list.parquet")
     assert {"client_id", "churn_probability", "rank", "monthly_value"} <= set(risk.columns)
     assert list(risk["rank"]) == list(range(1, len(risk) + 1))
-    assert risk["churn_probability"].is_monotonic_decreasing
+    # ranked by expected value at risk (the default), which is probability x value x months
+    assert risk["expected_value_at_risk"].is_monotonic_decreasing
+    assert np.allclose(risk["expected_value_at_risk"], risk["churn_probability"] * risk["monthly_value"] * 12, atol=0.01)
     assert risk["churn_probability"].between(0, 1).all()
     assert first["clients_scored"] == len(risk) > 0
     # only clients active at as-of are scored
     churn = pd.read_parquet(root / "data" / "churn.parquet")
     gone = set(churn.loc[pd.to_datetime(churn["churned_at"]) <= pd.Timestamp(first["as_of"]), "client_id"].astype(str))
     assert not gone & set(risk["client_id"])
+
+
+def test_sort_by_probability_and_capacity(workspace):
+    root, env, _ = workspace
+    result = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "cap"), "--sort", "probability",
+                            "--capacity", "100", "--json"], root, env))
+    risk = pd.read_parquet(root / "cap" / "risk_list.parquet")
+    assert len(risk) == 100 and result["clients_listed"] == 100 and result["clients_scored"] > 100
+    assert risk["churn_probability"].is_monotonic_decreasing
+    share = result["summary"]["value_at_risk_listed_share"]
+    assert share == pytest.approx(risk["expected_value_at_risk"].sum() / result["summary"]["value_at_risk_total"],
+                                  abs=1e-3)
+    assert 0 < share < 1
+    # reasons quote numbers and only the exported rows carry them
+    assert risk["top_reasons"].str.len().gt(0).mean() > 0.9
+    assert risk["recommended_action"].str.len().gt(0).all()
+
+
+def test_previous_rank_and_new_on_list_across_two_consecutive_runs(workspace):
+    root, env, _ = workspace
+    out = root / "daily"
+    run(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-30", "--capacity", "200"],
+        root, env)
+    yesterday = pd.read_parquet(out / "risk_list.parquet")
+    assert yesterday["new_on_list"].all() and yesterday["previous_rank"].isna().all()
+    run(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-31", "--capacity", "200"],
+        root, env)
+    today = pd.read_parquet(out / "risk_list.parquet")
+    before = dict(zip(yesterday["client_id"], yesterday["rank"]))
+    expected_previous = today["client_id"].map(before)
+    assert (today["previous_rank"].astype("Float64").fillna(-1) == expected_previous.astype("Float64").fillna(-1)).all()
+    assert (today["new_on_list"] == expected_previous.isna()).all()
+    assert today["new_on_list"].any() and not today["new_on_list"].all()
+    assert (out / "history" / "risk_list_2025-12-30.parquet").exists()
+    assert (out / "history" / "risk_list_2025-12-31.parquet").exists()
+
+
+def test_spanish_list_workbook_and_report(workspace):
+    root, env, _ = workspace
+    result = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "es"), "--lang", "es",
+                            "--capacity", "50", "--json"], root, env))
+    csv = (root / "es" / "risk_list.csv").read_text(encoding="utf-8-sig")
+    header = csv.splitlines()[0]
+    assert "client_id" not in header.split(",")[1:]  # headers translated, not the canonical names
+    assert any(word in csv for word in ("días", "última", "tickets abiertos"))
+    assert {"xlsx", "html"} <= set(result["outputs"])
+    html = (root / "es" / "risk_report.html").read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html
 
 
 def _cut_at(source: Path, target: Path, cutoff: pd.Timestamp) -> None:

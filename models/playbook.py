@@ -1,0 +1,119 @@
+"""The retention playbook: which action each listed client gets, and how many a team can take.
+
+Rules are read in order; the first whose conditions all hold and whose action still has
+capacity wins. Clients are assigned in list order, so the most urgent fill the capacity first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from features.tables import ContractError
+from models.explain import FAMILIES
+from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    en: str
+    es: str
+    capacity: int | None = Field(None, ge=0)  # clients per list this team can handle; None: no limit
+
+
+class Conditions(BaseModel):
+    """All given conditions must hold; an empty `when` always holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reason_family: list[str] | None = None  # any of the client's top reasons is in these families
+    top_reason_family: list[str] | None = None  # the strongest reason is in these families
+    nps_group: list[str] | None = None
+    risk_band: list[str] | None = None
+    loyalty_stage: list[str] | None = None
+    value_quadrant: list[str] | None = None
+    min_expected_value_at_risk: float | None = None
+    min_monthly_value: float | None = None
+
+    @model_validator(mode="after")
+    def _known_values(self) -> "Conditions":
+        allowed = {"reason_family": FAMILIES, "top_reason_family": FAMILIES, "nps_group": NPS_GROUPS,
+                   "risk_band": RISK_BANDS, "loyalty_stage": LOYALTY_STAGES, "value_quadrant": VALUE_QUADRANTS}
+        for key, values in allowed.items():
+            for value in getattr(self, key) or []:
+                if value not in values:
+                    raise ValueError(f"{key}: '{value}' is not one of {', '.join(values)}")
+        return self
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: str
+    when: Conditions = Conditions()
+
+
+class Playbook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    actions: dict[str, Action]
+    rules: list[Rule]
+    default_action: str
+
+    @model_validator(mode="after")
+    def _actions_exist(self) -> "Playbook":
+        for i, rule in enumerate(self.rules):
+            if rule.action not in self.actions:
+                raise ValueError(f"rules[{i}].action: '{rule.action}' is not an action defined under 'actions'")
+        if self.default_action not in self.actions:
+            raise ValueError(f"default_action: '{self.default_action}' is not an action defined under 'actions'")
+        return self
+
+
+def load_playbook(path: Path) -> Playbook:
+    """Read and validate a playbook file; an error names the key and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ContractError("playbook file not found", file=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return Playbook.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise ContractError(f"is not valid YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        problem = "unknown key" if first["type"] == "extra_forbidden" else message
+        where = f"playbook key '{key}': " if key else "playbook: "
+        raise ContractError(f"{where}{problem}", file=str(path)) from None
+
+
+def _holds(when: Conditions, row: dict) -> bool:
+    checks = [
+        (when.reason_family, lambda v: bool(set(v) & set(row["reason_families"]))),
+        (when.top_reason_family, lambda v: bool(row["reason_families"]) and row["reason_families"][0] in v),
+        (when.nps_group, lambda v: row["nps_group"] in v),
+        (when.risk_band, lambda v: row["risk_band"] in v),
+        (when.loyalty_stage, lambda v: row["loyalty_stage"] in v),
+        (when.value_quadrant, lambda v: row["value_quadrant"] in v),
+        (when.min_expected_value_at_risk, lambda v: np.nan_to_num(row["expected_value_at_risk"]) >= v),
+        (when.min_monthly_value, lambda v: np.nan_to_num(row["monthly_value"]) >= v),
+    ]
+    return all(check(value) for value, check in checks if value is not None)
+
+
+def assign_actions(listed: pd.DataFrame, reason_families: list[list[str]], playbook: Playbook) -> list[str]:
+    """The action key for each row of `listed` (already in list order)."""
+    used = {key: 0 for key in playbook.actions}
+    chosen: list[str] = []
+    records = listed.assign(reason_families=reason_families).to_dict(orient="records")
+    for row in records:
+        for key in (*[r.action for r in playbook.rules if _holds(r.when, row)], playbook.default_action):
+            capacity = playbook.actions[key].capacity
+            if capacity is None or used[key] < capacity or key == playbook.default_action:
+                used[key] += 1
+                chosen.append(key)
+                break
+    return chosen

@@ -1,0 +1,163 @@
+"""The risk list a retention team acts on: who first, why, what to do, and what changed.
+
+Pure: scored features in, the list and its summary out. Categorical columns hold canonical
+English codes (risk_band, nps_group, loyalty_stage, value_quadrant); reasons and actions are
+already in the requested language. `pipeline.exports` translates headers and codes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from models.bundle import ModelBundle
+from models.explain import contributions, feature_label, top_reasons
+from models.playbook import Playbook, assign_actions
+from models.segments import (LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig,
+                             expected_value_at_risk, loyalty_stage, nps_group, risk_band, value_quadrant)
+
+COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
+           "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
+           "new_on_list", "model_version", "as_of")
+REASON_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    sort: Literal["value", "probability"] = "value"
+    capacity: int | None = None
+    lang: Literal["en", "es"] = "en"
+
+
+def score_frame(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None,
+                config: SegmentsConfig) -> pd.DataFrame:
+    """Every scored client with its segments (no reasons yet): the portfolio view."""
+    value = (monthly_value.reindex(features["client_id"].astype(str)).to_numpy(dtype=float)
+             if monthly_value is not None else np.full(len(features), np.nan))
+    p = np.round(np.asarray(probability, dtype=np.float64), 6)
+    last_score = features["nps_last_score"].to_numpy(dtype=float) if "nps_last_score" in features else \
+        np.full(len(features), np.nan)
+    return pd.DataFrame({
+        "client_id": features["client_id"].astype(str).to_numpy(),
+        "churn_probability": p,
+        "risk_band": risk_band(p, config),
+        "monthly_value": value,
+        "expected_value_at_risk": np.round(expected_value_at_risk(p, value, config), 2),
+        "nps_group": nps_group(last_score),
+        "loyalty_stage": loyalty_stage(features.reset_index(drop=True), config),
+        "value_quadrant": value_quadrant(value, p, config),
+    })
+
+
+def order(scored: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Who to call first. By value at risk (ties by probability), or by probability alone.
+
+    Ties end on client_id, so the same input always gives the same order.
+    """
+    by_value = sort == "value" and scored["expected_value_at_risk"].notna().any()
+    keys = ["expected_value_at_risk", "churn_probability", "client_id"] if by_value else \
+        ["churn_probability", "client_id"]
+    ascending = [False] * (len(keys) - 1) + [True]
+    ranked = scored.sort_values(keys, ascending=ascending, kind="mergesort", na_position="last")
+    return ranked.reset_index(drop=True).assign(rank=np.arange(1, len(ranked) + 1, dtype=np.int64))
+
+
+def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None, bundle: ModelBundle,
+          config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
+          model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(exported list, every scored client ranked, summary)."""
+    scored = order(score_frame(features, probability, monthly_value, config), options.sort)
+    listed = scored if options.capacity is None else scored.head(options.capacity)
+    # reasons only for the exported rows: contributions cost a tree walk per row
+    rows = features.set_index(features["client_id"].astype(str)).loc[listed["client_id"]].reset_index(drop=True)
+    contrib = contributions(bundle.booster, rows, bundle.spec)
+    reasons = top_reasons(contrib, rows, bundle.spec, options.lang)
+    families = [[r.family for r in rs] for rs in reasons]
+    action_keys = assign_actions(listed, families, playbook)
+    listed = listed.assign(
+        top_reasons=[REASON_SEPARATOR.join(r.text for r in rs) for rs in reasons],
+        recommended_action=[getattr(playbook.actions[k], options.lang) for k in action_keys],
+        model_version=str(model_version),
+        as_of=as_of,
+    )
+    listed = _against_previous(listed, previous)
+    summary = summarise(listed, scored, reasons, action_keys, playbook, previous, bundle, config, options)
+    summary.update(as_of=as_of, model_version=str(model_version))
+    return listed[list(COLUMNS)], scored, summary
+
+
+def _against_previous(listed: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    if previous is None or not len(previous):
+        return listed.assign(previous_rank=pd.array([pd.NA] * len(listed), dtype="Int64"), new_on_list=True)
+    earlier = pd.Series(previous["rank"].to_numpy(), index=previous["client_id"].astype(str))
+    previous_rank = earlier.reindex(listed["client_id"]).astype("Int64").to_numpy()
+    return listed.assign(previous_rank=previous_rank, new_on_list=pd.isna(previous_rank))
+
+
+def _nps(groups: pd.Series) -> dict:
+    counts = {g: int((groups == g).sum()) for g in NPS_GROUPS}
+    answered = counts["promoter"] + counts["passive"] + counts["detractor"]
+    score = None if not answered else round(100 * (counts["promoter"] - counts["detractor"]) / answered, 1)
+    return {"score": score, "answered": answered, **counts}
+
+
+def _by(frame: pd.DataFrame, column: str, levels: tuple[str, ...]) -> list[dict]:
+    out = []
+    for level in levels:
+        part = frame[frame[column] == level]
+        out.append({column: level, "clients": int(len(part)),
+                    "value_at_risk": round(float(np.nansum(part["expected_value_at_risk"])), 2)})
+    return out
+
+
+def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: list[str], playbook: Playbook,
+              previous: pd.DataFrame | None, bundle: ModelBundle, config: SegmentsConfig, options: ListOptions
+              ) -> dict:
+    total_var = float(np.nansum(scored["expected_value_at_risk"]))
+    listed_var = float(np.nansum(listed["expected_value_at_risk"]))
+    has_value = bool(scored["monthly_value"].notna().any())
+    expected_churners = float(scored["churn_probability"].sum())
+    retention = config.retention_cost_per_client
+    reason_counts = Counter(r.feature for rs in reasons for r in rs)
+    action_counts = Counter(action_keys)
+    changes = {"previous_available": previous is not None and len(previous) > 0,
+               "new_on_list": int(listed["new_on_list"].sum())}
+    if changes["previous_available"]:
+        was = set(previous["client_id"].astype(str))
+        now = set(listed["client_id"])
+        moved = listed.dropna(subset=["previous_rank"])
+        changes.update(left_list=len(was - now),
+                       moved_up=int((moved["previous_rank"] > moved["rank"]).sum()),
+                       moved_down=int((moved["previous_rank"] < moved["rank"]).sum()))
+    return {
+        "lang": options.lang,
+        "sort": "expected_value_at_risk" if options.sort == "value" and has_value else "churn_probability",
+        "capacity": options.capacity,
+        "clients_scored": int(len(scored)),
+        "clients_listed": int(len(listed)),
+        "has_monthly_value": has_value,
+        "value_horizon_months": config.value_horizon_months,
+        "value_at_risk_total": round(total_var, 2) if has_value else None,
+        "value_at_risk_listed": round(listed_var, 2) if has_value else None,
+        "value_at_risk_listed_share": round(listed_var / total_var, 4) if has_value and total_var > 0 else None,
+        "by_band_listed": _by(listed, "risk_band", RISK_BANDS),
+        "by_band_portfolio": _by(scored, "risk_band", RISK_BANDS),
+        "by_quadrant_listed": _by(listed, "value_quadrant", VALUE_QUADRANTS),
+        "by_loyalty_listed": _by(listed, "loyalty_stage", LOYALTY_STAGES),
+        "nps_portfolio": _nps(scored["nps_group"]),
+        "nps_listed": _nps(listed["nps_group"]),
+        "top_reasons": [{"reason": feature_label(f, bundle.spec, options.lang), "feature": f, "clients": n}
+                        for f, n in reason_counts.most_common(10)],
+        "actions": [{"action": getattr(playbook.actions[k], options.lang), "key": k, "clients": action_counts[k],
+                     "capacity": playbook.actions[k].capacity} for k in playbook.actions if action_counts[k]],
+        "expected_churners": round(expected_churners, 2),
+        "acquisition_to_retention_cost_ratio": config.acquisition_to_retention_cost_ratio,
+        "retention_cost_per_client": retention,
+        "replacement_cost": round(expected_churners * retention * config.acquisition_to_retention_cost_ratio, 2),
+        "retention_cost_listed": round(len(listed) * retention, 2),
+        "changes": changes,
+    }

@@ -1,0 +1,364 @@
+"""Exports by hand: a tiny list through the real `summarise`, written as Parquet, CSV, XLSX and HTML."""
+
+import csv
+import html
+import types
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from features.spec import FeaturesConfig, FeatureSpec
+from models.explain import Reason
+from models.playbook import Playbook
+from models.risk_list import COLUMNS, ListOptions, summarise
+from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig
+from pipeline import exports, texts
+from pipeline.exports import write_outputs
+
+HYPERLINK = '=HYPERLINK("evil","click")'
+REASONS = ["+cmd; Página vista", "-1+2; <script>alert(1)</script>", "@SUM(A1)"]
+ACTIONS = ["\tcall now", "Agendar sesión de ayuda", "Email"]
+PLAYBOOK = Playbook.model_validate({
+    "actions": {"call": {"en": "\tcall now", "es": "\tllamar ya", "capacity": 1},
+                "email": {"en": "Email", "es": "Correo"}},
+    "rules": [{"action": "call", "when": {"risk_band": ["high"]}}],
+    "default_action": "email",
+})
+BUNDLE = types.SimpleNamespace(spec=FeatureSpec(config=FeaturesConfig(), sources=(), optional_columns={}))
+
+
+def frames(lang="en", value=True, listed_rows=3, previous=None):
+    """Four scored clients, the first `listed_rows` listed; value at risk 744, 120, 12, 0.12."""
+    p = np.array([0.62, 0.2, 0.05, 0.00001])
+    monthly = np.array([100.0, 50.0, 20.0, 1000.0]) if value else np.full(4, np.nan)
+    scored = pd.DataFrame({
+        "client_id": [HYPERLINK, "00123", "-42", "c4"],
+        "churn_probability": p,
+        "risk_band": ["high", "medium", "low", "low"],
+        "monthly_value": monthly,
+        "expected_value_at_risk": np.round(p * monthly * 12, 2),
+        "nps_group": ["detractor", "passive", "no answer", "promoter"],
+        "loyalty_stage": ["new buyer", "frequent client", "advocate", "client"],
+        "value_quadrant": ["retain now", "keep and grow", "develop", "maintain at low cost"] if value else [""] * 4,
+        "rank": np.arange(1, 5, dtype=np.int64),
+    })
+    listed = scored.head(listed_rows)
+    earlier = None if previous is None else pd.Series(previous["rank"].to_numpy(), index=previous["client_id"])
+    previous_rank = pd.array([pd.NA if earlier is None or c not in earlier.index else int(earlier[c])
+                              for c in listed["client_id"]], dtype="Int64")
+    listed = listed.assign(top_reasons=REASONS[:listed_rows], recommended_action=ACTIONS[:listed_rows],
+                           previous_rank=previous_rank, new_on_list=pd.isna(previous_rank).astype(bool),
+                           model_version="7", as_of="2025-12-31")[list(COLUMNS)]
+    reasons = [[Reason("days_since_last_event", "activity", 0.5, "x")],
+               [Reason("nps_last_score", "nps", 0.3, "y"), Reason("days_since_last_event", "activity", 0.2, "z")],
+               []][:listed_rows]
+    keys = ["call", "email", "email"][:listed_rows]
+    summary = summarise(listed, scored, reasons, keys, PLAYBOOK, previous, BUNDLE, SegmentsConfig(),
+                        ListOptions(capacity=3, lang=lang))
+    summary.update(as_of="2025-12-31", model_version="7")
+    return listed, scored, summary
+
+
+def write(tmp_path, lang="en", **kwargs):
+    listed, scored, summary = frames(lang, **kwargs)
+    return write_outputs(listed, scored, summary, tmp_path / "out", lang)
+
+
+def read_csv_rows(path):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("en"), "en")
+
+
+@pytest.fixture(scope="module")
+def spanish(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("es"), "es")
+
+
+def column(rows, name, lang="en"):
+    at = rows[0].index(texts.header(name, lang))
+    return [row[at] for row in rows[1:]]
+
+
+# ------------------------------------------------------------------------------------ injection
+
+def test_formula_triggers_are_neutralised_in_csv(english):
+    rows = read_csv_rows(english["csv"])
+    assert column(rows, "client_id") == ["'" + HYPERLINK, "00123", "'-42"]
+    assert column(rows, "top_reasons") == ["'+cmd; Página vista", "'-1+2; <script>alert(1)</script>", "'@SUM(A1)"]
+    assert column(rows, "recommended_action")[0] == "'\tcall now"
+
+
+def test_numbers_are_not_touched_by_neutralisation_in_csv(english):
+    rows = read_csv_rows(english["csv"])
+    assert column(rows, "rank") == ["1", "2", "3"]
+    assert column(rows, "churn_probability") == ["0.62", "0.2", "0.05"]
+    assert column(rows, "expected_value_at_risk") == ["744.00", "120.00", "12.00"]
+
+
+def test_tiny_probabilities_are_plain_decimals_in_csv(tmp_path):
+    listed, scored, summary = frames()
+    tiny = listed.assign(churn_probability=[0.62, 0.2, 0.00001])
+    paths = write_outputs(tiny, scored, summary, tmp_path / "tiny")
+    assert column(read_csv_rows(paths["csv"]), "churn_probability")[2] == "0.00001"
+
+
+def test_formula_triggers_are_neutralised_in_xlsx_and_stored_as_text(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    header = [c.value for c in ws[1]]
+    client = ws.cell(2, header.index("Client ID") + 1)
+    assert (client.value, client.data_type) == ("'" + HYPERLINK, "s")
+    reasons = [ws.cell(r, header.index("Top reasons") + 1) for r in (2, 3, 4)]
+    assert [c.value for c in reasons] == ["'+cmd; Página vista", "'-1+2; <script>alert(1)</script>", "'@SUM(A1)"]
+    assert {c.data_type for c in reasons} == {"s"}
+    assert ws.cell(2, header.index("Recommended action") + 1).value == "'\tcall now"
+    rank = ws.cell(2, header.index("Rank") + 1)
+    assert (rank.value, rank.data_type) == (1, "n")
+    assert ws.cell(4, header.index("Client ID") + 1).value == "'-42"
+
+
+def test_no_cell_of_the_workbook_is_a_formula(english):
+    wb = openpyxl.load_workbook(english["xlsx"])
+    assert all(cell.data_type != "f" for ws in wb for row in ws.iter_rows() for cell in row)
+
+
+# ------------------------------------------------------------------------------------ xlsx
+
+@pytest.mark.parametrize("lang, names", [("en", ["Risk list", "Summary", "Definitions"]),
+                                         ("es", ["Lista de riesgo", "Resumen", "Definiciones"])])
+def test_workbook_has_the_three_sheets_in_each_language(tmp_path, lang, names):
+    assert openpyxl.load_workbook(write(tmp_path, lang)["xlsx"]).sheetnames == names
+
+
+def test_list_sheet_freezes_the_header_and_filters_the_data(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:O4"  # 15 columns, header + 3 clients
+
+
+def test_list_sheet_formats_probability_as_percent_and_value_as_money(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    header = [c.value for c in ws[1]]
+    formats = {name: ws.cell(2, header.index(texts.header(name, "en")) + 1).number_format
+               for name in ("churn_probability", "monthly_value", "expected_value_at_risk")}
+    assert formats == {"churn_probability": "0.0%", "monthly_value": "#,##0.00", "expected_value_at_risk": "#,##0.00"}
+    assert ws.cell(2, header.index("Churn probability") + 1).value == pytest.approx(0.62)
+
+
+def test_band_cells_are_filled_by_band(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    at = [c.value for c in ws[1]].index("Risk band") + 1
+    cells = [ws.cell(r, at) for r in (2, 3, 4)]
+    assert [c.value for c in cells] == ["high", "medium", "low"]
+    assert all(c.fill.fill_type == "solid" for c in cells)
+    assert len({c.fill.fgColor.rgb for c in cells}) == 3
+
+
+def test_summary_sheet_states_nps_costs_and_coverage(english):
+    rows = list(openpyxl.load_workbook(english["xlsx"])["Summary"].iter_rows(values_only=True))
+    values = {row[0]: row[1] for row in rows if row[0] is not None}
+    # portfolio: 1 promoter, 1 detractor among 3 answers -> 0; list: 1 detractor among 2 answers -> -50
+    assert [row[1] for row in rows if row[0] == texts.t("nps_score", "en")] == [0, -50]
+    assert values[texts.t("cost_ratio", "en")] == 5
+    assert values[texts.t("expected_churners", "en")] == pytest.approx(0.87)
+    assert values[texts.t("replacement_cost", "en")] == pytest.approx(0.87 * 50 * 5)
+    assert values[texts.t("retention_cost_listed", "en")] == 150
+    assert values[texts.t("value_share", "en")] == pytest.approx(876 / 876.12, abs=1e-4)
+    assert values["'\tcall now"] == 1  # the action text, neutralised, with its count
+    assert texts.t("no_previous", "en") in values
+
+
+def test_definitions_sheet_has_one_row_per_column(spanish):
+    rows = list(openpyxl.load_workbook(spanish["xlsx"])["Definiciones"].iter_rows(values_only=True))
+    assert [row[1] for row in rows[1:]] == list(COLUMNS)
+    assert rows[2][0] == "Posición" and "1 es el primer cliente" in rows[2][2]
+
+
+def test_workbook_dates_come_from_as_of(english):
+    with zipfile.ZipFile(english["xlsx"]) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2025, 12, 31, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert "2025-12-31T00:00:00Z</dcterms:modified>" in core
+    assert "2025-12-31T00:00:00Z</dcterms:created>" in core
+
+
+# ------------------------------------------------------------------------------------ csv, language
+
+def test_csv_starts_with_a_bom_uses_newlines_and_keeps_accents(english):
+    raw = english["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" not in raw
+    frame = pd.read_csv(english["csv"], encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert frame[texts.header("top_reasons", "en")][0] == "'+cmd; Página vista"
+    assert frame[texts.header("recommended_action", "en")][1] == "Agendar sesión de ayuda"
+
+
+def test_spanish_headers_and_code_values(spanish):
+    rows = read_csv_rows(spanish["csv"])
+    assert rows[0] == [texts.header(c, "es") for c in COLUMNS]
+    assert rows[0][:4] == ["ID de cliente", "Posición", "Probabilidad de baja", "Nivel de riesgo"]
+    assert column(rows, "risk_band", "es") == ["alto", "medio", "bajo"]
+    assert column(rows, "nps_group", "es") == ["detractor", "pasivo", "sin respuesta"]
+    assert column(rows, "loyalty_stage", "es") == ["comprador nuevo", "cliente frecuente", "defensor"]
+    assert column(rows, "value_quadrant", "es") == ["retener ya", "mantener y crecer", "desarrollar"]
+    assert column(rows, "new_on_list", "es") == ["sí", "sí", "sí"]
+    ws = openpyxl.load_workbook(spanish["xlsx"])["Lista de riesgo"]
+    assert [c.value for c in ws[1]][:4] == rows[0][:4]
+    assert ws.cell(2, 4).value == "alto"
+
+
+def test_parquet_keeps_canonical_names_and_codes(spanish):
+    frame = pd.read_parquet(spanish["parquet"])
+    assert list(frame.columns) == list(COLUMNS)
+    assert list(frame["risk_band"]) == ["high", "medium", "low"]
+    assert list(frame["client_id"]) == [HYPERLINK, "00123", "-42"]  # data as is: machines read it
+    assert list(pd.read_parquet(spanish["parquet"], columns=["client_id", "rank"])["rank"]) == [1, 2, 3]
+    assert str(frame["previous_rank"].dtype) == "Int64"
+
+
+# ------------------------------------------------------------------------------------ determinism, atomicity
+
+def test_same_input_gives_the_same_bytes(tmp_path):
+    first = write(tmp_path / "a", "es")
+    second = write(tmp_path / "b", "es")
+    for kind in ("parquet", "csv", "xlsx", "html"):
+        assert first[kind].read_bytes() == second[kind].read_bytes(), kind
+
+
+def test_only_the_four_files_are_left_in_out(english):
+    assert sorted(p.name for p in english["csv"].parent.iterdir()) == sorted(exports.FILES.values())
+
+
+def test_a_failed_export_leaves_the_previous_files_untouched(tmp_path, monkeypatch):
+    paths = write(tmp_path)
+    before = {kind: path.read_bytes() for kind, path in paths.items()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(exports, "report_html", broken)
+    with pytest.raises(RuntimeError, match="plot failed"):
+        write(tmp_path, "es")
+    assert {kind: path.read_bytes() for kind, path in paths.items()} == before
+    assert sorted(p.name for p in paths["csv"].parent.iterdir()) == sorted(exports.FILES.values())
+
+
+# ------------------------------------------------------------------------------------ html
+
+def test_report_is_self_contained(english):
+    page = english["html"].read_text(encoding="utf-8")
+    for external in ("http://", "https://", 'src="//', "<link", "@import", "url(", "<script"):
+        assert external not in page, external
+    assert page.count('src="data:image/png;base64,') >= 4
+
+
+def test_report_escapes_data_text(english):
+    page = english["html"].read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>" not in page
+
+
+def test_report_escapes_reason_labels_from_the_summary(tmp_path):
+    listed, scored, summary = frames()
+    summary["top_reasons"][0]["reason"] = "<script>x</script> $a$"
+    page = write_outputs(listed, scored, summary, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "&lt;script&gt;x&lt;/script&gt; $a$" in page and "<script>" not in page
+
+
+def test_report_titles_follow_the_language(spanish):
+    page = spanish["html"].read_text(encoding="utf-8")
+    assert '<html lang="es">' in page
+    assert texts.t("report_title", "es") in page and texts.t("distribution_title", "es") in page
+    assert html.escape(texts.t("no_previous", "es")) in page
+
+
+def test_report_counts_changes_against_the_previous_list(tmp_path):
+    previous = pd.DataFrame({"client_id": ["00123", "-42", "gone"], "rank": [1, 5, 2]})
+    paths = write(tmp_path, previous=previous)
+    page = paths["html"].read_text(encoding="utf-8")
+    # 00123 stays at 2 (was 1: down), -42 goes to 3 (was 5: up), "gone" left, the first is new
+    for key, count in (("new_on_list", 1), ("left_list", 1), ("moved_up", 1), ("moved_down", 1)):
+        assert f"<td>{html.escape(texts.t(key, 'en'))}</td><td class=\"n\">{count}</td>" in page
+    assert texts.t("no_previous", "en") not in page
+    assert column(read_csv_rows(paths["csv"]), "previous_rank") == ["", "1", "5"]
+
+
+# ------------------------------------------------------------------------------------ no value, empty list
+
+def test_without_monthly_value_money_cells_are_blank_and_value_is_unknown(tmp_path):
+    paths = write(tmp_path, value=False)
+    rows = read_csv_rows(paths["csv"])
+    assert column(rows, "monthly_value") == column(rows, "expected_value_at_risk") == ["", "", ""]
+    assert column(rows, "value_quadrant") == ["", "", ""]
+    ws = openpyxl.load_workbook(paths["xlsx"])["Risk list"]
+    assert [ws.cell(r, 5).value for r in (2, 3, 4)] == [None, None, None]
+    summary = [row[0] for row in openpyxl.load_workbook(paths["xlsx"])["Summary"].iter_rows(values_only=True)]
+    assert texts.t("value_unknown", "en") in summary
+    page = paths["html"].read_text(encoding="utf-8")
+    assert html.escape(texts.t("value_chart_skipped", "en")) in page
+    assert html.escape(texts.t("value_unknown_short", "en")) in page
+
+
+def test_an_empty_list_writes_every_file(tmp_path):
+    paths = write(tmp_path, "es", listed_rows=0)
+    assert read_csv_rows(paths["csv"]) == [[texts.header(c, "es") for c in COLUMNS]]
+    frame = pd.read_parquet(paths["parquet"])
+    assert list(frame.columns) == list(COLUMNS) and len(frame) == 0
+    assert str(frame["rank"].dtype) == "int64"
+    ws = openpyxl.load_workbook(paths["xlsx"])["Lista de riesgo"]
+    assert ws.max_row == 1 and ws.freeze_panes == "A2"
+    page = paths["html"].read_text(encoding="utf-8")
+    assert html.escape(texts.t("empty_list", "es")) in page
+    assert 'src="data:image/png;base64,' in page  # the score distribution of the scored clients
+
+
+def test_a_list_missing_a_column_is_refused(tmp_path):
+    listed, scored, summary = frames()
+    with pytest.raises(ValueError, match="lacks column.*recommended_action"):
+        write_outputs(listed.drop(columns="recommended_action"), scored, summary, tmp_path)
+
+
+# ------------------------------------------------------------------------------------ texts
+
+def test_unknown_language_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown language 'fr': use one of en, es"):
+        texts.t("sheet_list", "fr")
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        write_outputs(*frames(), tmp_path, "fr")
+    assert not (tmp_path / "risk_list.csv").exists()
+
+
+def test_every_column_and_code_has_english_and_spanish_text():
+    for lang in texts.LANGS:
+        for name in COLUMNS:
+            assert texts.header(name, lang) and texts.definition(name, lang, horizon="12", order="x")
+        for code in (*RISK_BANDS, *NPS_GROUPS, *LOYALTY_STAGES, *VALUE_QUADRANTS):
+            assert texts.label(code, lang)
+    assert [texts.label(c, "es") for c in LOYALTY_STAGES] == [
+        "comprador nuevo", "cliente", "cliente frecuente", "defensor", "promotor"]
+
+
+def test_every_text_key_has_both_languages_and_no_formula_trigger():
+    for table in (texts.HEADERS, texts.DEFINITIONS, texts.CODES, texts.TEXTS):
+        for key, words in table.items():
+            assert set(words) == set(texts.LANGS), key
+            assert not any(w.startswith(exports.FORMULA_START) for w in words.values()), key
+
+
+def test_numbers_read_the_way_each_language_writes_them():
+    assert texts.number(1234.5, "en", 2) == "1,234.50"
+    assert texts.number(1234.5, "es", 2) == "1.234,50"
+    assert texts.percent(0.125, "es") == "12,5 %"
+    assert texts.number(float("nan"), "en") == ""
+
+
+def test_neutralise_leaves_safe_text_alone():
+    assert [exports.neutralise(x) for x in ("=1", "+1", "-1", "@a", "\tx", "\rx", "a=1", "", "'=1")] == [
+        "'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "a=1", "", "'=1"]
