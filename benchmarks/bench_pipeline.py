@@ -83,9 +83,10 @@ def main() -> None:
          f"{n_cutoffs} cutoffs; features {train_features:.1f} s, fit {fit_seconds:.1f} s; "
          f"validation ROC AUC {train['metrics']['roc_auc']:.3f} (oracle {train['metrics'].get('oracle_roc_auc', float('nan')):.3f})"),
         ("score (whole command)", median("score", 1), median("score", 2),
-         f"{score['clients_scored']:,} clients; features {score_features:.2f} s "
-         f"({events / max(score_features, 1e-9) / 1e6:.1f} M events/s, "
-         f"{score['clients_scored'] / max(score_features, 1e-9):,.0f} clients/s)"),
+         f"{score['clients_scored']:,} clients, {score['clients_listed']:,} listed; stages "
+         + ", ".join(f"{k} {v:.1f} s" for k, v in score["timings_s"].items())
+         + f"; features {events / max(score_features, 1e-9) / 1e6:.1f} M events/s, "
+         f"{score['clients_scored'] / max(score_features, 1e-9):,.0f} clients/s"),
     ]
     command = f".venv/bin/python benchmarks/bench_pipeline.py --clients {args.clients} --repeat {args.repeat}"
     lines = [BEGIN, f"## Pipeline end to end, {args.clients:,} clients", "",
