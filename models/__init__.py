@@ -7,11 +7,12 @@ import os
 # must be set before the OpenMP runtime starts, so before lightgbm is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from models import baselines  # noqa: E402
 from models.bundle import ModelBundle  # noqa: E402
 from models.champion import Decision, decide
 from models.config import LightGBMParams, TrainingConfig
 from models.metrics import classification_metrics, is_better
 from models.training import FitResult, Split, fit, split_rows, validation_window
 
-__all__ = ["ModelBundle", "Decision", "decide", "LightGBMParams", "TrainingConfig", "classification_metrics",
+__all__ = ["baselines", "ModelBundle", "Decision", "decide", "LightGBMParams", "TrainingConfig", "classification_metrics",
            "is_better", "FitResult", "Split", "fit", "split_rows", "validation_window"]

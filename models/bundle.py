@@ -10,6 +10,7 @@ import pandas as pd
 
 from features import categorical_features
 from features.spec import FeatureSpec
+from models.calibration import Calibrator
 
 
 @dataclass
@@ -17,11 +18,17 @@ class ModelBundle:
     booster: lgb.Booster
     spec: FeatureSpec
     info: dict = field(default_factory=dict)  # horizon, cutoffs, validation window, ...
+    calibrator: Calibrator | None = None
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """Churn probability per row; columns are aligned to the spec's order by name."""
+    def predict_raw(self, features: pd.DataFrame) -> np.ndarray:
+        """The booster's probability; columns are aligned to the spec's order by name."""
         matrix = features.reindex(columns=list(self.spec.feature_names)).to_numpy(dtype=np.float32)
         return self.booster.predict(matrix, num_threads=1)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated churn probability per row (raw when the model has no calibrator)."""
+        raw = self.predict_raw(features)
+        return raw if self.calibrator is None else self.calibrator.transform(raw)
 
     @property
     def categorical(self) -> list[str]:

@@ -35,6 +35,9 @@ class TrainingConfig(BaseModel):
     early_stopping_rounds: int = Field(50, ge=1)
     seed: int = 42
     lightgbm: LightGBMParams = LightGBMParams()
-    # the metric a new model must beat the champion on, and by how much
-    champion_metric: Literal["roc_auc", "pr_auc", "brier", "top_decile_lift"] = "roc_auc"
+    # calibration of probabilities on the out-of-time fold; sigmoid keeps the ranking intact
+    calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    # the metric a new model must beat the champion on, on the same window, and by how much
+    champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
+                             "value_saved_at_capacity"] = "expected_profit"
     champion_margin: float = Field(0.0, ge=0)

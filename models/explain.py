@@ -160,52 +160,69 @@ def _names(spec: FeatureSpec) -> dict[str, str]:
     return {**dict(zip(spec.event_type_names, spec.event_types)), **dict(zip(spec.channel_names, spec.channels))}
 
 
-def _attribute_reason(feature: str, value: float, spec: FeatureSpec, lang: str) -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class _Resolved:
+    """A feature's template (or attribute), found once per list rather than once per client."""
+
+    family: str
+    template: Template | None
+    parts: dict
+    subject_name: str
+    attribute: str | None = None           # the clients column, for attribute features
+    levels: tuple[str, ...] | None = None  # category levels, for categorical attributes
+
+
+def _resolve(feature: str, spec: FeatureSpec) -> _Resolved | None:
     for column, name in spec.categorical_attributes.items():
         if name == feature:
-            if math.isnan(value):
-                return None
-            level = spec.category_levels[name][int(value)]
-            return "profile", f"{column}: {level}"
+            return _Resolved("profile", None, {}, "", column, spec.category_levels[name])
     for column, name in spec.numeric_attributes.items():
         if name == feature:
-            return (None if math.isnan(value) else ("profile", f"{column} = {_number(value)}"))
-    return None
-
-
-def render(feature: str, value: float, row: pd.Series, spec: FeatureSpec, lang: str) -> tuple[str, str] | None:
-    """(family, text) for one feature of one client, or None when no sentence fits."""
-    attribute = _attribute_reason(feature, value, spec, lang)
-    if attribute is not None:
-        return attribute
+            return _Resolved("profile", None, {}, "", column)
+    known = _names(spec)
     for regex, template in _COMPILED:
         match = regex.match(feature)
         if not match:
             continue
         parts = match.groupdict()
-        known = _names(spec)
         if parts.get("type") is not None and parts["type"] not in known:
             continue  # e.g. high_priority_ticket_share_90d is not an event type's share
-        subject = known.get(parts.get("type") or "", "")
-        if value is None or math.isnan(value):
-            text = template.missing_en if lang == "en" else template.missing_es
-            return (template.family, text) if text else None
-        score = row.get("nps_last_score", np.nan)
-        group = "" if pd.isna(score) else _GROUPS[lang][0 if score <= 6 else 1 if score <= 8 else 2]
-        down, up = _DIRECTION[lang]
-        is_ratio = "_change_" in feature or "_vs_" in feature
-        pct = value * 100
-        fields = {
-            "type": subject, "w": parts.get("w", ""), "v": _number(round(value, 1)),
-            "abs_v": _number(abs(round(value, 1))), "pct": f"{round(pct):,}", "abs_pct": f"{abs(round(pct)):,}",
-            "dir_en": down if value < 0 else up, "dir_es": down if value < 0 else up,
-            "score": "" if pd.isna(score) else _number(score), "group_en": group, "group_es": group,
-        }
-        if is_ratio and not np.isfinite(value):
-            return None
-        text = (template.en if lang == "en" else template.es).format(**fields)
-        return template.family, text
+        return _Resolved(template.family, template, parts, known.get(parts.get("type") or "", ""))
     return None
+
+
+def _format(resolved: _Resolved, feature: str, value: float, score: float, lang: str) -> str | None:
+    missing = value is None or math.isnan(value)
+    if resolved.template is None:  # a client attribute
+        if missing:
+            return None
+        if resolved.levels is not None:
+            return f"{resolved.attribute}: {resolved.levels[int(value)]}"
+        return f"{resolved.attribute} = {_number(value)}"
+    template = resolved.template
+    if missing:
+        return template.missing_en if lang == "en" else template.missing_es
+    if ("_change_" in feature or "_vs_" in feature) and not np.isfinite(value):
+        return None
+    group = "" if pd.isna(score) else _GROUPS[lang][0 if score <= 6 else 1 if score <= 8 else 2]
+    down, up = _DIRECTION[lang]
+    pct = value * 100
+    fields = {
+        "type": resolved.subject_name, "w": resolved.parts.get("w", ""), "v": _number(round(value, 1)),
+        "abs_v": _number(abs(round(value, 1))), "pct": f"{round(pct):,}", "abs_pct": f"{abs(round(pct)):,}",
+        "dir_en": down if value < 0 else up, "dir_es": down if value < 0 else up,
+        "score": "" if pd.isna(score) else _number(score), "group_en": group, "group_es": group,
+    }
+    return (template.en if lang == "en" else template.es).format(**fields)
+
+
+def render(feature: str, value: float, row: pd.Series, spec: FeatureSpec, lang: str) -> tuple[str, str] | None:
+    """(family, text) for one feature of one client, or None when no sentence fits."""
+    resolved = _resolve(feature, spec)
+    if resolved is None:
+        return None
+    text = _format(resolved, feature, value, row.get("nps_last_score", np.nan), lang)
+    return None if text is None else (resolved.family, text)
 
 
 def top_reasons(contrib: np.ndarray, features: pd.DataFrame, spec: FeatureSpec, lang: str = "en",
@@ -216,25 +233,27 @@ def top_reasons(contrib: np.ndarray, features: pd.DataFrame, spec: FeatureSpec, 
     7, 30 and 90 days gets one login reason, not three).
     """
     names = list(spec.feature_names)
-    values = features.reindex(columns=names)
+    values = features.reindex(columns=names).to_numpy(dtype=float)
+    scores = features["nps_last_score"].to_numpy(dtype=float) if "nps_last_score" in features else \
+        np.full(len(features), np.nan)
+    resolved = [_resolve(name, spec) for name in names]
+    subjects = [_subject(name, spec) for name in names]
+    # candidates per row: positive contributions, strongest first (ties by feature order)
+    order = np.argsort(-contrib, axis=1, kind="stable") if len(contrib) else np.zeros((0, len(names)), int)
     out: list[list[Reason]] = []
     for i in range(len(values)):
-        row = values.iloc[i]
-        order = np.argsort(-contrib[i], kind="stable")
         reasons: list[Reason] = []
-        subjects: set[str] = set()
-        for j in order:
+        seen: set[str] = set()
+        for j in order[i]:
             if contrib[i, j] <= 0 or len(reasons) == k:
                 break
-            rendered = render(names[j], float(row.iloc[j]), row, spec, lang)
-            if rendered is None:
+            if resolved[j] is None or subjects[j] in seen:
                 continue
-            family, text = rendered
-            subject = _subject(names[j], spec)
-            if subject in subjects:
+            text = _format(resolved[j], names[j], values[i, j], scores[i], lang)
+            if text is None:
                 continue
-            subjects.add(subject)
-            reasons.append(Reason(names[j], family, float(contrib[i, j]), text))
+            seen.add(subjects[j])
+            reasons.append(Reason(names[j], resolved[j].family, float(contrib[i, j]), text))
         out.append(reasons)
     return out
 
@@ -250,23 +269,41 @@ def _subject(feature: str, spec: FeatureSpec) -> str:
 
 
 def family_of(feature: str, spec: FeatureSpec) -> str:
-    rendered = render(feature, 1.0, pd.Series(dtype=float), spec, "en")
-    return rendered[0] if rendered else "profile"
+    resolved = _resolve(feature, spec)
+    return resolved.family if resolved else "profile"
 
 
 def feature_label(feature: str, spec: FeatureSpec, lang: str = "en") -> str:
     """What a feature measures, in words, without any client's numbers."""
-    for column, name in {**spec.categorical_attributes, **spec.numeric_attributes}.items():
-        if name == feature:
-            return column
-    for regex, template in _COMPILED:
-        match = regex.match(feature)
-        if not match:
-            continue
-        parts = match.groupdict()
-        known = _names(spec)
-        if parts.get("type") is not None and parts["type"] not in known:
-            continue
-        label = template.label_en if lang == "en" else template.label_es
-        return label.format(type=known.get(parts.get("type") or "", ""), w=parts.get("w", ""))
-    return feature
+    resolved = _resolve(feature, spec)
+    if resolved is None:
+        return feature
+    if resolved.template is None:
+        return resolved.attribute or feature
+    label = resolved.template.label_en if lang == "en" else resolved.template.label_es
+    return label.format(type=resolved.subject_name, w=resolved.parts.get("w", ""))
+
+
+SOURCE_OF_FAMILY = {"activity": "events", "nps": "surveys", "support": "tickets", "tenure": "clients",
+                    "value": "clients", "profile": "clients"}
+
+
+def feature_catalogue(spec: FeatureSpec) -> pd.DataFrame:
+    """Every feature of a spec: name, source table, window in days (if any), what it measures."""
+    rows = []
+    for name in spec.feature_names:
+        resolved = _resolve(name, spec)
+        family = resolved.family if resolved else "profile"
+        window = re.search(r"_(\d+)d(?:_|$)", name)
+        rows.append({"feature": name, "source": SOURCE_OF_FAMILY[family],
+                     "window_days": int(window.group(1)) if window else None,
+                     "meaning": feature_label(name, spec, "en")})
+    return pd.DataFrame(rows)
+
+
+def feature_catalogue_markdown(spec: FeatureSpec) -> str:
+    table = feature_catalogue(spec)
+    lines = ["| feature | source | window (days) | what it measures |", "|---|---|---:|---|"]
+    lines += [f"| `{r.feature}` | {r.source} | {'' if pd.isna(r.window_days) else int(r.window_days)} | {r.meaning} |"
+              for r in table.itertuples()]
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "top_decile_lift": True, "brier": False}
+HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "top_decile_lift": True, "brier": False, "log_loss": False,
+                    "expected_profit": True, "value_saved_at_capacity": True}
 
 
 def top_share_lift(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> float:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from features import categorical_features
 from features.spec import FeatureSpec
+from models.calibration import Calibrator, cross_fitted
 from models.config import TrainingConfig
 from models.metrics import classification_metrics
 
@@ -119,9 +120,11 @@ def _dataset(rows: pd.DataFrame, mask: np.ndarray, spec: FeatureSpec, reference:
 class FitResult:
     booster: lgb.Booster
     best_iteration: int
-    valid_probability: np.ndarray
+    valid_probability: np.ndarray      # calibrated, cross-fitted: what the metrics grade
+    valid_probability_raw: np.ndarray  # the early-stopped booster's own
     metrics: dict[str, float]
     split: Split
+    calibrator: Calibrator | None = None
 
 
 def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitResult:
@@ -139,11 +142,18 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
                         callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
     best = max(1, booster.best_iteration or booster.current_iteration())
     names = list(spec.feature_names)
-    valid_probability = booster.predict(rows.loc[split.valid, names].to_numpy(dtype=np.float32),
-                                        num_iteration=best, num_threads=1)
-    metrics = classification_metrics(rows.loc[split.valid, "label"].to_numpy(), valid_probability)
+    raw = booster.predict(rows.loc[split.valid, names].to_numpy(dtype=np.float32), num_iteration=best,
+                          num_threads=1)
+    label = rows.loc[split.valid, "label"].to_numpy()
+    calibrator, valid_probability = None, raw
+    if config.calibration != "none" and len(np.unique(label)) == 2:
+        # learnt on out-of-time rows the booster never saw; graded cross-fitted, by client
+        calibrator = Calibrator(config.calibration).fit(raw, label)
+        valid_probability = cross_fitted(raw, label, rows.loc[split.valid, "client_id"], config.calibration,
+                                         config.seed)
+    metrics = classification_metrics(label, valid_probability)
     if config.refit_on_all_cutoffs:
         everything = np.ones(len(rows), dtype=bool)
         booster = lgb.train(params, _dataset(rows, everything, spec), num_boost_round=best)
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return FitResult(final, best, valid_probability, metrics, split)
+    return FitResult(final, best, valid_probability, raw, metrics, split, calibrator)

@@ -17,6 +17,7 @@ from typing import Literal
 from features.spec import FeaturesConfig
 from features.tables import ContractError
 from models.config import TrainingConfig
+from models.evaluation import EvaluationConfig
 from models.segments import SegmentsConfig
 
 
@@ -31,6 +32,7 @@ class RegistryConfig(BaseModel):
     experiment: str = "churn"
     model_name: str = "churn"
     champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
 
 
 class ScoringConfig(BaseModel):
@@ -49,6 +51,7 @@ class AppConfig(BaseModel):
     data: DataConfig = DataConfig()
     features: FeaturesConfig = FeaturesConfig()
     training: TrainingConfig = TrainingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     registry: RegistryConfig = RegistryConfig()
     segments: SegmentsConfig = SegmentsConfig()
     scoring: ScoringConfig = ScoringConfig()

@@ -23,7 +23,10 @@ import pandas as pd
 from features import build_features, fit_spec, training_rows
 from features.cutoffs import as_of, latest_date, training_cutoffs
 from features.tables import ContractError
-from models import ModelBundle, classification_metrics, decide, fit, risk_list, validation_window
+from models import ModelBundle, baselines, classification_metrics, decide, fit, risk_list, validation_window
+from models.evaluation import client_values, gains_table, profit_curve, reliability_table
+from models.evaluation import evaluate as evaluate_model
+from models.explain import contributions, feature_catalogue_markdown
 from models.playbook import load_playbook
 from models.risk_list import ListOptions
 from pipeline import registry
@@ -72,9 +75,22 @@ def _code_version() -> str:
 
 # ---------------------------------------------------------------------------------------- train
 
-def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None = None,
-          out: Path = Path("churn_output/train")) -> dict[str, Any]:
-    timer = Timer()
+@dataclass
+class TrainingData:
+    """Everything a fit needs, prepared once: data known at `until`, cutoffs, spec and rows."""
+
+    loaded: LoadResult
+    known: Any  # Tables cut at `until`
+    until: pd.Timestamp
+    plan: Any  # features.cutoffs.CutoffPlan
+    spec: Any  # features.spec.FeatureSpec
+    rows: pd.DataFrame
+
+
+def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: Path, timer: Timer | None = None
+                     ) -> TrainingData:
+    """Read the folder, cut it at `until`, choose cutoffs, learn the spec and build labelled rows."""
+    timer = timer or Timer()
     with timer("read"):
         loaded = _load(data, out, config, require_churn=True)
     tables = loaded.tables
@@ -96,9 +112,18 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
     spec = fit_spec(as_of(known, spec_date), config.features)
     for column, why in spec.ignored_columns.items():
         log.warning("clients column '%s' not used as a feature: %s", column, why)
-
     with timer("features"):
         rows = training_rows(known, plan.cutoffs, spec, tc.horizon_days)
+    return TrainingData(loaded, known, until_ts, plan, spec, rows)
+
+
+def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None = None,
+          out: Path = Path("churn_output/train")) -> dict[str, Any]:
+    timer = Timer()
+    prepared = prepare_training(data, config=config, until=until, out=out, timer=timer)
+    loaded, known, until_ts, plan, spec, rows = (prepared.loaded, prepared.known, prepared.until, prepared.plan,
+                                                 prepared.spec, prepared.rows)
+    tc = config.training
     log.info("%d training rows over %d cutoffs, %d features, %d churners", len(rows), len(plan.cutoffs),
              len(spec.feature_names), int(rows["label"].sum()))
     with timer("fit"):
@@ -113,10 +138,12 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         "best_iteration": result.best_iteration,
         "input_fingerprint": loaded.fingerprint,
     }
-    bundle = ModelBundle(booster=result.booster, spec=spec, info=info)
-    valid_rows = rows.loc[result.split.valid, ["client_id", "cutoff", "label"]].assign(
-        probability=result.valid_probability)
-    oracle = _oracle_comparison(Path(data), valid_rows)
+    bundle = ModelBundle(booster=result.booster, spec=spec, info=info, calibrator=result.calibrator)
+    with timer("evaluate"):
+        report = _validation_report(rows, result, bundle, known.clients, config, Path(data))
+    notes = list(plan.notes) + ([result.split.note] if result.split.note else []) + report.notes
+    for note in report.notes:
+        log.warning(note)
 
     registry.configure(tracking_uri)
     reg = config.registry
@@ -125,28 +152,38 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         mlflow.log_params({**{f"lgbm_{k}": v for k, v in tc.lightgbm.model_dump().items()},
                            "horizon_days": tc.horizon_days, "until": info["until"], "n_cutoffs": len(plan.cutoffs),
                            "cutoff_anchor": plan.anchor, "validation_kind": result.split.kind,
-                           "validation_window": ",".join(result.split.window),
+                           "validation_window": ",".join(result.split.window), "calibration": tc.calibration,
                            "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
                            "training_rows": len(rows), "seed": tc.seed})
-        metrics = {k: v for k, v in result.metrics.items() if np.isfinite(v)}
-        metrics.update(oracle)
+        metrics = report.metrics
         mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
         mlflow.set_tags({"input_fingerprint": loaded.fingerprint, "code_version": _code_version(),
-                         "data_folder": str(Path(data).resolve())})
+                         "data_folder": str(Path(data).resolve()), "kind": "training",
+                         "beats_baselines": str(report.beats_baselines).lower()})
+        for name, figures in report.baselines.items():
+            with mlflow.start_run(run_name=f"baseline: {name}", nested=True):
+                mlflow.set_tags({"kind": "baseline", "baseline": name})
+                mlflow.log_metrics({f"validation_{k}": v for k, v in figures.items()})
         registry.log_json(list(spec.feature_names), "features.json")
-        registry.log_frame(valid_rows.assign(cutoff=valid_rows["cutoff"].dt.date.astype(str)),
-                           "validation_predictions.parquet")
+        registry.log_text(feature_catalogue_markdown(spec), "features.md")
+        registry.log_frame(report.importance, "importance.parquet")
+        registry.log_frame(report.predictions, "validation_predictions.parquet")
+        for name, png in report.images.items():
+            registry.log_bytes(png, name)
+        registry.log_text(report.html, "evaluation.html")
         registry.log_json(config.model_dump(mode="json"), "config.json")
-        registry.log_json({**_rows_summary(loaded), "notes": list(plan.notes) + ([result.split.note] if
-                           result.split.note else [])}, "data_report.json")
+        registry.log_json({**_rows_summary(loaded), "notes": notes}, "data_report.json")
         version, model_uri = registry.log_bundle(bundle, rows.head(100), reg.model_name)
-        decision = _champion_decision(known, bundle, valid_rows, result.metrics, config)
+        decision = _champion_decision(known, bundle, report.predictions, metrics, config)
         registry.tag_version(reg.model_name, version, {
             "validation_window": ",".join(result.split.window), "validation_kind": result.split.kind,
             **{f"validation_{k}": v for k, v in metrics.items()},
-            "input_fingerprint": loaded.fingerprint, "champion_decision": decision.reason})
-        if decision.promote:
-            registry.set_alias(reg.model_name, reg.champion_alias, version)
+            "input_fingerprint": loaded.fingerprint, "champion_decision": decision.reason,
+            "champion_metric": tc.champion_metric, "compared_with": decision.compared_with or "",
+            "champion_value": "" if decision.champion_value is None else decision.champion_value,
+            "difference": "" if decision.difference is None else decision.difference})
+        registry.set_alias(reg.model_name, reg.champion_alias if decision.promote else reg.challenger_alias,
+                           version)
         mlflow.set_tag("champion_decision", decision.reason)
     log.info("champion decision: %s", decision.reason)
     return {
@@ -154,20 +191,100 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         "model_uri": model_uri,
         "model_version": version,
         "champion": decision.promote,
+        "alias": reg.champion_alias if decision.promote else reg.challenger_alias,
         "champion_decision": decision.reason,
         "metrics": {k: round(v, 6) for k, v in metrics.items()},
+        "baselines": {name: {k: round(v, 6) for k, v in figures.items()} for name, figures in report.baselines.items()},
+        "beats_baselines": report.beats_baselines,
         "validation": {"kind": result.split.kind, "window": list(result.split.window)},
         "cutoffs": info["cutoffs"],
         "until": info["until"],
         "horizon_days": tc.horizon_days,
-        "notes": list(plan.notes) + ([result.split.note] if result.split.note else []),
+        "notes": notes,
         "rows": _rows_summary(loaded),
         "timings_s": timer.stages,
         "tracking_uri": tracking_uri,
     }
 
 
-def _oracle_comparison(data: Path, valid_rows: pd.DataFrame) -> dict[str, float]:
+@dataclass
+class ValidationReport:
+    metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    beats_baselines: bool
+    predictions: pd.DataFrame  # client_id, cutoff, label, probability, probability_uncalibrated, value
+    importance: pd.DataFrame
+    images: dict[str, bytes]
+    html: str
+    notes: list[str]
+
+
+def _finite(figures: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in figures.items() if v is not None and np.isfinite(v)}
+
+
+def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients: pd.DataFrame,
+                       config: AppConfig, data: Path) -> ValidationReport:
+    """Every figure of the model on its out-of-time fold, against baselines and the oracle."""
+    from pipeline import plots
+
+    ec = config.evaluation
+    names = list(bundle.spec.feature_names)
+    valid = rows.loc[result.split.valid].reset_index(drop=True)
+    label = valid["label"].to_numpy()
+    monthly = _monthly_value(clients)
+    value = client_values(None if monthly is None else monthly.reindex(valid["client_id"]).to_numpy(),
+                          len(valid), ec)
+    metrics = _finite(evaluate_model(label, result.valid_probability, value, ec))
+    before = _finite(evaluate_model(label, result.valid_probability_raw, value, ec))
+    for key in ("brier", "log_loss", "ece"):
+        metrics[f"uncalibrated_{key}"] = before[key]
+    predictions = valid[["client_id", "cutoff", "label"]].assign(
+        cutoff=valid["cutoff"].dt.date.astype(str), probability=result.valid_probability,
+        probability_uncalibrated=result.valid_probability_raw, value=value)
+    metrics.update(_oracle_comparison(data, predictions))
+
+    train_rows = rows.loc[result.split.train]
+    recency_score, recency_source = baselines.recency(valid)
+    scores = {"logistic regression": baselines.logistic_regression(train_rows, valid, names, config.training.seed),
+              f"recency ({recency_source})": recency_score}
+    figures = {name: _finite(evaluate_model(label, p, value, ec)) for name, p in scores.items()}
+    for key in ("brier", "log_loss", "ece"):  # a recency rank is not a probability: only its ranking counts
+        figures[f"recency ({recency_source})"].pop(key, None)
+    notes = []
+    beaten_by = [name for name, f in figures.items()
+                 if f.get("roc_auc", 0) >= metrics.get("roc_auc", 0)
+                 or f.get("expected_profit", 0) > metrics.get("expected_profit", 0)]
+    if beaten_by:
+        notes.append(f"LightGBM does not beat the baseline(s) {', '.join(beaten_by)} on the validation window "
+                     f"(ROC AUC or expected profit): prefer the simpler model or look at the data")
+    importance = global_importance(bundle, valid)
+    curves = {"LightGBM": gains_table(label, result.valid_probability),
+              **{name: gains_table(label, p) for name, p in scores.items()}}
+    capacity = ec.team_capacity if ec.team_capacity < 1 else ec.team_capacity / max(len(valid), 1)
+    images = {
+        "reliability.png": plots.reliability({
+            "before calibration": reliability_table(label, result.valid_probability_raw, ec.calibration_bins),
+            "after calibration": reliability_table(label, result.valid_probability, ec.calibration_bins)}),
+        "gains_and_lift.png": plots.gains(curves),
+        "expected_profit.png": plots.profit(profit_curve(label, result.valid_probability, value, ec), capacity),
+        "importance.png": plots.importance(importance),
+    }
+    page = plots.html_page(f"Validation on {', '.join(result.split.window)}", metrics, images, notes)
+    return ValidationReport(metrics, figures, not beaten_by, predictions, importance, images, page, notes)
+
+
+def global_importance(bundle: ModelBundle, rows: pd.DataFrame) -> pd.DataFrame:
+    """Gain per feature and mean |contribution| on the given rows, strongest first."""
+    contrib = contributions(bundle.booster, rows, bundle.spec)
+    names = list(bundle.spec.feature_names)
+    frame = pd.DataFrame({"feature": names,
+                          "gain": bundle.booster.feature_importance(importance_type="gain"),
+                          "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(contrib) else 0.0})
+    return frame.sort_values(["mean_abs_contribution", "feature"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _oracle_comparison(data: Path, predictions: pd.DataFrame) -> dict[str, float]:
     """On generated data, how close the model gets to the generator's own probability.
 
     Read only after fitting, for evaluation; training never sees truth.parquet.
@@ -175,39 +292,43 @@ def _oracle_comparison(data: Path, valid_rows: pd.DataFrame) -> dict[str, float]
     path = data / "truth.parquet"
     if not path.is_file():
         return {}
-    truth = pd.read_parquet(path)
-    truth = truth.assign(client_id=truth["client_id"].astype(str), cutoff=pd.to_datetime(truth["as_of"]))
-    joined = valid_rows.merge(truth[["client_id", "cutoff", "p_true"]], on=["client_id", "cutoff"], how="inner")
-    if len(joined) < len(valid_rows) * 0.9 or joined["label"].nunique() < 2:
+    truth = pd.read_parquet(path, columns=["client_id", "as_of", "p_true"])
+    truth = truth.assign(client_id=truth["client_id"].astype(str),
+                         cutoff=pd.to_datetime(truth["as_of"]).dt.date.astype(str))
+    joined = predictions.merge(truth[["client_id", "cutoff", "p_true"]], on=["client_id", "cutoff"], how="inner")
+    if len(joined) < len(predictions) * 0.9 or joined["label"].nunique() < 2:
         return {}
     model_auc = classification_metrics(joined["label"], joined["probability"])["roc_auc"]
     oracle_auc = classification_metrics(joined["label"], joined["p_true"])["roc_auc"]
     return {"oracle_roc_auc": oracle_auc, "model_to_oracle_auc_ratio": model_auc / oracle_auc}
 
 
-def _champion_decision(tables, bundle: ModelBundle, valid_rows: pd.DataFrame, new_metrics: dict[str, float],
+def _champion_decision(tables, bundle: ModelBundle, predictions: pd.DataFrame, new_metrics: dict[str, float],
                        config: AppConfig):
-    """Compare with the champion on this model's validation window (rows and labels alike)."""
+    """Compare with the champion on this model's validation window: same rows, labels and values."""
     reg, tc = config.registry, config.training
+    metric = tc.champion_metric
     current = registry.champion(reg.model_name, reg.champion_alias)
     if current is None:
-        return decide(tc.champion_metric, new_metrics[tc.champion_metric], None, tc.champion_margin)
+        return decide(metric, new_metrics.get(metric, float("nan")), None, tc.champion_margin)
     version, tags = current
+    old = None
     if tags.get("validation_window") == ",".join(bundle.info["validation_window"]) and \
-            f"validation_{tc.champion_metric}" in tags:
-        old = float(tags[f"validation_{tc.champion_metric}"])
+            f"validation_{metric}" in tags:
+        old = float(tags[f"validation_{metric}"])
     else:
         try:
             old_model = registry.load_model(f"models:/{reg.model_name}/{version}")
-            cut = sorted(valid_rows["cutoff"].unique())
+            cut = [pd.Timestamp(t) for t in sorted(predictions["cutoff"].unique())]
             features = build_features(tables, cut, old_model.bundle.spec)
-            scored = features[["client_id", "cutoff"]].assign(probability=old_model.bundle.predict(features))
-            joined = valid_rows[["client_id", "cutoff", "label"]].merge(scored, on=["client_id", "cutoff"])
-            old = classification_metrics(joined["label"], joined["probability"])[tc.champion_metric]
+            scored = features[["client_id"]].assign(cutoff=features["cutoff"].dt.date.astype(str),
+                                                    old=old_model.bundle.predict(features))
+            joined = predictions.merge(scored, on=["client_id", "cutoff"])
+            old = evaluate_model(joined["label"].to_numpy(), joined["old"].to_numpy(), joined["value"].to_numpy(),
+                                 config.evaluation)[metric]
         except ContractError as exc:
             log.warning("champion v%s cannot be scored on this data (%s)", version, exc)
-            old = None
-    return decide(tc.champion_metric, new_metrics[tc.champion_metric], old, tc.champion_margin, version)
+    return decide(metric, new_metrics.get(metric, float("nan")), old, tc.champion_margin, version)
 
 
 # ---------------------------------------------------------------------------------------- score

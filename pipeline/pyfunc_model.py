@@ -20,7 +20,8 @@ class ChurnModel(PythonModel):
     def load_context(self, context):
         booster = lgb.Booster(model_file=context.artifacts["booster"])
         payload = joblib.load(context.artifacts["spec"])
-        self.bundle = ModelBundle(booster=booster, spec=payload["spec"], info=payload["info"])
+        self.bundle = ModelBundle(booster=booster, spec=payload["spec"], info=payload["info"],
+                                  calibrator=payload.get("calibrator"))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pd.DataFrame({"churn_probability": self.bundle.predict(model_input)})

@@ -59,7 +59,7 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> t
         booster_path = Path(tmp) / "booster.txt"
         spec_path = Path(tmp) / "spec.joblib"
         bundle.booster.save_model(str(booster_path))
-        joblib.dump({"spec": bundle.spec, "info": bundle.info}, spec_path)
+        joblib.dump({"spec": bundle.spec, "info": bundle.info, "calibrator": bundle.calibrator}, spec_path)
         sample = example.reindex(columns=list(bundle.spec.feature_names)).astype(np.float32)
         signature = infer_signature(sample, pd.DataFrame({"churn_probability": bundle.predict(sample)}))
         info = mlflow.pyfunc.log_model(
@@ -136,4 +136,15 @@ def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / artifact_file
         frame.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path))
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    mlflow.log_text(text, artifact_file)
+
+
+def log_bytes(data: bytes, artifact_file: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / artifact_file
+        path.write_bytes(data)
         mlflow.log_artifact(str(path))

@@ -1,0 +1,61 @@
+"""The tuning job on small generated data: nested MLflow runs, and a config `train` accepts."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import jobs
+from pipeline.config import AppConfig, load_config
+from pipeline.generate import generate
+from pipeline.tuning import tune
+
+TRIALS = 3
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tune")
+    generate(root / "data", n_clients=1500, seed=3)
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = tune(root / "data", config=AppConfig(), tracking_uri=uri, until=None, trials=TRIALS, timeout=None,
+                  out_config=root / "tuned.yaml", out=root / "tune")
+    return root, uri, result
+
+
+def test_every_trial_is_a_nested_run_under_the_tuning_run(tuned):
+    _, uri, result = tuned
+    client = MlflowClient(tracking_uri=uri)
+    parent = client.get_run(result["run_id"])
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{result['run_id']}'")
+    assert parent.data.tags["kind"] == "tuning"
+    assert len(children) == TRIALS == result["trials_completed"]
+    assert {c.data.tags["trial_number"] for c in children} == {"0", "1", "2"}
+    assert all("roc_auc" in c.data.metrics and "lgbm_num_leaves" in c.data.params for c in children)
+    assert parent.data.metrics["best_roc_auc"] == pytest.approx(max(c.data.metrics["roc_auc"] for c in children))
+
+
+def test_folds_validate_out_of_time_on_the_latest_churn_cutoffs(tuned):
+    _, _, result = tuned
+    assert result["validation"]["kind"] == "rolling_origin"
+    assert len(result["validation"]["cutoffs"]) == 3
+    assert result["validation"]["cutoffs"] == sorted(result["validation"]["cutoffs"])
+    assert result["best_value"] >= result["baseline_value"]  # trial 0 is the configured parameters
+
+
+def test_written_config_holds_the_best_params_and_keeps_the_rest(tuned):
+    _, _, result = tuned
+    config = load_config(result["config_path"])
+    lightgbm = config.training.lightgbm.model_dump()
+    assert {k: lightgbm[k] for k in result["best_params"]} == result["best_params"]
+    assert config.model_copy(update={"training": AppConfig().training}) == AppConfig()
+
+
+def test_train_accepts_the_tuned_config(tuned):
+    root, uri, result = tuned
+    trained = jobs.train(root / "data", config=load_config(result["config_path"]), tracking_uri=uri,
+                         out=root / "train")
+    assert trained["run_id"]
+    run = MlflowClient(tracking_uri=uri).get_run(trained["run_id"])
+    assert int(run.data.params["lgbm_num_leaves"]) == result["best_params"]["num_leaves"]
