@@ -60,7 +60,15 @@ def split_rows(rows: pd.DataFrame, config: TrainingConfig) -> Split:
     window = validation_window(per_cutoff.to_dict(), config.validation_cutoffs)
     if window:
         valid = rows["cutoff"].isin(window).to_numpy()
-        train = (rows["cutoff"] < min(window)).to_numpy()
+        # a training label must be known at the first validation cutoff: its window (T, T+H]
+        # may not run past it, or training would see churn from the validation period
+        horizon = pd.Timedelta(days=config.horizon_days)
+        train = (rows["cutoff"] + horizon <= min(window)).to_numpy()
+        if not rows.loc[train, "label"].any():
+            train = (rows["cutoff"] < min(window)).to_numpy()
+            note = (f"no training cutoff's {config.horizon_days}-day label window closes before the validation "
+                    f"window; training labels overlap it")
+            return Split(train, valid, "out_of_time", tuple(str(pd.Timestamp(t).date()) for t in window), note)
         return Split(train, valid, "out_of_time", tuple(str(pd.Timestamp(t).date()) for t in window))
     with_churn = per_cutoff.index[per_cutoff > 0]
     if not len(with_churn):

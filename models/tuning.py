@@ -40,7 +40,7 @@ TUNED_PARAMS = (*RANGES, "max_bin")
 
 
 def rolling_origin_folds(rows: pd.DataFrame, n_folds: int, config: TrainingConfig | None = None) -> list[Fold]:
-    """One fold per recent cutoff T holding churners: train on every cutoff before T, validate at T.
+    """One fold per recent cutoff T holding churners: train on cutoffs whose labels are known at T.
 
     The latest `n_folds` such cutoffs validate, each leaving an earlier churn cutoff to train on.
     With churners in fewer than two cutoffs no fold can be out of time, so (as `fit` does) a
@@ -56,7 +56,15 @@ def rolling_origin_folds(rows: pd.DataFrame, n_folds: int, config: TrainingConfi
         log.warning(split.note)
         return [(split.train, split.valid)]
     cutoff = rows["cutoff"]
-    return [((cutoff < t).to_numpy(), (cutoff == t).to_numpy()) for t in window]
+    # as in models.training.split_rows: a training label's window must close by the fold's cutoff
+    horizon = pd.Timedelta(days=config.horizon_days)
+    folds = []
+    for t in window:
+        train = (cutoff + horizon <= t).to_numpy()
+        if not rows.loc[train, "label"].any():
+            train = (cutoff < t).to_numpy()
+        folds.append((train, (cutoff == t).to_numpy()))
+    return folds
 
 
 def fold_cutoffs(rows: pd.DataFrame, folds: list[Fold]) -> tuple[str, ...]:

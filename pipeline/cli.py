@@ -178,6 +178,82 @@ def score(
 
 
 @app.command()
+def tune(
+    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    until: Optional[str] = typer.Option(None, "--until", help="Use no row after this day (default: latest in data)."),
+    trials: int = typer.Option(30, "--trials", min=1, help="Optuna trials."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1, help="Stop starting trials after S seconds."),
+    folds: int = typer.Option(3, "--folds", min=1, help="Rolling-origin out-of-time folds (latest cutoffs)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    out_config: Path = typer.Option(Path("churn_output/tuned.yaml"), "--out-config",
+                                    help="Where to write the config with the best parameters (for train --config)."),
+    out: Path = typer.Option(Path("churn_output/tune"), "--out", help="Where quarantine files go."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Search LightGBM parameters with Optuna, validated out of time on rolling origins."""
+    from pipeline import tuning
+
+    until_date = _date(until, "--until")
+
+    def show(r: dict[str, Any]) -> None:
+        base = r.get("baseline_value")
+        typer.echo(f"{r['trials_completed']} trials; best mean ROC AUC {r['best_value']:.4f}"
+                   + (f" (current settings {base:.4f})" if base is not None else "")
+                   + f"; config written to {r['config_path']} (use: churn train --config {r['config_path']})")
+
+    _run(lambda: tuning.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
+                             trials=trials, timeout=timeout, out_config=out_config, out=out, folds=folds),
+         as_json, show)
+
+
+@app.command()
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="Folder of contract tables, churn included."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Cutoff to grade at (default: latest fully labelled month-end)."),
+    out: Path = typer.Option(Path("churn_output/evaluate"), "--out", help="Where the report and plots go."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Grade a model on a cutoff with observed labels: ranking, calibration, lift, expected profit."""
+    from pipeline import jobs
+
+    as_of_date = _date(as_of, "--as-of")
+
+    def show(r: dict[str, Any]) -> None:
+        m = r["metrics"]
+        typer.echo(f"model version {r['model_version']} at {r['as_of']}: ROC AUC {m.get('roc_auc', float('nan')):.3f}, "
+                   f"Brier {m.get('brier', float('nan')):.4f} (uncalibrated {m.get('uncalibrated_brier', float('nan')):.4f}), "
+                   f"ECE {m.get('ece', float('nan')):.4f}, lift@10% {m.get('lift_at_10pct', float('nan')):.2f}, "
+                   f"expected profit {m.get('expected_profit', float('nan')):,.0f} at the top "
+                   f"{m.get('profit_best_share', float('nan')):.1%}")
+        if "oracle_roc_auc" in m:
+            typer.echo(f"generator's own p_true: ROC AUC {m['oracle_roc_auc']:.3f} "
+                       f"(model/oracle {m['model_to_oracle_auc_ratio']:.3f})")
+        for note in r["notes"]:
+            typer.echo(f"note: {note}")
+        typer.echo(f"report: {r['outputs']['html']}")
+
+    _run(lambda: jobs.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
+                               as_of_date=as_of_date, out=out), as_json, show)
+
+
+@app.command()
+def promote(
+    version: str = typer.Argument(..., help="Registry version to make champion."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Make a registered version the champion by hand (the decision is tagged on the version)."""
+    from pipeline import jobs
+
+    def show(r: dict[str, Any]) -> None:
+        typer.echo(f"{r['model']} v{r['version']} is now {r['alias']} ({r['decision']})")
+
+    _run(lambda: jobs.promote(version, config=_config(config), tracking_uri=_tracking_uri()), as_json, show)
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("churn_demo"), "--out", help="Folder for the demo data and outputs."),
     clients: int = typer.Option(5000, "--clients", min=100, help="Number of generated clients."),

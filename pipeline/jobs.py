@@ -20,7 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features import build_features, fit_spec, training_rows
+from features import build_features, fit_spec, label_frame, training_rows
 from features.cutoffs import as_of, latest_date, training_cutoffs
 from features.tables import ContractError
 from models import ModelBundle, baselines, classification_metrics, decide, fit, risk_list, validation_window
@@ -329,6 +329,100 @@ def _champion_decision(tables, bundle: ModelBundle, predictions: pd.DataFrame, n
         except ContractError as exc:
             log.warning("champion v%s cannot be scored on this data (%s)", version, exc)
     return decide(metric, new_metrics.get(metric, float("nan")), old, tc.champion_margin, version)
+
+
+# ---------------------------------------------------------------------------------------- evaluate, promote
+
+def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
+             as_of_date: date | None = None, out: Path = Path("churn_output/evaluate")) -> dict[str, Any]:
+    """Grade a registered model on a cutoff whose labels the data has fully observed."""
+    from pipeline import plots
+
+    out = Path(out)
+    loaded = _load(data, out, config, require_churn=True)
+    tables = loaded.tables
+    registry.configure(tracking_uri)
+    reg, ec = config.registry, config.evaluation
+    uri = model_uri or f"models:/{reg.model_name}@{reg.champion_alias}"
+    model = registry.load_model(uri)
+    bundle = model.bundle
+    horizon = int(bundle.info.get("horizon_days", config.training.horizon_days))
+    latest = latest_date(tables)
+    if as_of_date is None:
+        cutoff = pd.date_range(end=latest - pd.Timedelta(days=horizon), periods=1, freq="ME")[0]
+    else:
+        cutoff = pd.Timestamp(as_of_date)
+    if cutoff + pd.Timedelta(days=horizon) > latest:
+        raise ContractError(f"labels at {cutoff.date()} are not fully observed: the data ends {latest.date()}, "
+                            f"before the {horizon}-day horizon closes; choose an earlier --as-of", file="--as-of")
+    notes = []
+    trained_until = bundle.info.get("until")
+    if trained_until and pd.Timestamp(trained_until) >= cutoff + pd.Timedelta(days=horizon):
+        notes.append(f"the model was trained on data up to {trained_until}, which holds these labels: "
+                     f"the figures are in-sample, not an honest test")
+    features = build_features(tables, [cutoff], bundle.spec)
+    labels = label_frame(tables, [cutoff], horizon)
+    label = labels["label"].to_numpy()
+    if len(np.unique(label)) < 2:
+        raise ContractError(f"no churner (or no stayer) among the {len(label)} clients active at {cutoff.date()}",
+                            file="churn", column="churned_at")
+    raw, calibrated = bundle.predict_raw(features), bundle.predict(features)
+    monthly = _monthly_value(tables.clients)
+    value = client_values(None if monthly is None else monthly.reindex(features["client_id"]).to_numpy(),
+                          len(features), ec)
+    metrics = _finite(evaluate_model(label, calibrated, value, ec))
+    for key, figure in _finite(evaluate_model(label, raw, value, ec)).items():
+        if key in ("brier", "log_loss", "ece"):
+            metrics[f"uncalibrated_{key}"] = figure
+    predictions = features[["client_id"]].assign(cutoff=str(cutoff.date()), label=label, probability=calibrated,
+                                                 probability_uncalibrated=raw, value=value)
+    metrics.update(_oracle_comparison(Path(data), predictions))
+    capacity = ec.team_capacity if ec.team_capacity < 1 else ec.team_capacity / max(len(label), 1)
+    images = {
+        "reliability.png": plots.reliability({
+            "before calibration": reliability_table(label, raw, ec.calibration_bins),
+            "after calibration": reliability_table(label, calibrated, ec.calibration_bins)}),
+        "gains_and_lift.png": plots.gains({"model": gains_table(label, calibrated)}),
+        "expected_profit.png": plots.profit(profit_curve(label, calibrated, value, ec), capacity),
+    }
+    page = plots.html_page(f"Evaluation of {uri} (version {model.version}) at {cutoff.date()}", metrics, images,
+                           notes)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, png in images.items():
+        _publish(out / name, lambda p, png=png: p.write_bytes(png))
+    _publish(out / "evaluation.html", lambda p: p.write_text(page, encoding="utf-8"))
+    for note in notes:
+        log.warning(note)
+    experiment_id = registry.ensure_experiment(reg.experiment, tracking_uri)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"evaluate v{model.version} at {cutoff.date()}") as run:
+        mlflow.set_tags({"kind": "evaluation", "model_uri": uri, "model_version": model.version,
+                         "as_of": str(cutoff.date()), "input_fingerprint": loaded.fingerprint,
+                         "in_sample": str(bool(notes)).lower()})
+        mlflow.log_metrics(metrics)
+        for name, png in images.items():
+            registry.log_bytes(png, name)
+        registry.log_text(page, "evaluation.html")
+        registry.log_frame(predictions, "predictions.parquet")
+    return {"run_id": run.info.run_id, "model_uri": uri, "model_version": model.version,
+            "as_of": str(cutoff.date()), "horizon_days": horizon, "metrics": {k: round(v, 6) for k, v in metrics.items()},
+            "notes": notes, "outputs": {"html": str(out / "evaluation.html")}}
+
+
+def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, Any]:
+    """Give `version` the champion alias by hand, and say so on the version."""
+    registry.configure(tracking_uri)
+    reg = config.registry
+    if not registry.version_exists(reg.model_name, version):
+        raise ContractError(f"model '{reg.model_name}' has no version {version}", file="VERSION")
+    current = registry.champion(reg.model_name, reg.champion_alias)
+    previous = current[0] if current else None
+    registry.set_alias(reg.model_name, reg.champion_alias, version)
+    reason = f"promoted by hand over v{previous}" if previous and previous != str(version) else "promoted by hand"
+    registry.tag_version(reg.model_name, version, {"champion_decision": reason,
+                                                   "compared_with": previous or ""})
+    log.info("%s v%s is now %s (%s)", reg.model_name, version, reg.champion_alias, reason)
+    return {"model": reg.model_name, "version": str(version), "alias": reg.champion_alias,
+            "previous_champion": previous, "decision": reason}
 
 
 # ---------------------------------------------------------------------------------------- score

@@ -148,3 +148,11 @@ def log_bytes(data: bytes, artifact_file: str) -> None:
         path = Path(tmp) / artifact_file
         path.write_bytes(data)
         mlflow.log_artifact(str(path))
+
+
+def version_exists(model_name: str, version: str) -> bool:
+    try:
+        MlflowClient().get_model_version(model_name, str(version))
+    except MlflowException:
+        return False
+    return True
