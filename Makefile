@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+docs: $(STAMP)
+	$(BIN)/churn generate --out churn_output/docs_data --clients 300 --seed 7
+	$(BIN)/churn features --data churn_output/docs_data --out docs/features.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --clients 100000

@@ -17,6 +17,9 @@ class LightGBMParams(BaseModel):
     bagging_freq: int = Field(1, ge=0)
     lambda_l2: float = Field(1.0, ge=0)
     max_bin: int = Field(255, ge=2)
+    # weight of churners against stayers; above 1 helps rare churn be found but inflates the raw
+    # probabilities, which the calibrator then brings back
+    scale_pos_weight: float = Field(1.0, gt=0)
     num_threads: int = Field(0, ge=0)  # 0: auto, one thread per 100k training rows up to the cores
 
 

@@ -44,9 +44,15 @@ def expected_calibration_error(label: np.ndarray, probability: np.ndarray, bins:
     return float(total / len(y)) if len(y) else float("nan")
 
 
-def reliability_table(label: np.ndarray, probability: np.ndarray, bins: int = 10) -> pd.DataFrame:
+def reliability_table(label: np.ndarray, probability: np.ndarray, bins: int = 10,
+                      strategy: str = "quantile") -> pd.DataFrame:
+    """Observed rate vs mean probability per bin. Equal-size bins by default: with rare churn,
+    equal-width bins put nearly every client in the first one."""
     y, p = np.asarray(label, float), np.asarray(probability, float)
-    which = np.minimum((p * bins).astype(int), bins - 1)
+    if strategy == "quantile":
+        which = np.minimum((pd.Series(p).rank(method="first", pct=True).to_numpy() * bins).astype(int), bins - 1)
+    else:
+        which = np.minimum((p * bins).astype(int), bins - 1)
     frame = pd.DataFrame({"bin": which, "y": y, "p": p}).groupby("bin").agg(
         rows=("y", "size"), observed_rate=("y", "mean"), mean_probability=("p", "mean"))
     return frame.reset_index()

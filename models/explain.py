@@ -124,7 +124,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template(r"days_since_last_ticket", "support", "last ticket {v} days ago", "último ticket hace {v} días",
              label_en="days since last ticket", label_es="días desde el último ticket"),
     Template(r"tenure_days", "tenure", "client for {v} days", "cliente desde hace {v} días",
-             label_en="tenure", label_es="antigüedad"),
+             label_en="tenure (days since signup)", label_es="antigüedad (días desde el alta)"),
     Template(r"monthly_value", "value", "monthly value {v}", "valor mensual {v}",
              label_en="monthly value", label_es="valor mensual"),
 )
@@ -279,7 +279,9 @@ def feature_label(feature: str, spec: FeatureSpec, lang: str = "en") -> str:
     if resolved is None:
         return feature
     if resolved.template is None:
-        return resolved.attribute or feature
+        kind = "category" if resolved.levels is not None else "value"
+        return (f"clients column '{resolved.attribute}' ({kind})" if lang == "en"
+                else f"columna de clientes '{resolved.attribute}' ({'categoría' if kind == 'category' else 'valor'})")
     label = resolved.template.label_en if lang == "en" else resolved.template.label_es
     return label.format(type=resolved.subject_name, w=resolved.parts.get("w", ""))
 

@@ -18,7 +18,8 @@ from models.bundle import ModelBundle
 from models.explain import contributions, feature_label, top_reasons
 from models.playbook import Playbook, assign_actions
 from models.segments import (LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig,
-                             expected_value_at_risk, loyalty_stage, nps_group, risk_band, value_quadrant)
+                             expected_value_at_risk, loyalty_stage, nps_group, portfolio_nps, risk_band,
+                             value_quadrant)
 
 COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
            "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
@@ -98,13 +99,6 @@ def _against_previous(listed: pd.DataFrame, previous: pd.DataFrame | None) -> pd
     return listed.assign(previous_rank=previous_rank, new_on_list=pd.isna(previous_rank))
 
 
-def _nps(groups: pd.Series) -> dict:
-    counts = {g: int((groups == g).sum()) for g in NPS_GROUPS}
-    answered = counts["promoter"] + counts["passive"] + counts["detractor"]
-    score = None if not answered else round(100 * (counts["promoter"] - counts["detractor"]) / answered, 1)
-    return {"score": score, "answered": answered, **counts}
-
-
 def _by(frame: pd.DataFrame, column: str, levels: tuple[str, ...]) -> list[dict]:
     out = []
     for level in levels:
@@ -148,8 +142,8 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
         "by_band_portfolio": _by(scored, "risk_band", RISK_BANDS),
         "by_quadrant_listed": _by(listed, "value_quadrant", VALUE_QUADRANTS),
         "by_loyalty_listed": _by(listed, "loyalty_stage", LOYALTY_STAGES),
-        "nps_portfolio": _nps(scored["nps_group"]),
-        "nps_listed": _nps(listed["nps_group"]),
+        "nps_portfolio": portfolio_nps(scored["nps_group"]),
+        "nps_listed": portfolio_nps(listed["nps_group"]),
         "top_reasons": [{"reason": feature_label(f, bundle.spec, options.lang), "feature": f, "clients": n}
                         for f, n in reason_counts.most_common(10)],
         "actions": [{"action": getattr(playbook.actions[k], options.lang), "key": k, "clients": action_counts[k],

@@ -106,3 +106,18 @@ def value_quadrant(monthly_value: np.ndarray, probability: np.ndarray, config: S
     quadrant = np.where(high_now, np.where(high_future, "keep and grow", "retain now"),
                         np.where(high_future, "develop", "maintain at low cost"))
     return np.where(np.isnan(current), "", quadrant)
+
+
+def portfolio_nps(groups: pd.Series) -> dict:
+    """NPS = % promoters - % detractors among those who answered (-100..100), with the mix."""
+    counts = {g: int((groups == g).sum()) for g in NPS_GROUPS}
+    answered = counts["promoter"] + counts["passive"] + counts["detractor"]
+    score = None if not answered else round(100 * (counts["promoter"] - counts["detractor"]) / answered, 1)
+    return {"score": score, "answered": answered, **counts}
+
+
+def monthly_values(clients: pd.DataFrame) -> pd.Series | None:
+    """monthly_value indexed by client_id as text, or None when the clients table has none."""
+    if "monthly_value" not in clients:
+        return None
+    return pd.Series(clients["monthly_value"].to_numpy(dtype=float), index=clients["client_id"].astype(str))

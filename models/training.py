@@ -107,6 +107,7 @@ def _params(config: TrainingConfig, rows: int) -> dict:
         "bagging_freq": p.bagging_freq,
         "lambda_l2": p.lambda_l2,
         "max_bin": p.max_bin,
+        "scale_pos_weight": p.scale_pos_weight,
         "num_threads": threads_for(rows, p.num_threads),
         "seed": config.seed,
         "deterministic": True,

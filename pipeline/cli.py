@@ -254,6 +254,21 @@ def promote(
 
 
 @app.command()
+def features(
+    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the catalogue here (Markdown); else print it."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+) -> None:
+    """List every feature this data gives: name, source table, window, what it measures."""
+    from pipeline import jobs
+
+    def show(r: dict[str, Any]) -> None:
+        typer.echo(f"{r['features']} features -> {r['out']}" if r["out"] else r["text"])
+
+    _run(lambda: jobs.feature_catalogue(data, config=_config(config), out_file=out), False, show)
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("churn_demo"), "--out", help="Folder for the demo data and outputs."),
     clients: int = typer.Option(5000, "--clients", min=100, help="Number of generated clients."),

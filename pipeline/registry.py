@@ -104,7 +104,8 @@ def load_model(uri: str) -> LoadedModel:
         if ref:
             version = str(client.get_model_version_by_alias(name, ref).version)
         else:
-            version = uri.rstrip("/").rsplit("/", 1)[-1]
+            last = uri.rstrip("/").rsplit("/", 1)[-1]
+            version = last if last.isdigit() else "unregistered"  # models:/m-<id> is a logged model
     return LoadedModel(bundle=pyfunc.unwrap_python_model().bundle, pyfunc=pyfunc, uri=uri, version=version)
 
 

@@ -204,7 +204,11 @@ def test_a_worse_model_does_not_take_champion(workspace):
 
     client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
-    assert "does not beat" in client.get_model_version("churn", result["model_version"]).tags["champion_decision"]
+    assert str(client.get_model_version_by_alias("churn", "challenger").version) == result["model_version"]
+    tags = client.get_model_version("churn", result["model_version"]).tags
+    assert "does not beat" in tags["champion_decision"]
+    assert tags["compared_with"] == "1" and tags["champion_metric"] == "expected_profit"
+    assert float(tags["difference"]) < 0
 
 
 def test_train_until_uses_no_later_cutoff(workspace):
@@ -270,3 +274,75 @@ def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tm
     risk = pd.read_csv(tmp_path / "o" / "risk_list.csv", dtype={"client_id": str})
     assert len(risk) == scored["clients_scored"] > 0
     assert "monthly_value" not in risk.columns  # not in the data, so not invented
+
+
+def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace):
+    root, env, trained = workspace
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    run = client.get_run(trained["run_id"])
+    children = client.search_runs([run.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{trained['run_id']}'")
+    names = sorted(c.data.tags["baseline"] for c in children)
+    assert names[0] == "logistic regression" and names[1].startswith("recency")
+    assert all("validation_roc_auc" in c.data.metrics for c in children)
+    assert run.data.tags["beats_baselines"] in ("true", "false")
+    assert set(trained["baselines"]) == set(names)
+    if not trained["beats_baselines"]:
+        assert any("does not beat the baseline" in note for note in trained["notes"])
+    for key in ("ece", "log_loss", "lift_at_5pct", "gain_at_20pct", "expected_profit", "profit_best_share",
+                "value_saved_at_capacity", "uncalibrated_brier"):
+        assert key in trained["metrics"], key
+    artifacts = {a.path for a in client.list_artifacts(trained["run_id"])}
+    assert {"reliability.png", "gains_and_lift.png", "expected_profit.png", "importance.png", "evaluation.html",
+            "importance.parquet", "features.md"} <= artifacts
+
+
+def test_calibration_lowers_the_brier_score_of_an_inflated_model(workspace):
+    """Churners weighted x10 inflate the raw probabilities; the calibrator, fitted out of time, fixes them."""
+    root, env, _ = workspace
+    weighted = root / "weighted.yaml"
+    weighted.write_text("training:\n  lightgbm:\n    scale_pos_weight: 10\n")
+    metrics = last_json(run(["train", "--data", str(root / "data"), "--config", str(weighted), "--json"],
+                            root, env))["metrics"]
+    assert metrics["brier"] < metrics["uncalibrated_brier"]
+    assert metrics["ece"] < metrics["uncalibrated_ece"] / 2
+
+
+def test_calibration_of_a_calibrated_model_costs_at_most_noise(workspace):
+    _, _, trained = workspace
+    m = trained["metrics"]
+    assert m["brier"] <= m["uncalibrated_brier"] * 1.01
+
+
+def test_evaluate_grades_a_model_at_a_labelled_cutoff(workspace):
+    root, env, _ = workspace
+    result = last_json(run(["evaluate", "--data", str(root / "data"), "--model", "models:/churn/1", "--as-of",
+                            "2025-11-30", "--out", str(root / "eval"), "--json"], root, env))
+    m = result["metrics"]
+    assert result["as_of"] == "2025-11-30" and m["roc_auc"] > 0.75
+    assert 0 < m["oracle_roc_auc"] <= 1 and "model_to_oracle_auc_ratio" in m
+    assert m["expected_profit"] >= 0 and 0 <= m["profit_best_share"] <= 1
+    assert any("in-sample" in note for note in result["notes"])  # v1 trained on data holding these labels
+    assert (root / "eval" / "evaluation.html").exists() and (root / "eval" / "reliability.png").exists()
+
+
+def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(workspace):
+    root, env, _ = workspace
+    done = run(["evaluate", "--data", str(root / "data"), "--as-of", "2025-12-15"], root, env, expect=2)
+    assert "not fully observed" in done.stderr
+
+
+def test_promote_by_hand_moves_the_champion_and_tags_the_decision(workspace):
+    root, env, _ = workspace
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    latest = max(int(v.version) for v in client.search_model_versions("name = 'churn'"))
+    result = last_json(run(["promote", str(latest), "--json"], root, env))
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == str(latest)
+    assert client.get_model_version("churn", str(latest)).tags["champion_decision"].startswith("promoted by hand")
+    run(["promote", "1"], root, env)  # put it back
+    assert result["previous_champion"] is not None
+    run(["promote", "999"], root, env, expect=2)
