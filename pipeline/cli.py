@@ -139,7 +139,10 @@ def train(
         if "oracle_roc_auc" in m:
             typer.echo(f"generator's own p_true on the same rows: ROC AUC {m['oracle_roc_auc']:.3f} "
                        f"(model/oracle {m['model_to_oracle_auc_ratio']:.3f})")
-        typer.echo(("champion: " if r["champion"] else "not champion: ") + r["champion_decision"])
+        base = ", ".join(f"{name} ROC AUC {f.get('roc_auc', float('nan')):.3f}" for name, f in r["baselines"].items())
+        typer.echo(f"baselines: {base}; LightGBM "
+                   + ("beats them" if r["beats_baselines"] else "does NOT beat them (ROC AUC or expected profit)"))
+        typer.echo((f"champion: " if r["champion"] else f"{r['alias']}: ") + r["champion_decision"])
 
     _run(job, as_json, show)
 

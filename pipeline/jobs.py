@@ -224,6 +224,29 @@ def _finite(figures: dict[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in figures.items() if v is not None and np.isfinite(v)}
 
 
+def _grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.ndarray, config: AppConfig,
+           others: dict[str, np.ndarray] | None = None) -> tuple[dict[str, float], dict[str, bytes]]:
+    """Every figure of calibrated probabilities (with the raw ones' calibration figures) and the plots."""
+    from pipeline import plots
+
+    ec = config.evaluation
+    metrics = _finite(evaluate_model(label, calibrated, value, ec))
+    before = _finite(evaluate_model(label, raw, value, ec))
+    for key in ("brier", "log_loss", "ece"):
+        if key in before:
+            metrics[f"uncalibrated_{key}"] = before[key]
+    capacity = ec.team_capacity if ec.team_capacity < 1 else ec.team_capacity / max(len(label), 1)
+    curves = {"model": gains_table(label, calibrated), **{n: gains_table(label, p) for n, p in (others or {}).items()}}
+    images = {
+        "reliability.png": plots.reliability({
+            "before calibration": reliability_table(label, raw, ec.calibration_bins),
+            "after calibration": reliability_table(label, calibrated, ec.calibration_bins)}),
+        "gains_and_lift.png": plots.gains(curves),
+        "expected_profit.png": plots.profit(profit_curve(label, calibrated, value, ec), capacity),
+    }
+    return metrics, images
+
+
 def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients: pd.DataFrame,
                        config: AppConfig, data: Path) -> ValidationReport:
     """Every figure of the model on its out-of-time fold, against baselines and the oracle."""
@@ -236,14 +259,9 @@ def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients:
     monthly = monthly_values(clients)
     value = client_values(None if monthly is None else monthly.reindex(valid["client_id"]).to_numpy(),
                           len(valid), ec)
-    metrics = _finite(evaluate_model(label, result.valid_probability, value, ec))
-    before = _finite(evaluate_model(label, result.valid_probability_raw, value, ec))
-    for key in ("brier", "log_loss", "ece"):
-        metrics[f"uncalibrated_{key}"] = before[key]
     predictions = valid[["client_id", "cutoff", "label"]].assign(
         cutoff=valid["cutoff"].dt.date.astype(str), probability=result.valid_probability,
         probability_uncalibrated=result.valid_probability_raw, value=value)
-    metrics.update(_oracle_comparison(data, predictions))
 
     train_rows = rows.loc[result.split.train]
     recency_score, recency_source = baselines.recency(valid)
@@ -252,6 +270,8 @@ def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients:
     figures = {name: _finite(evaluate_model(label, p, value, ec)) for name, p in scores.items()}
     for key in ("brier", "log_loss", "ece"):  # a recency rank is not a probability: only its ranking counts
         figures[f"recency ({recency_source})"].pop(key, None)
+    metrics, images = _grade(label, result.valid_probability, result.valid_probability_raw, value, config, scores)
+    metrics.update(_oracle_comparison(data, predictions))
     notes = []
     beaten_by = [name for name, f in figures.items()
                  if f.get("roc_auc", 0) >= metrics.get("roc_auc", 0)
@@ -260,17 +280,7 @@ def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients:
         notes.append(f"LightGBM does not beat the baseline(s) {', '.join(beaten_by)} on the validation window "
                      f"(ROC AUC or expected profit): prefer the simpler model or look at the data")
     importance = global_importance(bundle, valid)
-    curves = {"LightGBM": gains_table(label, result.valid_probability),
-              **{name: gains_table(label, p) for name, p in scores.items()}}
-    capacity = ec.team_capacity if ec.team_capacity < 1 else ec.team_capacity / max(len(valid), 1)
-    images = {
-        "reliability.png": plots.reliability({
-            "before calibration": reliability_table(label, result.valid_probability_raw, ec.calibration_bins),
-            "after calibration": reliability_table(label, result.valid_probability, ec.calibration_bins)}),
-        "gains_and_lift.png": plots.gains(curves),
-        "expected_profit.png": plots.profit(profit_curve(label, result.valid_probability, value, ec), capacity),
-        "importance.png": plots.importance(importance),
-    }
+    images["importance.png"] = plots.importance(importance)
     page = plots.html_page(f"Validation on {', '.join(result.split.window)}", metrics, images, notes)
     return ValidationReport(metrics, figures, not beaten_by, predictions, importance, images, page, notes)
 
@@ -397,21 +407,10 @@ def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str
     monthly = monthly_values(tables.clients)
     value = client_values(None if monthly is None else monthly.reindex(features["client_id"]).to_numpy(),
                           len(features), ec)
-    metrics = _finite(evaluate_model(label, calibrated, value, ec))
-    for key, figure in _finite(evaluate_model(label, raw, value, ec)).items():
-        if key in ("brier", "log_loss", "ece"):
-            metrics[f"uncalibrated_{key}"] = figure
+    metrics, images = _grade(label, calibrated, raw, value, config)
     predictions = features[["client_id"]].assign(cutoff=str(cutoff.date()), label=label, probability=calibrated,
                                                  probability_uncalibrated=raw, value=value)
     metrics.update(_oracle_comparison(Path(data), predictions))
-    capacity = ec.team_capacity if ec.team_capacity < 1 else ec.team_capacity / max(len(label), 1)
-    images = {
-        "reliability.png": plots.reliability({
-            "before calibration": reliability_table(label, raw, ec.calibration_bins),
-            "after calibration": reliability_table(label, calibrated, ec.calibration_bins)}),
-        "gains_and_lift.png": plots.gains({"model": gains_table(label, calibrated)}),
-        "expected_profit.png": plots.profit(profit_curve(label, calibrated, value, ec), capacity),
-    }
     page = plots.html_page(f"Evaluation of {uri} (version {model.version}) at {cutoff.date()}", metrics, images,
                            notes)
     out.mkdir(parents=True, exist_ok=True)
