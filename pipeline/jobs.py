@@ -457,9 +457,82 @@ DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[1] / "configs" / "playbook.y
 HISTORY = "history"
 
 
+LOCK_FILE = ".churn.lock"
+MANIFEST = "manifest.json"
+
+
+@contextmanager
+def exclusive(out: Path):
+    """One run at a time per output folder: a second run fails at once instead of interleaving."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ContractError(f"another churn run ({holder}) is writing to this output folder; wait for it to "
+                            f"finish or use another --out", file=str(out)) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
 def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
           as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
           lang: str | None = None) -> dict[str, Any]:
+    """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
+    out = Path(out)
+    with exclusive(out):
+        try:
+            result = _score(data, out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
+                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang)
+        except Exception as exc:
+            _write_manifest(out, {"command": "score", "status": "failed",
+                                  "exit_code": 2 if isinstance(exc, ContractError) else 1,
+                                  "error": f"{type(exc).__name__}: {exc}", "data": str(Path(data).resolve())})
+            raise
+        _write_manifest(out, {"command": "score", "status": "ok", "exit_code": 0,
+                              "data": str(Path(data).resolve()), **_manifest_of(result)})
+    return result
+
+
+def _manifest_of(result: dict[str, Any]) -> dict[str, Any]:
+    """What a scheduler or an auditor needs to know about a finished run."""
+    return {
+        "as_of": result["as_of"], "model_uri": result["model_uri"], "model_version": result["model_version"],
+        "input_fingerprint": result["input_fingerprint"], "inputs": result["inputs"],
+        "clients_scored": result["clients_scored"], "clients_listed": result["clients_listed"],
+        "timings_s": result["timings_s"],
+        "outputs": {Path(path).name: _sha256_of(Path(path)) for path in result["outputs"].values()},
+    }
+
+
+def _sha256_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    import json
+
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    _publish(out / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
+           as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
+           lang: str | None = None) -> dict[str, Any]:
     from pipeline import exports
 
     timer = Timer()
@@ -500,6 +573,8 @@ def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_
         "outputs": {k: str(v) for k, v in paths.items()},
         "summary": summary,
         "rows": _rows_summary(loaded),
+        "inputs": {name: {"file": r.file, "sha256": r.sha256, "rows_in": r.rows_in, "rows_used": r.rows_used,
+                          "rows_quarantined": r.rows_quarantined} for name, r in loaded.reports.items()},
         "input_fingerprint": loaded.fingerprint,
         "timings_s": timer.stages,
         "top": listed.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
