@@ -14,8 +14,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-# the first of these a model's features hold is the recency signal
-RECENCY_FEATURES = ("days_since_last_event", "days_since_last_ticket", "days_since_last_nps_answer")
+# recency of digital activity; a recent ticket or survey answer is no sign of health (a recent
+# ticket often means trouble), so they are not used as activity
+RECENCY_FEATURES = ("days_since_last_event",)
 
 
 def logistic_regression(train: pd.DataFrame, valid: pd.DataFrame, names: list[str], seed: int) -> np.ndarray:

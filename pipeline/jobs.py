@@ -324,8 +324,10 @@ def _champion_decision(tables, bundle: ModelBundle, predictions: pd.DataFrame, n
         return decide(metric, new_metrics.get(metric, float("nan")), None, tc.champion_margin)
     version, tags = current
     old = None
-    if tags.get("validation_window") == ",".join(bundle.info["validation_window"]) and \
-            f"validation_{metric}" in tags:
+    same_rows = (tags.get("validation_window") == ",".join(bundle.info["validation_window"])
+                 and tags.get("input_fingerprint") == bundle.info.get("input_fingerprint"))
+    if same_rows and f"validation_{metric}" in tags:
+        # same data, same window: both figures were graded on exactly these rows
         old = float(tags[f"validation_{metric}"])
     else:
         try:
