@@ -88,15 +88,19 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
             table = pq.read_table(path, read_dictionary=wanted)
         else:
             with path.open("r", encoding="utf-8", newline="") as handle:
-                header = handle.readline().lstrip("\ufeff").rstrip("\r\n").split(",")
-            header = [h.strip().strip('"') for h in header]
+                first_line = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+            delimiter = _delimiter(first_line)
+            header = [h.strip().strip('"') for h in first_line.split(delimiter)]
             types = {c: (pa.dictionary(pa.int32(), pa.string()) if c in dictionary else pa.string()) for c in header}
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding="utf8"),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                                      null_values=[""], quoted_strings_can_be_null=True),
             )
+            if delimiter != ",":
+                log.info("%s: read with %r as the separator", path.name, delimiter)
     except UnicodeDecodeError as exc:
         raise ContractError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV",
                             file=path.name) from None
@@ -109,6 +113,15 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
     frame = table.to_pandas()
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
+
+
+def _delimiter(header: str) -> str:
+    """The contract's comma; a spreadsheet in a Spanish locale saves ';' (or a tab) instead."""
+    if "," in header:
+        return ","
+    counts = {d: header.count(d) for d in (";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -153,6 +166,12 @@ def _number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(float64, unparseable-or-absurd mask)."""
     present = values.notna()
     number = pd.to_numeric(values, errors="coerce").astype("float64")
+    if pd.api.types.is_string_dtype(values) or values.dtype == object:
+        # "10,5": a decimal comma, as spreadsheets in Spanish write numbers
+        decimal_comma = number.isna() & values.astype("string").str.fullmatch(r"\s*-?\d+,\d+\s*").fillna(False)
+        if decimal_comma.any():
+            number = number.mask(decimal_comma, pd.to_numeric(
+                values[decimal_comma].astype("string").str.replace(",", ".", regex=False), errors="coerce"))
     bad = present & (number.isna() | ~np.isfinite(number.fillna(0)) | (number.abs() > ABSURD_NUMBER))
     return number.mask(bad), bad
 

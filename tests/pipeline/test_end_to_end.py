@@ -280,7 +280,7 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
     root, env, trained = workspace
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
     run = client.get_run(trained["run_id"])
     children = client.search_runs([run.info.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{trained['run_id']}'")
@@ -338,7 +338,7 @@ def test_promote_by_hand_moves_the_champion_and_tags_the_decision(workspace):
     root, env, _ = workspace
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
     latest = max(int(v.version) for v in client.search_model_versions("name = 'churn'"))
     result = last_json(run(["promote", str(latest), "--json"], root, env))
     assert str(client.get_model_version_by_alias("churn", "champion").version) == str(latest)

@@ -170,3 +170,19 @@ def test_stale_quarantine_file_is_removed_when_a_rerun_is_clean(tmp_path):
     write(folder, churn=bad.assign(client_id="42"))
     load(folder)
     assert not (folder / "out" / "quarantine" / "churn.csv").exists()
+
+
+def test_a_spreadsheet_csv_with_semicolons_and_decimal_commas_is_read(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "clients.csv").write_bytes(
+        "\ufeffclient_id;signup_date;monthly_value;Tarifa\r\n00123;2024-01-01;10,5;Básica\r\n7;2024-02-01;20;Pro\r\n"
+        .encode("utf-8"))
+    clients = load(tmp_path).tables.clients.set_index("client_id")
+    assert clients.loc["00123", "monthly_value"] == 10.5 and clients.loc["7", "monthly_value"] == 20
+    assert clients.loc["00123", "tarifa"] == "Básica"
+
+
+def test_a_number_that_is_not_one_is_still_set_aside(tmp_path):
+    clients = CLIENTS.assign(monthly_value=["10,5,3", "20", "x"])
+    result = load(write(tmp_path, clients=clients))
+    assert result.reports["clients"].reasons == {"monthly_value is not a number": 2}
