@@ -16,19 +16,12 @@ from features.tables import Tables
 TREND_DAYS = 30
 
 
-def _type_index(events: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """Each event's position in spec.event_types; unseen types get len(event_types) ("other")."""
-    known = {t: i for i, t in enumerate(spec.event_types)}
-    categories = events["event_type"].cat.categories
-    mapping = np.array([known.get(str(c), len(spec.event_types)) for c in categories] + [len(spec.event_types)])
-    return mapping[events["event_type"].cat.codes.to_numpy()]  # code -1 (missing) maps to "other"
-
-
-def _channel_index(events: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    known = {c: i for i, c in enumerate(spec.channels)}
-    categories = events["channel"].cat.categories
-    mapping = np.array([known.get(str(c), len(spec.channels)) for c in categories] + [len(spec.channels)])
-    return mapping[events["channel"].cat.codes.to_numpy()]
+def _positions(values: pd.Series, known: tuple[str, ...]) -> np.ndarray:
+    """Each row's position in `known` (learnt at training); unseen or missing values get
+    len(known), an "other" bucket, so a value first seen at scoring never crashes."""
+    index = {value: i for i, value in enumerate(known)}
+    mapping = np.array([index.get(str(c), len(known)) for c in values.cat.categories] + [len(known)])
+    return mapping[values.cat.codes.to_numpy()]  # code -1 (missing) maps to the last entry
 
 
 def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFrame:
@@ -43,7 +36,7 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     client = codes(recent)
     age = cutoffs.age_in_days(recent["timestamp"], cutoff)
     n_types = len(spec.event_types) + 1  # + "other"
-    kind = _type_index(recent, spec)
+    kind = _positions(recent["event_type"], spec.event_types)
     key = client * n_types + kind
 
     def per_type(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -107,7 +100,7 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     if spec.channels and "channel" in recent:
         horizon = age < max(windows)
         n_channels = len(spec.channels) + 1
-        channel_key = client[horizon] * n_channels + _channel_index(recent, spec)[horizon]
+        channel_key = client[horizon] * n_channels + _positions(recent["channel"], spec.channels)[horizon]
         per_channel = np.bincount(channel_key, minlength=n * n_channels).reshape(n, n_channels).astype(float)
         total = per_channel.sum(axis=1)
         for j, name in enumerate(spec.channel_names):

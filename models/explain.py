@@ -270,11 +270,6 @@ def _subject(feature: str, spec: FeatureSpec) -> str:
     return re.sub(r"_\d+d$", "", feature)
 
 
-def family_of(feature: str, spec: FeatureSpec) -> str:
-    resolved = _resolve(feature, spec)
-    return resolved.family if resolved else "profile"
-
-
 def feature_label(feature: str, spec: FeatureSpec, lang: str = "en") -> str:
     """What a feature measures, in words, without any client's numbers."""
     resolved = _resolve(feature, spec)

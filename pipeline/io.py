@@ -69,7 +69,8 @@ def find_table(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _sha256(path: Path) -> str:
+def sha256_of_file(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (event logs can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -331,7 +332,7 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
                 need = "is required" if name == "clients" else "is required to train (who left and when)"
                 raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(folder / name))
             continue
-        sources[name] = (_read_raw(path, name), path.name, _sha256(path))
+        sources[name] = (_read_raw(path, name), path.name, sha256_of_file(path))
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
 
 

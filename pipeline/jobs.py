@@ -32,7 +32,7 @@ from models.segments import monthly_values
 from models.risk_list import ListOptions
 from pipeline import registry
 from pipeline.config import AppConfig
-from pipeline.io import LoadResult, load_folder
+from pipeline.io import LoadResult, load_folder, sha256_of_file
 
 log = logging.getLogger(__name__)
 
@@ -515,14 +515,8 @@ def _manifest_of(result: dict[str, Any]) -> dict[str, Any]:
         "input_fingerprint": result["input_fingerprint"], "inputs": result["inputs"],
         "clients_scored": result["clients_scored"], "clients_listed": result["clients_listed"],
         "timings_s": result["timings_s"],
-        "outputs": {Path(path).name: _sha256_of(Path(path)) for path in result["outputs"].values()},
+        "outputs": {Path(path).name: sha256_of_file(Path(path)) for path in result["outputs"].values()},
     }
-
-
-def _sha256_of(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
