@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup bench docs clean
+.PHONY: demo test setup bench bench-scale docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --clients 100000
+
+# 100k / 1M / 3M clients (~50 events each): partitioned scoring vs DuckDB and LightGBM; run on a quiet machine
+bench-scale: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_scale.py --sizes 100000,1000000,3000000 --runs 3 --partition-clients 250000 \
+		--events-per-client 50 --work benchmarks/_work/scale --reuse
 
 clean:
 	rm -rf churn_demo churn_output mlflow.db mlartifacts churn-error.log .pytest_cache

@@ -13,7 +13,7 @@ import pandas as pd
 
 from features import clients, cutoffs, events, surveys, tickets
 from features.spec import FeatureSpec, FeaturesConfig, fit_spec
-from features.tables import ContractError, Tables
+from features.tables import ContractError, GateStop, Tables
 
 __all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables", "ContractError",
            "categorical_features", "KEY_COLUMNS"]
@@ -31,7 +31,7 @@ def categorical_features(spec: FeatureSpec) -> list[str]:
     return names
 
 
-def _check_sources(tables: Tables, spec: FeatureSpec) -> None:
+def _check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
     for source in spec.sources:
         if getattr(tables, source) is None:
             raise ContractError(f"the model was trained with the '{source}' table and needs it; "
@@ -39,8 +39,12 @@ def _check_sources(tables: Tables, spec: FeatureSpec) -> None:
     lacking = [f"{table}.{column}" for table, columns in spec.optional_columns.items()
                if getattr(tables, table) is not None for column in columns
                if column not in getattr(tables, table).columns]
-    lacking += [f"clients.{column}" for column in (*spec.numeric_attributes, *spec.categorical_attributes)
+    attributes = {**spec.numeric_attributes, **spec.categorical_attributes}
+    lacking += [f"clients.{column} (feature {name})" for column, name in attributes.items()
                 if column not in tables.clients.columns]
+    if lacking and missing == "stop":
+        raise GateStop(f"the model needs column(s) the data lacks: {', '.join(lacking)}; add them, or retrain on "
+                       f"this data", count=len(lacking))
     if lacking:
         log.warning("the model was trained with column(s) the data lacks, their features read as missing: %s",
                     ", ".join(lacking))
@@ -58,23 +62,28 @@ def build_at(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec, clients_ma
     return frame
 
 
-def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec) -> pd.DataFrame:
+def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec,
+                   missing: str = "warn") -> pd.DataFrame:
     """One row per (client active at T, T): columns client_id, cutoff, then spec.feature_names.
 
     The first call on a fresh spec fixes the feature order; later calls (scoring) reindex to it,
-    so a feature the data cannot provide reads as missing, with a warning naming it.
+    so a feature the data cannot provide reads as missing, with a warning naming it, or
+    (`missing="stop"`) stops with a `GateStop` naming it.
     """
-    _check_sources(tables, spec)
+    _check_sources(tables, spec, missing)
     frames = [build_at(tables, pd.Timestamp(t), spec) for t in cutoff_dates]
     if not frames:
         raise ValueError("build_features needs at least one cutoff")
     frame = pd.concat(frames).reset_index()
     if not spec.feature_names:
         spec.feature_names = tuple(c for c in frame.columns if c not in KEY_COLUMNS)
-    missing = [c for c in spec.feature_names if c not in frame.columns]
-    if missing:
-        log.warning("the data cannot provide %d feature(s) the model uses, read as missing: %s",
-                    len(missing), ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
+    lacking = [c for c in spec.feature_names if c not in frame.columns]
+    if lacking:
+        names = ", ".join(lacking[:10]) + (" ..." if len(lacking) > 10 else "")
+        if missing == "stop":
+            raise GateStop(f"the data cannot provide {len(lacking)} feature(s) the model needs: {names}; add the "
+                           f"column(s) they come from, or retrain on this data", count=len(lacking))
+        log.warning("the data cannot provide %d feature(s) the model uses, read as missing: %s", len(lacking), names)
     features = frame.reindex(columns=list(spec.feature_names)).astype(np.float32)
     return pd.concat([frame[list(KEY_COLUMNS)], features], axis=1)
 

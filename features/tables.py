@@ -51,6 +51,14 @@ class ContractError(Exception):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class GateStop(ContractError):
+    """The data reads, but a gate says tonight's list should not be published: a feature the
+    model needs is missing, the inputs drifted, or the model's realised performance fell.
+
+    The CLI turns it into exit code 3 (the previous list stays in place).
+    """
+
+
 @dataclass(frozen=True)
 class Tables:
     """One attribute per contract table; an absent optional table is None."""

@@ -34,9 +34,13 @@ class ListOptions:
     lang: Literal["en", "es"] = "en"
 
 
-def score_frame(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None,
-                config: SegmentsConfig) -> pd.DataFrame:
-    """Every scored client with its segments (no reasons yet): the portfolio view."""
+def score_core(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None,
+               config: SegmentsConfig) -> pd.DataFrame:
+    """Per-client segments that need no other client (all but the value quadrant).
+
+    A scorer working in partitions calls this per partition and `score_frame_of` once on the
+    concatenation, so every column comes out as in a single pass.
+    """
     value = (monthly_value.reindex(features["client_id"].astype(str)).to_numpy(dtype=float)
              if monthly_value is not None else np.full(len(features), np.nan))
     p = np.round(np.asarray(probability, dtype=np.float64), 6)
@@ -50,8 +54,20 @@ def score_frame(features: pd.DataFrame, probability: np.ndarray, monthly_value: 
         "expected_value_at_risk": np.round(expected_value_at_risk(p, value, config), 2),
         "nps_group": nps_group(last_score),
         "loyalty_stage": loyalty_stage(features.reset_index(drop=True), config),
-        "value_quadrant": value_quadrant(value, p, config),
     })
+
+
+def score_frame_of(core: pd.DataFrame, config: SegmentsConfig) -> pd.DataFrame:
+    """The portfolio view: the core columns plus the value quadrant (its split is portfolio-wide)."""
+    quadrant = value_quadrant(core["monthly_value"].to_numpy(dtype=float),
+                              core["churn_probability"].to_numpy(dtype=float), config)
+    return core.assign(value_quadrant=quadrant)
+
+
+def score_frame(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None,
+                config: SegmentsConfig) -> pd.DataFrame:
+    """Every scored client with its segments (no reasons yet): the portfolio view."""
+    return score_frame_of(score_core(features, probability, monthly_value, config), config)
 
 
 def order(scored: pd.DataFrame, sort: str) -> pd.DataFrame:
@@ -72,11 +88,28 @@ def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Ser
           model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(exported list, every scored client ranked, summary)."""
     scored = order(score_frame(features, probability, monthly_value, config), options.sort)
-    listed = scored if options.capacity is None else scored.head(options.capacity)
+    listed = select(scored, options)
     # reasons only for the exported rows: contributions cost a tree walk per row
     rows = features.set_index(features["client_id"].astype(str)).loc[listed["client_id"]].reset_index(drop=True)
+    reasons = explain(rows, bundle, options.lang)
+    return finish(listed, scored, reasons, bundle, config, playbook, previous, as_of, model_version, options)
+
+
+def select(scored: pd.DataFrame, options: ListOptions) -> pd.DataFrame:
+    """The rows the team will get: the first `capacity` of the ranked portfolio, or all of it."""
+    return scored if options.capacity is None else scored.head(options.capacity)
+
+
+def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
+    """The top reasons of each feature row (a tree walk per row: call it on listed rows only)."""
     contrib = contributions(bundle.booster, rows, bundle.spec)
-    reasons = top_reasons(contrib, rows, bundle.spec, options.lang)
+    return top_reasons(contrib, rows, bundle.spec, lang)
+
+
+def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], bundle: ModelBundle,
+           config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
+           model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Actions (in rank order, within each action's capacity), changes since the previous list, summary."""
     families = [[r.family for r in rs] for rs in reasons]
     action_keys = assign_actions(listed, families, playbook)
     listed = listed.assign(

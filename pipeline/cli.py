@@ -1,7 +1,8 @@
 """The `churn` command: parses flags, calls a job, maps errors to exit codes. No logic here.
 
-Exit codes: 0 done, 2 bad input or config (one line on stderr), 1 anything unexpected
-(one line on stderr, the traceback in churn-error.log).
+Exit codes: 0 done, 2 bad input or config (one line on stderr), 3 stopped by a gate (drift,
+a feature the data cannot provide, realised performance), 1 anything unexpected (one line on
+stderr, the traceback in churn-error.log).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 log = logging.getLogger("churn")
 
 EXIT_BAD_INPUT = 2
+EXIT_GATE = 3
 EXIT_UNEXPECTED = 1
 
 
@@ -63,10 +65,12 @@ def _fail(message: str, code: int) -> None:
 
 
 def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[str, Any]], None]) -> None:
-    from features.tables import ContractError
+    from features.tables import ContractError, GateStop
 
     try:
         result = job()
+    except GateStop as exc:
+        _fail(str(exc), EXIT_GATE)
     except ContractError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
     except KeyboardInterrupt:
@@ -156,10 +160,17 @@ def score(
     sort: Optional[str] = typer.Option(None, "--sort", help="value (expected value at risk, default) or probability."),
     capacity: Optional[int] = typer.Option(None, "--capacity", min=1, help="Export only the N clients the team can handle."),
     lang: Optional[str] = typer.Option(None, "--lang", help="en (default) or es: reasons, actions, headers, report."),
+    partition_clients: Optional[int] = typer.Option(None, "--partition-clients", min=1,
+                                                    help="Clients per hash partition (default 250000): memory "
+                                                         "follows this, not the data."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
-    """Score every client active at --as-of and write the risk list, workbook and report."""
+    """Score every client active at --as-of and publish the risk list, workbook and report.
+
+    Exit codes: 0 published, 2 bad input or config, 3 stopped by a gate (drift, a missing
+    feature, realised performance; the previous list stays), 1 unexpected.
+    """
     from pipeline import jobs
 
     as_of_date = _date(as_of, "--as-of")
@@ -177,7 +188,8 @@ def score(
                        f"expected value at risk ({s['value_at_risk_listed']:,.0f} of {s['value_at_risk_total']:,.0f})")
 
     _run(lambda: jobs.score(data, out=out, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang), as_json, show)
+                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
+                            partition_clients=partition_clients), as_json, show)
 
 
 @app.command()

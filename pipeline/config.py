@@ -17,6 +17,8 @@ from typing import Literal
 from features.spec import FeaturesConfig
 from features.tables import ContractError
 from models.config import TrainingConfig
+from models.drift import DriftConfig
+from models.monitoring import MonitoringConfig
 from models.evaluation import EvaluationConfig
 from models.segments import SegmentsConfig
 
@@ -44,6 +46,12 @@ class ScoringConfig(BaseModel):
     capacity: int | None = Field(None, ge=1)
     # the retention playbook (None: configs/playbook.yaml of this project)
     playbook: str | None = None
+    # clients per hash partition: memory follows this, not the data (fewer clients: one pass)
+    partition_clients: int = Field(250_000, ge=1)
+    # published runs kept under runs/ (the current one is never removed)
+    keep_runs: int = Field(7, ge=1)
+    # a feature the model needs that the data cannot provide: stop (exit 3) or warn and read it as missing
+    missing_features: Literal["stop", "warn"] = "stop"
 
 
 class AppConfig(BaseModel):
@@ -55,6 +63,8 @@ class AppConfig(BaseModel):
     registry: RegistryConfig = RegistryConfig()
     segments: SegmentsConfig = SegmentsConfig()
     scoring: ScoringConfig = ScoringConfig()
+    drift: DriftConfig = DriftConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -212,12 +212,21 @@ def generate(
     seed: int = 7,
     end: date = DEFAULT_END,
     months: int = 18,
+    activity_scale: float = 1.0,
 ) -> dict[str, int]:
-    """Write clients/events/surveys/tickets/churn/truth .parquet into `out` (created if needed); return row counts per table."""
+    """Write clients/events/surveys/tickets/churn/truth .parquet into `out` (created if needed); return row counts per table.
+
+    `activity_scale` multiplies every client's expected event rate (all types alike), so the event
+    volume scales with it (about 224 events per client at 1.0; benchmarks use about 0.22 for 50).
+    Clients, churn, tickets and truth stay the same files; surveys are drawn after the events, so
+    they are other draws from the same distribution. 1.0 gives exactly the default files.
+    """
     if n_clients < 1:
         raise ValueError(f"n_clients must be at least 1, got {n_clients}")
     if months < 1:
         raise ValueError(f"months must be at least 1, got {months}")
+    if not activity_scale > 0:
+        raise ValueError(f"activity_scale must be positive, got {activity_scale}")
     rng = np.random.default_rng(seed)
     calendar = _calendar(end, months)
     clients = _draw_clients(rng, n_clients, calendar)
@@ -229,7 +238,8 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     counts = {
         "clients": _write(_clients_table(clients, ids), out / "clients.parquet"),
-        "events": _write_events(rng, clients, history.health, start_s, stop_s, ids, out / "events.parquet"),
+        "events": _write_events(rng, clients, history.health, start_s, stop_s, ids, out / "events.parquet",
+                                activity_scale),
         "surveys": _write(_surveys_table(rng, clients, history.health, start_s, stop_s, ids), out / "surveys.parquet"),
         "tickets": _write(_tickets_table(history.tickets, calendar, ids), out / "tickets.parquet"),
         "churn": _write(_churn_table(history.churn_day, calendar, ids), out / "churn.parquet"),
@@ -598,6 +608,7 @@ def _write_events(
     stop_s: np.ndarray,
     ids: pa.Array,
     path: Path,
+    activity_scale: float = 1.0,
 ) -> int:
     """Draw client x month x type Poisson counts, spread them uniformly over the active time."""
     n, months = health.shape
@@ -610,6 +621,8 @@ def _write_events(
         * np.asarray(EVENT_DAILY_RATE)
         * np.exp(mood[:, :, None] * np.asarray(EVENT_HEALTH_SLOPE))
     )
+    if activity_scale != 1.0:  # left untouched at 1.0, so the default files stay byte for byte
+        expected *= activity_scale
     counts = rng.poisson(expected).reshape(-1)
     del expected, mood
     cell = np.repeat(np.arange(counts.size, dtype=np.int64), counts)  # client-major, month, type

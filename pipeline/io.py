@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,9 @@ class TableReport:
 class LoadResult:
     tables: Tables
     reports: dict[str, TableReport]
+    # raw rows set aside with their `reason` (and `__row` when the source numbered its rows);
+    # filled only when asked (`keep_rejected`), for a caller that writes quarantine itself
+    rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -78,30 +82,47 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_raw(path: Path, name: str) -> pd.DataFrame:
-    """All columns as read; text columns that repeat a lot arrive as categoricals (cheap)."""
-    dictionary = ["client_id", *CATEGORY_COLUMNS.get(name, ())]
+def contract_columns(name: str, names: list[str]) -> list[str]:
+    """The columns of a file worth reading (projection): every column of clients (attributes are
+    features), only the contract's columns of the other tables."""
+    if name == "clients":
+        return list(names)
+    known = {*REQUIRED_COLUMNS[name], *OPTIONAL_COLUMNS[name]}
+    return [c for c in names if str(c).strip().lower() in known]
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a CSV file is laid out: separator, the header as written, the columns to read."""
+
+    delimiter: str
+    header: list[str]
+    columns: list[str]
+
+    def options(self, name: str, dictionary: bool = True) -> tuple:
+        keep = ["client_id", *CATEGORY_COLUMNS.get(name, ())] if dictionary else []
+        types = {c: (pa.dictionary(pa.int32(), pa.string()) if c.strip().lower() in keep else pa.string())
+                 for c in self.header}
+        return (pacsv.ParseOptions(delimiter=self.delimiter),
+                pacsv.ConvertOptions(column_types=types, include_columns=self.columns, strings_can_be_null=True,
+                                     null_values=[""], quoted_strings_can_be_null=True))
+
+
+def csv_layout(path: Path, name: str) -> CsvLayout:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        first_line = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+    delimiter = _delimiter(first_line)
+    header = [h.strip().strip('"') for h in first_line.split(delimiter)]
+    if delimiter != ",":
+        log.info("%s: read with %r as the separator", path.name, delimiter)
+    return CsvLayout(delimiter, header, contract_columns(name, header))
+
+
+@contextmanager
+def reading(path: Path):
+    """Turn what a reader raises on a bad file into a ContractError naming the file."""
     try:
-        if path.suffix == ".parquet":
-            schema = pq.read_schema(path)
-            wanted = [c for c in dictionary if c in schema.names and pa.types.is_string(schema.field(c).type)
-                      or c in schema.names and pa.types.is_large_string(schema.field(c).type)]
-            table = pq.read_table(path, read_dictionary=wanted)
-        else:
-            with path.open("r", encoding="utf-8", newline="") as handle:
-                first_line = handle.readline().lstrip("\ufeff").rstrip("\r\n")
-            delimiter = _delimiter(first_line)
-            header = [h.strip().strip('"') for h in first_line.split(delimiter)]
-            types = {c: (pa.dictionary(pa.int32(), pa.string()) if c in dictionary else pa.string()) for c in header}
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding="utf8"),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                     null_values=[""], quoted_strings_can_be_null=True),
-            )
-            if delimiter != ",":
-                log.info("%s: read with %r as the separator", path.name, delimiter)
+        yield
     except UnicodeDecodeError as exc:
         raise ContractError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV",
                             file=path.name) from None
@@ -111,7 +132,30 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
             raise ContractError(f"is not UTF-8 text ({message}); save it as UTF-8 CSV", file=path.name) from None
         kind = "Parquet" if path.suffix == ".parquet" else "CSV"
         raise ContractError(f"cannot be read as {kind} ({message})", file=path.name) from None
-    frame = table.to_pandas()
+
+
+def dictionary_columns(name: str, schema: pa.Schema) -> list[str]:
+    """Text columns that repeat a lot: read as dictionaries (pandas categoricals), cheap."""
+    return [c for c in ("client_id", *CATEGORY_COLUMNS.get(name, ())) if c in schema.names
+            and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+
+
+def _read_raw(path: Path, name: str) -> pd.DataFrame:
+    """The columns worth reading, as written; repeated text arrives as categoricals (cheap)."""
+    with reading(path):
+        if path.suffix == ".parquet":
+            schema = pq.read_schema(path)
+            table = pq.read_table(path, columns=contract_columns(name, schema.names),
+                                  read_dictionary=dictionary_columns(name, schema))
+        else:
+            layout = csv_layout(path, name)
+            parse, convert = layout.options(name)
+            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf8"), parse_options=parse,
+                                   convert_options=convert)
+    return normalised(table.to_pandas())
+
+
+def normalised(frame: pd.DataFrame) -> pd.DataFrame:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
 
@@ -149,6 +193,11 @@ def _text(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+def client_text(values: pd.Series) -> pd.Series:
+    """Ids (client_id, ticket_id) as the contract compares them: trimmed text, empty as missing."""
+    return _text(values)
+
+
 def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(naive UTC datetime64[ns], unparseable mask, out-of-range mask)."""
     present = values.notna()
@@ -163,9 +212,12 @@ def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return parsed, unparseable, out_of_range
 
 
-def _number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float64, unparseable-or-absurd mask)."""
+def _number(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(float64, unparseable mask, absurd mask: not finite or beyond ABSURD_NUMBER)."""
     present = values.notna()
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) == "boolean":
+        # true/false is not a number: written as CSV text it is rejected, so a Parquet boolean is too
+        return pd.Series(np.nan, index=values.index), present, pd.Series(False, index=values.index)
     number = pd.to_numeric(values, errors="coerce").astype("float64")
     if pd.api.types.is_string_dtype(values) or values.dtype == object:
         # "10,5": a decimal comma, as spreadsheets in Spanish write numbers
@@ -173,8 +225,9 @@ def _number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if decimal_comma.any():
             number = number.mask(decimal_comma, pd.to_numeric(
                 values[decimal_comma].astype("string").str.replace(",", ".", regex=False), errors="coerce"))
-    bad = present & (number.isna() | ~np.isfinite(number.fillna(0)) | (number.abs() > ABSURD_NUMBER))
-    return number.mask(bad), bad
+    unparseable = present & number.isna()
+    absurd = number.notna() & (~np.isfinite(number.fillna(0)) | (number.abs() > ABSURD_NUMBER))
+    return number.mask(unparseable | absurd), unparseable, absurd
 
 
 class _Reasons:
@@ -193,6 +246,12 @@ class _Reasons:
 
 
 def _check_columns(frame: pd.DataFrame, name: str, file: str) -> None:
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        # names are compared trimmed and in lower case, so "Client_ID" and "client_id" are one column twice
+        count = int((frame.columns == repeated[0]).sum())
+        raise ContractError(f"column appears {count} times in the header (names compare trimmed, in lower case)",
+                            file=file, column=str(repeated[0]), count=count)
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
             raise ContractError(f"required column is missing (found: {', '.join(frame.columns) or 'none'})",
@@ -238,8 +297,9 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
 
     if name == "clients":
         if "monthly_value" in raw:
-            value, bad = _number(raw["monthly_value"])
-            reasons.flag(bad, "monthly_value is not a number")
+            value, unparseable, absurd = _number(raw["monthly_value"])
+            reasons.flag(unparseable, "monthly_value is not a number")
+            reasons.flag(absurd, f"monthly_value is out of range (infinite or magnitude above {ABSURD_NUMBER:.0e})")
             reasons.flag(value < 0, "monthly_value is negative")
             out["monthly_value"] = value
         for column in raw.columns:
@@ -253,14 +313,15 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
         if "channel" in raw:
             out["channel"] = _text(raw["channel"])
         if "value" in raw:
-            value, bad = _number(raw["value"])
-            reasons.flag(bad, "value is not a usable number")
+            value, unparseable, absurd = _number(raw["value"])
+            reasons.flag(unparseable, "value is not a usable number")
+            reasons.flag(absurd, f"value is not a usable number (infinite or magnitude above {ABSURD_NUMBER:.0e})")
             out["value"] = value
     elif name == "surveys":
-        score, bad = _number(raw["score"])
+        score, unparseable, absurd = _number(raw["score"])
         reasons.flag(raw["score"].isna(), "score is empty")
-        reasons.flag(bad, "score is not a number")
-        reasons.flag(score.notna() & ((score < 0) | (score > 10) | (score != np.floor(score))),
+        reasons.flag(unparseable, "score is not a number")
+        reasons.flag(absurd | (score.notna() & ((score < 0) | (score > 10) | (score != np.floor(score)))),
                      "score is not an integer from 0 to 10")
         out["score"] = score
         if "comment" in raw:
@@ -278,9 +339,9 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
             if column in raw:
                 out[column] = _text(raw[column]).astype("string").str.lower()
         if "satisfaction" in raw:
-            rating, bad = _number(raw["satisfaction"])
-            reasons.flag(bad, "satisfaction is not a number")
-            reasons.flag(rating.notna() & ((rating < 1) | (rating > 5) | (rating != np.floor(rating))),
+            rating, unparseable, absurd = _number(raw["satisfaction"])
+            reasons.flag(unparseable, "satisfaction is not a number")
+            reasons.flag(absurd | (rating.notna() & ((rating < 1) | (rating > 5) | (rating != np.floor(rating)))),
                          "satisfaction is not an integer from 1 to 5")
             out["satisfaction"] = rating
         _flag_duplicates(reasons, ticket, "ticket_id")
@@ -318,6 +379,13 @@ def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
     tmp.replace(path)
 
 
+def require_table(folder: Path, name: str, require_churn: bool) -> None:
+    """Raise when a table the run cannot do without is absent from `folder`."""
+    if name == "clients" or (name == "churn" and require_churn):
+        need = "is required" if name == "clients" else "is required to train (who left and when)"
+        raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(Path(folder) / name))
+
+
 def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,
                 require_churn: bool) -> LoadResult:
     """Read, validate and type every contract table in `folder`."""
@@ -328,9 +396,7 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
     for name in TABLE_NAMES:
         path = find_table(folder, name)
         if path is None:
-            if name == "clients" or (name == "churn" and require_churn):
-                need = "is required" if name == "clients" else "is required to train (who left and when)"
-                raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(folder / name))
+            require_table(folder, name, require_churn)
             continue
         sources[name] = (_read_raw(path, name), path.name, sha256_of_file(path))
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
@@ -352,9 +418,18 @@ def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: f
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
 
 
+ROW_NUMBER = "__row"  # a source's own row number, carried by hash partitions (not data)
+
+
 def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_dir: Path | None,
-             max_rejected_share: float) -> LoadResult:
-    """Contract checks, typing and quarantine for raw tables given as (frame, file name, sha256)."""
+             max_rejected_share: float, keep_rejected: bool = False,
+             extra_reasons: dict[str, pd.Series] | None = None) -> LoadResult:
+    """Contract checks, typing and quarantine for raw tables given as (frame, file name, sha256).
+
+    `extra_reasons[name]` flags rows found bad by a check that needs more than this frame
+    (indexed like the raw frame); a raw `__row` column is the rows' number in their file.
+    """
+    rejected: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     frames: dict[str, pd.DataFrame | None] = {}
     categories: pd.Index | None = None
@@ -365,10 +440,14 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
             continue
         raw, file, digest = sources[name]
         raw = raw.reset_index(drop=True)
+        numbers = raw.pop(ROW_NUMBER) if ROW_NUMBER in raw else None
         _check_columns(raw, name, file)
-        if name == "clients" and raw.empty:
+        if name == "clients" and raw.empty and numbers is None:
             raise ContractError("has no rows", file=file)
         clean, reasons = _validate(name, raw, categories)
+        if extra_reasons and name in extra_reasons:
+            extra = extra_reasons[name].reindex(raw.index)
+            reasons.flag(extra.notna().to_numpy(), extra)
         bad = reasons.bad
         n_bad = int(bad.sum())
         report = TableReport(name=name, file=file, rows_in=len(raw), rows_used=len(raw) - n_bad,
@@ -376,11 +455,14 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
                              sha256=digest)
         reports[name] = report
         target = None if quarantine_dir is None else Path(quarantine_dir) / f"{name}.csv"
+        if keep_rejected:
+            kept = raw.loc[bad].assign(reason=reasons.reason[bad])
+            rejected[name] = kept if numbers is None else kept.assign(**{ROW_NUMBER: numbers[bad].to_numpy()})
         if n_bad and target is not None:
             _write_quarantine(raw, reasons, target)
         elif target is not None and target.exists():
             target.unlink()  # a stale file from an earlier run would mislead
-        if n_bad:
+        if n_bad and not keep_rejected:  # a caller keeping rejected rows reports them itself
             top = ", ".join(f"{r} ({c})" for r, c in list(report.reasons.items())[:3])
             log.warning("%s: %d of %d rows set aside: %s", file, n_bad, len(raw), top)
             if n_bad / len(raw) > max_rejected_share:
@@ -388,6 +470,9 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
                 failures.append(f"{file}: {n_bad} of {len(raw)} rows ({n_bad / len(raw):.1%}) break the "
                                 f"contract, above max_rejected_share {max_rejected_share:.1%}: {top}{where}")
         clean = clean.loc[~bad]
+        if name == "clients" and numbers is None and not len(clean):
+            raise ContractError(f"has no usable rows: all {len(raw)} break the contract ({top_reasons(report)})",
+                                file=file, count=len(raw))
         if name == "clients":
             clean = clean.sort_values("client_id", kind="mergesort")
             categories = pd.Index(clean["client_id"].astype(str).to_numpy())
@@ -396,7 +481,11 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
     if failures:
         raise ContractError(" | ".join(failures))
     _warn_churn_before_signup(frames, reports)
-    return LoadResult(tables=Tables(**frames), reports=reports)
+    return LoadResult(tables=Tables(**frames), reports=reports, rejected=rejected)
+
+
+def top_reasons(report: TableReport, n: int = 3) -> str:
+    return ", ".join(f"{r} ({c})" for r, c in sorted(report.reasons.items(), key=lambda kv: -kv[1])[:n])
 
 
 def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:

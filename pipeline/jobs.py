@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,33 +21,17 @@ import pandas as pd
 from features import build_features, fit_spec, label_frame, training_rows
 from features.cutoffs import as_of, latest_date, training_cutoffs
 from features.tables import ContractError
-from models import ModelBundle, baselines, classification_metrics, decide, fit, risk_list, validation_window
+from models import ModelBundle, baselines, drift, classification_metrics, decide, fit, risk_list, validation_window
 from models.evaluation import client_values, gains_table, profit_curve, reliability_table
 from models.evaluation import evaluate as evaluate_model
 from models.explain import contributions, feature_catalogue_markdown
-from models.playbook import load_playbook
 from models.segments import monthly_values
-from models.risk_list import ListOptions
 from pipeline import registry
 from pipeline.config import AppConfig
+from pipeline.progress import Timer
 from pipeline.io import LoadResult, load_folder, sha256_of_file
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Timer:
-    """Wall seconds per named stage, reported in the JSON output."""
-
-    stages: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def __call__(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[name] = round(time.perf_counter() - start, 3)
 
 
 def _load(data: Path, out: Path, config: AppConfig, require_churn: bool) -> LoadResult:
@@ -140,6 +122,12 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         "input_fingerprint": loaded.fingerprint,
     }
     bundle = ModelBundle(booster=result.booster, spec=spec, info=info, calibrator=result.calibrator)
+    with timer("reference"):
+        # what tonight's rows are compared with (drift gate): the latest training cutoff
+        latest_rows = rows[rows["cutoff"] == rows["cutoff"].max()]
+        names = list(spec.feature_names)
+        bundle.info["drift_reference"] = drift.reference_of(latest_rows, names, bundle.predict(latest_rows),
+                                                            bins=config.drift.bins)
     with timer("evaluate"):
         report = _validation_report(rows, result, bundle, known.clients, config, Path(data))
     notes = list(plan.notes) + ([result.split.note] if result.split.note else []) + report.notes
@@ -173,6 +161,7 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
             registry.log_bytes(png, name)
         registry.log_text(report.html, "evaluation.html")
         registry.log_json(config.model_dump(mode="json"), "config.json")
+        registry.log_json(bundle.info["drift_reference"], "drift_reference.json")
         registry.log_json({**_rows_summary(loaded), "notes": notes}, "data_report.json")
         version, model_uri = registry.log_bundle(bundle, rows.head(100), reg.model_name)
         decision = _champion_decision(known, bundle, report.predictions, metrics, config)
@@ -455,139 +444,7 @@ def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, 
 
 # ---------------------------------------------------------------------------------------- score
 
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[1] / "configs" / "playbook.yaml"
-HISTORY = "history"
-
-
-LOCK_FILE = ".churn.lock"
-MANIFEST = "manifest.json"
-
-
-@contextmanager
-def exclusive(out: Path):
-    """One run at a time per output folder: a second run fails at once instead of interleaving."""
-    import fcntl
-
-    out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise ContractError(f"another churn run ({holder}) is writing to this output folder; wait for it to "
-                            f"finish or use another --out", file=str(out)) from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
-
-
-def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
-          as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
-          lang: str | None = None) -> dict[str, Any]:
-    """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
-    out = Path(out)
-    with exclusive(out):
-        try:
-            result = _score(data, out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
-                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang)
-        except Exception as exc:
-            _write_manifest(out, {"command": "score", "status": "failed",
-                                  "exit_code": 2 if isinstance(exc, ContractError) else 1,
-                                  "error": f"{type(exc).__name__}: {exc}", "data": str(Path(data).resolve())})
-            raise
-        _write_manifest(out, {"command": "score", "status": "ok", "exit_code": 0,
-                              "data": str(Path(data).resolve()), **_manifest_of(result)})
-    return result
-
-
-def _manifest_of(result: dict[str, Any]) -> dict[str, Any]:
-    """What a scheduler or an auditor needs to know about a finished run."""
-    return {
-        "as_of": result["as_of"], "model_uri": result["model_uri"], "model_version": result["model_version"],
-        "input_fingerprint": result["input_fingerprint"], "inputs": result["inputs"],
-        "clients_scored": result["clients_scored"], "clients_listed": result["clients_listed"],
-        "timings_s": result["timings_s"],
-        "outputs": {Path(path).name: sha256_of_file(Path(path)) for path in result["outputs"].values()},
-    }
-
-
-def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    import json
-
-    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-    _publish(out / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
-           as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
-           lang: str | None = None) -> dict[str, Any]:
-    from pipeline import exports
-
-    timer = Timer()
-    out = Path(out)
-    sc = config.scoring
-    options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang)
-    playbook = load_playbook(Path(sc.playbook) if sc.playbook else DEFAULT_PLAYBOOK)
-    with timer("read"):
-        loaded = _load(data, out, config, require_churn=False)
-    tables = loaded.tables
-    cutoff = pd.Timestamp(as_of_date) if as_of_date else latest_date(tables)
-    registry.configure(tracking_uri)
-    reg = config.registry
-    uri = model_uri or f"models:/{reg.model_name}@{reg.champion_alias}"
-    with timer("load_model"):
-        model = registry.load_model(uri)
-    with timer("features"):
-        features = build_features(tables, [cutoff], model.bundle.spec)
-    with timer("predict"):
-        names = list(model.bundle.spec.feature_names)
-        probability = model.pyfunc.predict(features[names])["churn_probability"].to_numpy()
-    day = str(cutoff.date())
-    with timer("list"):
-        listed, scored, summary = risk_list.build(
-            features, probability, monthly_values(tables.clients), model.bundle, config.segments, playbook,
-            _previous_list(out, day), day, model.version, options)
-    with timer("write"):
-        paths = exports.write_outputs(listed, scored, summary, out, options.lang)
-        _keep_in_history(paths["parquet"], out, day)
-    log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
-             model.version, len(listed))
-    return {
-        "as_of": day,
-        "model_uri": uri,
-        "model_version": model.version,
-        "clients_scored": int(len(scored)),
-        "clients_listed": int(len(listed)),
-        "outputs": {k: str(v) for k, v in paths.items()},
-        "summary": summary,
-        "rows": _rows_summary(loaded),
-        "inputs": {name: {"file": r.file, "sha256": r.sha256, "rows_in": r.rows_in, "rows_used": r.rows_used,
-                          "rows_quarantined": r.rows_quarantined} for name, r in loaded.reports.items()},
-        "input_fingerprint": loaded.fingerprint,
-        "timings_s": timer.stages,
-        "top": listed.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
-    }
-
-
-def _previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
-    """The latest list published for an earlier day (a rerun for the same day compares alike)."""
-    history = out / HISTORY
-    earlier = sorted(p for p in history.glob("risk_list_*.parquet") if p.stem.removeprefix("risk_list_") < as_of)
-    return pd.read_parquet(earlier[-1], columns=["client_id", "rank"]) if earlier else None
-
-
-def _keep_in_history(parquet: Path, out: Path, as_of: str) -> None:
-    history = out / HISTORY
-    history.mkdir(parents=True, exist_ok=True)
-    _publish(history / f"risk_list_{as_of}.parquet", lambda p: shutil.copyfile(parquet, p))
+from pipeline.scoring import score  # noqa: E402  (the nightly job has its own module)
 
 
 def _publish(path: Path, write) -> None:

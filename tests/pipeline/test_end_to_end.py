@@ -185,10 +185,13 @@ def test_point_in_time_scoring_on_full_data_equals_scoring_on_data_cut_at_t(work
 
 def test_scoring_a_fresh_extract_without_churn_table(workspace):
     root, env, _ = workspace
+    # an extract of the clients still with us: no churn table, and no trace of those who left
     fresh = root / "fresh"
-    shutil.copytree(root / "data", fresh)
-    (fresh / "churn.parquet").unlink()
-    (fresh / "truth.parquet").unlink()
+    fresh.mkdir()
+    gone = set(pd.read_parquet(root / "data" / "churn.parquet")["client_id"])
+    for name in ("clients", "events", "surveys", "tickets"):
+        frame = pd.read_parquet(root / "data" / f"{name}.parquet")
+        frame[~frame["client_id"].isin(gone)].to_parquet(fresh / f"{name}.parquet", index=False)
     result = last_json(run(["score", "--data", str(fresh), "--out", str(root / "fresh_out"), "--json"], root, env))
     assert result["clients_scored"] > 0
 

@@ -11,7 +11,8 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.generate import generate
-from pipeline.jobs import exclusive, score, train
+from pipeline.jobs import score, train
+from pipeline.scoring import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,3 +69,243 @@ def test_a_second_run_on_the_same_folder_fails_at_once(trained):
     # once the first run is done, the folder is free again
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=5)
     assert (out / "risk_list.parquet").exists()
+
+
+# ------------------------------------------------------------------ partitions: same bytes as one pass
+
+LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
+
+
+def _with_bad_rows(source: Path, target: Path) -> None:
+    """A copy of the generated folder with rows a contract check must set aside."""
+    import pandas as pd
+
+    target.mkdir(parents=True)
+    for path in source.glob("*.parquet"):
+        frame = pd.read_parquet(path)
+        if path.stem == "events":
+            frame = pd.concat([frame, frame.head(3).assign(client_id="nobody")], ignore_index=True)
+        elif path.stem == "tickets":  # a ticket id reused by another client: most likely another partition
+            others = frame.iloc[[5, 6, 7]].assign(ticket_id=frame["ticket_id"].iloc[0])
+            frame = pd.concat([frame, others], ignore_index=True)
+        elif path.stem == "surveys":
+            frame.loc[frame.index[:2], "score"] = 11
+        elif path.stem == "clients":
+            frame.loc[frame.index[3], "monthly_value"] = -5.0
+        frame.to_parquet(target / path.name, index=False)
+
+
+def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained):
+    root, uri, model = trained
+    data = root / "bad"
+    _with_bad_rows(root / "data", data)
+    config = load_config(None)
+    one = score(data, out=root / "one", config=config, tracking_uri=uri, model_uri=model)
+    many = score(data, out=root / "many", config=config, tracking_uri=uri, model_uri=model, partition_clients=300)
+    assert one["partitions"] == 1 and many["partitions"] == 5
+    for name in LIST_FILES:
+        assert (root / "one" / name).read_bytes() == (root / "many" / name).read_bytes(), name
+    assert sorted(p.name for p in (root / "one" / "quarantine").iterdir()) == \
+        ["clients.csv", "events.csv", "surveys.csv", "tickets.csv"]
+    for path in (root / "one" / "quarantine").iterdir():
+        assert path.read_bytes() == (root / "many" / "quarantine" / path.name).read_bytes(), path.name
+    assert one["inputs"] == many["inputs"]
+    assert many["inputs"]["tickets"]["reasons"]["duplicate ticket_id (first row kept)"] == 3
+    for table in many["inputs"].values():
+        assert table["rows_in"] == table["rows_used"] + table["rows_quarantined"]
+    manifest = json.loads((root / "many" / "manifest.json").read_text())
+    assert manifest["partitions"] == 5 and {"split", "read", "features", "predict", "explain"} <= set(
+        manifest["timings_s"])
+
+
+def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
+    import pandas as pd
+
+    from features import build_features
+    from pipeline import io, partitions
+    from pipeline.registry import configure, load_model
+
+    root, uri, model = trained
+    configure(uri)
+    spec = load_model(model).bundle.spec
+    cutoff = pd.Timestamp("2025-11-30")
+    whole = io.load_folder(root / "data", quarantine_dir=None, max_rejected_share=1.0, require_churn=False)
+    expected = build_features(whole.tables, [cutoff], spec).sort_values("client_id").reset_index(drop=True)
+    split = partitions.split(root / "data", tmp_path / "split", 4, require_churn=False)
+    parts = [build_features(io.validate(split.partition(p), quarantine_dir=None, max_rejected_share=1.0).tables,
+                            [cutoff], spec) for p in range(4)]
+    assert all(len(part) for part in parts)
+    got = pd.concat(parts).sort_values("client_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+# ------------------------------------------------------------------ publication
+
+def test_runs_are_published_as_a_set_and_pruned(trained):
+    root, uri, model = trained
+    out = root / "published"
+    config = load_config(None, {"scoring": {"keep_runs": 2}})
+    for day in ("2025-12-29", "2025-12-30", "2025-12-31"):
+        import datetime as dt
+
+        score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=20,
+              as_of_date=dt.date.fromisoformat(day))
+    current = os.readlink(out / "current")
+    assert current.startswith("runs/") and current.endswith("_2025-12-31")
+    for name in LIST_FILES:
+        assert os.readlink(out / name) == f"current/{name}"
+        assert (out / name).read_bytes() == (out / current / name).read_bytes()
+    assert len([p for p in (out / "runs").iterdir()]) == 2
+    assert sorted(p.name for p in (out / "history").iterdir()) == [
+        f"{kind}_{day}.parquet" for kind in ("risk_list", "scores") for day in ("2025-12-29", "2025-12-30",
+                                                                                  "2025-12-31")]
+    # what a killed run leaves behind is cleared by the next one
+    (out / "runs" / ".tmp-leftover").mkdir()
+    (out / ".risk_list.csv.123.tmp").write_text("partial")
+    score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=20)
+    assert not (out / "runs" / ".tmp-leftover").exists() and not (out / ".risk_list.csv.123.tmp").exists()
+
+
+def _cli(root: Path, uri: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "score", "--data", str(root / "data"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in LIST_FILES}
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
+    import signal
+    import time
+
+    root, uri, model = trained
+    out = root / "killed"
+    first = _cli(root, uri, "--out", str(out), "--model", model, "--as-of", "2025-12-30", "--capacity", "30")
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    before = _snapshot(out)
+    # kill the next run the moment it starts writing its outputs
+    victim = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
+    deadline = time.time() + 120
+    while time.time() < deadline and not any((out / "runs").glob(".tmp-*/*")):
+        time.sleep(0.005)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    assert _snapshot(out) == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    # kills at other moments: the list is always the old one or the new one, whole
+    reference = root / "reference"  # the same two runs, never interrupted (same history, same ranks)
+    for as_of in ("2025-12-30", "2025-12-31"):
+        done = _cli(root, uri, "--out", str(reference), "--model", model, "--as-of", as_of, "--capacity", "30")
+        assert done.wait(timeout=120) == 0
+    after = _snapshot(reference)
+    for delay in (0.5, 2.0, 4.0):
+        victim = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
+        time.sleep(delay)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        assert _snapshot(out) in (before, after), delay
+    # the rerun after a kill publishes the expected list
+    rerun = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
+    assert rerun.wait(timeout=120) == 0, rerun.stderr.read()
+    assert _snapshot(out) == after
+    assert not any((out / "runs").glob(".tmp-*"))
+
+
+# ------------------------------------------------------------------ gates
+
+def _copy_without(source: Path, target: Path, edit) -> Path:
+    import pandas as pd
+
+    target.mkdir(parents=True)
+    for path in source.glob("*.parquet"):
+        if path.stem != "truth":
+            edit(path.stem, pd.read_parquet(path)).to_parquet(target / path.name, index=False)
+    return target
+
+
+def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
+    import pandas as pd
+
+    root, uri, model = trained
+    out = root / "drifted"
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=25)
+    before = _snapshot(out)
+
+    def quiet_last_quarter(name, frame):  # every client stops using the product for 90 days
+        if name == "events":
+            return frame[frame["timestamp"] < pd.Timestamp("2025-10-01", tz="UTC")]
+        return frame
+
+    data = _copy_without(root / "data", root / "quiet", quiet_last_quarter)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", str(data), "--out", str(out),
+                           "--model", model, "--as-of", "2025-12-31", "--capacity", "25"],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=root)
+    assert done.returncode == 3, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: stopped by the drift gate") and "score PSI" in last
+    assert "Traceback" not in done.stderr
+    assert _snapshot(out) == before
+    report = pd.read_csv(out / "drift_report.csv")
+    assert {"column", "psi", "status"} <= set(report.columns)
+    assert report.set_index("column").loc["churn_probability", "status"] == "stop"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "stopped" and manifest["exit_code"] == 3
+    # the same data scored with the gate set to report only goes through
+    result = score(data, out=out, config=load_config(None, {"drift": {"stop_on": "never"}}), tracking_uri=uri,
+                   model_uri=model, capacity=25)
+    assert result["drift"]["stop"] is False and _snapshot(out) != before
+
+
+def test_a_feature_the_data_cannot_provide_stops_the_run(trained):
+    from features.tables import GateStop
+
+    root, uri, model = trained
+    data = _copy_without(root / "data", root / "no_plan",
+                         lambda name, f: f.drop(columns=["plan"]) if name == "clients" else f)
+    with pytest.raises(GateStop, match=r"clients\.plan \(feature client_plan\)"):
+        score(data, out=root / "no_plan_out", config=load_config(None), tracking_uri=uri, model_uri=model)
+    relaxed = load_config(None, {"scoring": {"missing_features": "warn"}})
+    assert score(data, out=root / "no_plan_out", config=relaxed, tracking_uri=uri, model_uri=model)["clients_scored"]
+
+
+def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
+    import datetime as dt
+
+    import mlflow
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from features.tables import GateStop
+
+    root, uri, model = trained
+    out = root / "monitored"
+    config = load_config(None)
+    score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
+          as_of_date=dt.date(2025, 11, 15))
+    assert not (out / "monitoring.csv").exists()  # nothing has matured yet
+    result = score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
+                   as_of_date=dt.date(2025, 12, 31))
+    monitoring = pd.read_csv(out / "monitoring.csv", dtype={"list_as_of": str})
+    assert monitoring["list_as_of"].tolist() == ["2025-11-15"]
+    row = monitoring.iloc[0]
+    assert row["churners"] > 0 and 0.5 < row["roc_auc"] <= 1 and row["capacity"] == 100
+    assert row["lift_at_capacity"] == pytest.approx(row["precision_at_capacity"] / row["base_rate"])
+    assert result["monitoring"][0]["list_as_of"] == "2025-11-15"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("churn-scoring")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.as_of = '2025-12-31'")
+    assert any("realised_roc_auc_2025-11-15" in r.data.metrics for r in runs)
+    # a threshold the model cannot meet, set to stop: exit 3 and nothing published
+    strict = load_config(None, {"monitoring": {"min_roc_auc": 0.999, "on_breach": "stop"}})
+    again = root / "monitored_strict"
+    score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100,
+          as_of_date=dt.date(2025, 11, 15))
+    before = _snapshot(again)
+    with pytest.raises(GateStop, match="stopped by monitoring: realised ROC AUC"):
+        score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100)
+    assert _snapshot(again) == before and (again / "monitoring.csv").exists()
+    del mlflow

@@ -1,0 +1,206 @@
+"""Hash partitions of the input tables: a run's memory follows the partition, not the data.
+
+Every row of a client lands in the same partition: the partition is a stable hash of the
+client_id text (pandas' SipHash with its fixed key, so the same id gives the same partition
+on every machine and every run). Each file is streamed in record batches with column
+projection, split, and written as one Parquet file per (table, partition); a partition is then
+read back whole. Each row keeps its number in its source file, so contract checks and
+quarantine come out exactly as in a single pass. The one check that spans partitions (a
+ticket_id reused by two clients) is made on hashes while splitting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features.tables import TABLE_NAMES, ContractError
+from pipeline import io
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 1 << 20
+CSV_BLOCK_BYTES = 64 << 20
+TICKET_REUSED = "duplicate ticket_id (first row kept)"
+
+
+def partitions_needed(folder: Path, clients_per_partition: int) -> int:
+    """How many partitions keep each near `clients_per_partition` clients (1: a single pass)."""
+    path = io.find_table(Path(folder), "clients")
+    if path is None:
+        return 1
+    return max(1, math.ceil(_row_count(path) / clients_per_partition))
+
+
+def _row_count(path: Path) -> int:
+    if path.suffix == ".parquet":
+        with io.reading(path):
+            return pq.ParquetFile(path).metadata.num_rows
+    with path.open("rb") as handle:  # an estimate is enough to size partitions
+        return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1)
+
+
+def partition_of(ids: pd.Series, n: int) -> np.ndarray:
+    """The partition of each client id (as the contract reads it: trimmed text)."""
+    text = io.client_text(ids)
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        per_category = _hash_partition(text.cat.categories.to_numpy(dtype=object), n)
+        return np.r_[per_category, 0][text.cat.codes.to_numpy()].astype(np.int32)
+    return _hash_partition(text.to_numpy(dtype=object, na_value=""), n)
+
+
+def _hash_partition(values: np.ndarray, n: int) -> np.ndarray:
+    if not len(values):
+        return np.zeros(0, dtype=np.int32)
+    return (pd.util.hash_array(np.asarray(values, dtype=object), categorize=False) % np.uint64(n)).astype(np.int32)
+
+
+@dataclass
+class Source:
+    file: str
+    sha256: str
+    rows: int
+    schema: pa.Schema
+
+
+@dataclass
+class Split:
+    """The input tables cut into `n` hash partitions under `folder`."""
+
+    folder: Path
+    n: int
+    sources: dict[str, Source] = field(default_factory=dict)
+    extra_reasons: dict[str, pd.Series] = field(default_factory=dict)  # by source row number
+
+    def partition(self, p: int) -> dict[str, tuple[pd.DataFrame, str, str]]:
+        """Partition `p` of every table, as `io.validate` takes it (rows carry `__row`)."""
+        sources = {}
+        for name, source in self.sources.items():
+            path = self.folder / name / f"part-{p:05d}.parquet"
+            if path.exists():
+                table = pq.read_table(path, read_dictionary=io.dictionary_columns(name, source.schema))
+            else:
+                table = source.schema.empty_table()
+            frame = io.normalised(table.to_pandas())
+            sources[name] = (frame, source.file, source.sha256)
+        return sources
+
+    def reasons_for(self, name: str, rows: pd.Series) -> pd.Series | None:
+        """Cross-partition reasons of these rows (indexed like `rows`), if any."""
+        extra = self.extra_reasons.get(name)
+        if extra is None or not len(extra):
+            return None
+        return pd.Series(extra.reindex(rows.to_numpy()).to_numpy(), index=rows.index)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def split(folder: Path, work: Path, n: int, *, require_churn: bool) -> Split:
+    """Stream every contract table of `folder` into `n` hash partitions under `work`."""
+    folder, work = Path(folder), Path(work)
+    if not folder.is_dir():
+        raise ContractError("data folder not found", file=str(folder))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    result = Split(work, n)
+    for name in TABLE_NAMES:
+        path = io.find_table(folder, name)
+        if path is None:
+            io.require_table(folder, name, require_churn)
+            continue
+        result.sources[name] = _split_table(path, name, work / name, n, result)
+    return result
+
+
+def _batches(path: Path, name: str):
+    """Record batches of the file's contract columns (projection), repeated text as dictionaries."""
+    if path.suffix == ".parquet":
+        handle = pq.ParquetFile(path, read_dictionary=io.dictionary_columns(name, pq.read_schema(path)))
+        yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=io.contract_columns(name, handle.schema_arrow.names))
+        return
+    layout = io.csv_layout(path, name)
+    parse, convert = layout.options(name)
+    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8", block_size=CSV_BLOCK_BYTES),
+                            parse_options=parse, convert_options=convert)
+    yield from reader
+
+
+def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> Source:
+    target.mkdir(parents=True)
+    writers: dict[int, pq.ParquetWriter] = {}
+    rows = 0
+    schema = None
+    tickets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    with io.reading(path):
+        for batch in _batches(path, name):
+            columns = [str(c).strip().lower() for c in batch.schema.names]
+            numbers = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
+            batch = batch.append_column(io.ROW_NUMBER, pa.array(numbers))
+            schema = batch.schema
+            if "client_id" not in columns:
+                raise ContractError(f"required column is missing (found: {', '.join(columns)})", file=path.name,
+                                    column="client_id")
+            ids = batch.column(columns.index("client_id")).to_pandas()
+            part = partition_of(ids, n)
+            if name == "tickets" and "ticket_id" in columns:
+                ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
+                tickets.append((_hash_text(ticket), part, numbers))
+            order = np.argsort(part, kind="stable")
+            ordered = batch.take(pa.array(order))
+            bounds = np.searchsorted(part[order], np.arange(n + 1))
+            for p in range(n):
+                start, stop = bounds[p], bounds[p + 1]
+                if stop > start:
+                    if p not in writers:
+                        writers[p] = pq.ParquetWriter(target / f"part-{p:05d}.parquet", schema)
+                    writers[p].write_batch(ordered.slice(start, stop - start))
+            rows += batch.num_rows
+    for writer in writers.values():
+        writer.close()
+    if schema is None:  # a header-only file: its columns still count
+        with io.reading(path):
+            schema = _header_schema(path, name)
+    if tickets:
+        result.extra_reasons["tickets"] = _reused_tickets(*map(np.concatenate, zip(*tickets)))
+    log.info("%s: %d rows split into %d partitions", path.name, rows, n)
+    return Source(path.name, io.sha256_of_file(path), rows, schema)
+
+
+def _header_schema(path: Path, name: str) -> pa.Schema:
+    if path.suffix == ".parquet":
+        schema = pq.read_schema(path)
+        fields = [schema.field(c) for c in io.contract_columns(name, schema.names)]
+    else:
+        layout = io.csv_layout(path, name)
+        fields = [pa.field(c, pa.string()) for c in layout.columns]
+    return pa.schema([*fields, pa.field(io.ROW_NUMBER, pa.int64())])
+
+
+def _hash_text(values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_category = pd.util.hash_array(values.cat.categories.to_numpy(dtype=object), categorize=False)
+        return np.r_[per_category, np.uint64(0)][values.cat.codes.to_numpy()]
+    filled = values.to_numpy(dtype=object, na_value=None)
+    hashed = pd.util.hash_array(np.where(pd.isna(filled), "", filled).astype(object), categorize=False)
+    return np.where(pd.isna(filled), np.uint64(0), hashed)
+
+
+def _reused_tickets(hashes: np.ndarray, part: np.ndarray, numbers: np.ndarray) -> pd.Series:
+    """Rows whose ticket_id an earlier row in another partition holds (0 hashes are empty ids)."""
+    frame = pd.DataFrame({"h": hashes, "p": part, "row": numbers})
+    frame = frame[frame["h"] != 0]
+    spans = frame.groupby("h")["p"].nunique()
+    shared = frame[frame["h"].isin(spans.index[spans > 1])].sort_values("row")
+    first = shared.groupby("h")["p"].transform("first")
+    later = shared[shared["p"] != first]
+    return pd.Series(TICKET_REUSED, index=later["row"].to_numpy(), dtype=object)

@@ -1,0 +1,538 @@
+"""The nightly scoring job: bounded memory, gates, atomic publication, history, monitoring.
+
+An output folder holds:
+
+    risk_list.parquet / .csv / .xlsx, risk_report.html   links into current/
+    current -> runs/<run>            the published set, switched by one atomic rename
+    runs/<run>/                      each published run: list files, scores, drift report, manifest
+    history/risk_list_<as_of>.parquet, history/scores_<as_of>.parquet   one per published day
+    manifest.json                    the latest attempt, whatever its outcome
+    drift_report.csv                 the latest attempt's drift report
+    monitoring.csv                   realised performance of earlier lists once their horizon passed
+    quarantine/<table>.csv           rows the latest attempt set aside, with the reason
+
+A run writes into runs/.tmp-<run>, renames it to runs/<run> when complete, then repoints
+`current`: a run killed at any moment leaves the previous set in place and no partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from features import build_features
+from features.cutoffs import latest_date
+from features.tables import ContractError, GateStop, Tables
+from models import drift, monitoring, risk_list
+from models.bundle import ModelBundle
+from models.playbook import load_playbook
+from models.risk_list import ListOptions
+from models.segments import monthly_values
+from pipeline import exports, io, partitions, registry
+from pipeline.config import AppConfig
+from pipeline.progress import Timer, steps
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[1] / "configs" / "playbook.yaml"
+LOCK_FILE = ".churn.lock"
+MANIFEST = "manifest.json"
+DRIFT_REPORT = "drift_report.csv"
+MONITORING = "monitoring.csv"
+CURRENT = "current"
+RUNS = "runs"
+HISTORY = "history"
+WORK = ".work"
+STAGING_PREFIX = ".tmp-"
+SCORE_COLUMNS = ("client_id", "rank", "churn_probability", "expected_value_at_risk")
+
+
+def exclusive(out: Path):
+    """One run at a time per output folder: a second run fails at once instead of interleaving."""
+    from contextlib import contextmanager
+    import fcntl
+
+    @contextmanager
+    def held():
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(out / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ContractError(f"another churn run ({holder}) is writing to this output folder; wait for it to "
+                                f"finish or use another --out", file=str(out)) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    return held()
+
+
+def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
+          as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
+          lang: str | None = None, partition_clients: int | None = None) -> dict[str, Any]:
+    """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
+    out = Path(out)
+    with exclusive(out):
+        state: dict[str, Any] = {"command": "score", "data": str(Path(data).resolve()),
+                                 "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        try:
+            result = _score(Path(data), out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
+                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
+                            partition_clients=partition_clients, state=state)
+        except BaseException as exc:
+            code = 3 if isinstance(exc, GateStop) else 2 if isinstance(exc, ContractError) else 1
+            state.update(status="stopped" if code == 3 else "failed", exit_code=code,
+                         error=f"{type(exc).__name__}: {exc}")
+            _write_manifest(out, state)
+            raise
+        finally:
+            shutil.rmtree(out / WORK, ignore_errors=True)
+        state.update(status="ok", exit_code=0)
+        _write_manifest(out, state)
+    return result
+
+
+def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    manifest = {**manifest, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    publish_file(out / MANIFEST, text.encode("utf-8"))
+
+
+def publish_file(path: Path, content: bytes) -> None:
+    """Write beside the target, then move into place: readers never see a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+@dataclass
+class _Inputs:
+    """Validated input, one partition at a time; reports and quarantine for the whole run."""
+
+    reports: dict[str, io.TableReport] = field(default_factory=dict)
+    rejected: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    churn: list[pd.DataFrame] = field(default_factory=list)
+
+    def account(self, loaded: io.LoadResult) -> None:
+        for name, r in loaded.reports.items():
+            total = self.reports.setdefault(name, io.TableReport(name, r.file, 0, 0, 0, {}, r.sha256))
+            total.rows_in += r.rows_in
+            total.rows_used += r.rows_used
+            total.rows_quarantined += r.rows_quarantined
+            for reason, count in r.reasons.items():
+                total.reasons[reason] = total.reasons.get(reason, 0) + count
+        for name, frame in loaded.rejected.items():
+            if len(frame):
+                self.rejected.setdefault(name, []).append(frame)
+
+    def finish(self, quarantine_dir: Path, max_share: float) -> None:
+        """Write quarantine in source order and stop when a table rejects too much (as one pass does)."""
+        failures = []
+        for name, report in self.reports.items():
+            target = quarantine_dir / f"{name}.csv"
+            if report.rows_quarantined:
+                rows = pd.concat(self.rejected[name]).sort_values(io.ROW_NUMBER, kind="mergesort")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                publish_file(target, rows.drop(columns=io.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
+                top = io.top_reasons(report)
+                log.warning("%s: %d of %d rows set aside: %s", report.file, report.rows_quarantined, report.rows_in,
+                            top)
+                share = report.rows_quarantined / report.rows_in
+                if share > max_share:
+                    failures.append(f"{report.file}: {report.rows_quarantined} of {report.rows_in} rows ({share:.1%}) "
+                                    f"break the contract, above max_rejected_share {max_share:.1%}: {top}; see "
+                                    f"{target}")
+            elif target.exists():
+                target.unlink()
+        clients = self.reports.get("clients")
+        if clients is not None and not clients.rows_in:
+            raise ContractError("has no rows", file=clients.file)
+        if clients is not None and not clients.rows_used:
+            raise ContractError(f"has no usable rows: all {clients.rows_in} break the contract "
+                                f"({io.top_reasons(clients)})", file=clients.file, count=clients.rows_in)
+        if failures:
+            raise ContractError(" | ".join(failures))
+
+    def fingerprint(self) -> str:
+        return io.LoadResult(tables=None, reports=self.reports).fingerprint  # type: ignore[arg-type]
+
+
+def _validated(split: partitions.Split, p: int) -> io.LoadResult:
+    sources = split.partition(p)
+    extra = {name: reasons for name, (frame, _, _) in sources.items()
+             if (reasons := split.reasons_for(name, frame[io.ROW_NUMBER])) is not None}
+    return io.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
+                       extra_reasons=extra)
+
+
+def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None,
+           as_of_date: date | None, sort: str | None, capacity: int | None, lang: str | None,
+           partition_clients: int | None, state: dict[str, Any]) -> dict[str, Any]:
+    timer = Timer()
+    state["timings_s"] = timer.stages
+    sc = config.scoring
+    options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang)
+    playbook = load_playbook(Path(sc.playbook) if sc.playbook else DEFAULT_PLAYBOOK)
+    _clean_leftovers(out)
+    registry.configure(tracking_uri)
+    reg = config.registry
+    uri = model_uri or f"models:/{reg.model_name}@{reg.champion_alias}"
+    with timer("load_model"):
+        model = registry.load_model(uri)
+    bundle = model.bundle
+    state.update(model_uri=uri, model_version=model.version)
+    n = partitions.partitions_needed(data, partition_clients or sc.partition_clients)
+    state["partitions"] = n
+    inputs = _Inputs()
+    profiles = drift.profiles_of(bundle.info.get("drift_reference"))
+    counter = drift.DriftCounter(profiles)
+    cores: list[pd.DataFrame] = []
+    kept_features: pd.DataFrame | None = None
+    spill = out / WORK / "features"
+
+    def score_part(tables: Tables, cutoff: pd.Timestamp, p: int) -> None:
+        nonlocal kept_features
+        with timer("features"):
+            features = build_features(tables, [cutoff], bundle.spec, missing=sc.missing_features)
+        with timer("predict"):
+            probability = bundle.predict(features)
+        with timer("drift"):
+            counter.add(features.assign(churn_probability=probability))
+        with timer("list"):
+            cores.append(risk_list.score_core(features, probability, monthly_values(tables.clients),
+                                              config.segments))
+        if n == 1:
+            kept_features = features
+        else:
+            with timer("explain"):
+                spill.mkdir(parents=True, exist_ok=True)
+                features.to_parquet(spill / f"part-{p:05d}.parquet", index=False)
+        if tables.churn is not None and len(tables.churn):
+            inputs.churn.append(tables.churn[["client_id", "churned_at"]].assign(
+                client_id=lambda f: f["client_id"].astype(str)))
+
+    if n == 1:
+        with timer("read"):
+            loaded = io.load_folder(data, quarantine_dir=out / "quarantine",
+                                    max_rejected_share=config.data.max_rejected_share, require_churn=False)
+        inputs.account(loaded)
+        state["inputs"] = _inputs_of(inputs)
+        cutoff = pd.Timestamp(as_of_date) if as_of_date else latest_date(loaded.tables)
+        state["as_of"] = str(cutoff.date())
+        score_part(loaded.tables, cutoff, 0)
+        del loaded
+    else:
+        log.info("scoring in %d hash partitions of about %d clients", n, partition_clients or sc.partition_clients)
+        with timer("split"):
+            split = partitions.split(data, out / WORK / "split", n, require_churn=False)
+        cutoff = pd.Timestamp(as_of_date) if as_of_date else None
+        if cutoff is None:  # the latest day needs every partition read once before any is scored
+            latest = []
+            with steps("reading partitions", n) as advance:
+                for p in range(n):
+                    with timer("read"):
+                        loaded = _validated(split, p)
+                    inputs.account(loaded)
+                    try:
+                        latest.append(latest_date(loaded.tables))
+                    except ContractError:
+                        pass
+                    advance(f"partition {p + 1}")
+            if not latest:
+                raise ContractError("no dated row in any table, cannot tell the latest date", file="clients")
+            cutoff = max(latest)
+        state["as_of"] = str(cutoff.date())
+        with steps("scoring partitions", n) as advance:
+            for p in range(n):
+                with timer("read"):
+                    loaded = _validated(split, p)
+                if as_of_date is not None:
+                    inputs.account(loaded)
+                score_part(loaded.tables, cutoff, p)
+                del loaded
+                advance(f"partition {p + 1}")
+        split.remove()
+        inputs.finish(out / "quarantine", config.data.max_rejected_share)
+        state["inputs"] = _inputs_of(inputs)
+    day = str(cutoff.date())
+    state["input_fingerprint"] = inputs.fingerprint()
+
+    with timer("list"):
+        scored = risk_list.order(risk_list.score_frame_of(pd.concat(cores, ignore_index=True), config.segments),
+                                 options.sort)
+        del cores[:]
+        listed = risk_list.select(scored, options)
+    state.update(clients_scored=int(len(scored)), clients_listed=int(len(listed)))
+
+    # gates: the drift report and the realised performance of earlier lists, before any publication
+    with timer("drift"):
+        report = drift.assess(profiles, counter.counts, config.drift) if profiles else None
+        _write_drift_report(out, report)
+    with timer("monitoring"):
+        horizon = int(bundle.info.get("horizon_days", config.training.horizon_days))
+        churn = pd.concat(inputs.churn, ignore_index=True) if inputs.churn else None
+        realised, breaches = _monitor(out, cutoff, churn, horizon, config, options)
+    stop = _gate_messages(report, breaches, config)
+    _log_scoring_run(config, tracking_uri, state, report, realised, out, stopped=bool(stop))
+    if stop:
+        raise GateStop(" | ".join(stop))
+
+    with timer("explain"):
+        reasons = _reasons(listed, kept_features, spill, n, bundle, options.lang)
+    with timer("list"):
+        listed, scored, summary = risk_list.finish(listed, scored, reasons, bundle, config.segments, playbook,
+                                                   _previous_list(out, day), day, model.version, options)
+    with timer("write"):
+        paths = _publish_run(out, day, listed, scored, summary, options.lang, report, horizon, model.version,
+                             sc.keep_runs, state)
+    log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
+             model.version, len(listed))
+    state["outputs"] = {Path(p).name: io.sha256_of_file(Path(p)) for p in paths.values()}
+    return {
+        "as_of": day,
+        "model_uri": uri,
+        "model_version": model.version,
+        "partitions": n,
+        "clients_scored": int(len(scored)),
+        "clients_listed": int(len(listed)),
+        "outputs": {k: str(v) for k, v in paths.items()},
+        "summary": summary,
+        "rows": {name: {"rows_in": r.rows_in, "rows_used": r.rows_used, "rows_quarantined": r.rows_quarantined}
+                 for name, r in inputs.reports.items()},
+        "inputs": state["inputs"],
+        "input_fingerprint": state["input_fingerprint"],
+        "drift": None if report is None else {"stop": report.stop, "messages": report.messages},
+        "monitoring": realised,
+        "timings_s": timer.stages,
+        "top": listed.head(5)[["client_id", "churn_probability"]].to_dict(orient="records"),
+    }
+
+
+def _inputs_of(inputs: _Inputs) -> dict[str, Any]:
+    return {name: {"file": r.file, "sha256": r.sha256, "rows_in": r.rows_in, "rows_used": r.rows_used,
+                   "rows_quarantined": r.rows_quarantined, "reasons": r.reasons}
+            for name, r in inputs.reports.items()}
+
+
+def _reasons(listed: pd.DataFrame, kept: pd.DataFrame | None, spill: Path, n: int, bundle: ModelBundle,
+             lang: str) -> list[list]:
+    """Reasons for the listed rows only, in list order; partitioned runs read back just those rows."""
+    ids = listed["client_id"].to_numpy(dtype=object)
+    if kept is not None:
+        rows = kept.set_index(kept["client_id"].astype(str)).loc[ids].reset_index(drop=True)
+        return risk_list.explain(rows, bundle, lang)
+    by_id: dict[str, list] = {}
+    wanted = pa.array(ids, type=pa.string())
+    for p in range(n):
+        path = spill / f"part-{p:05d}.parquet"
+        if not path.exists():
+            continue
+        rows = pads.dataset(path).to_table(filter=pads.field("client_id").isin(wanted)).to_pandas()
+        if len(rows):
+            by_id.update(zip(rows["client_id"].astype(str), risk_list.explain(rows, bundle, lang)))
+    return [by_id[i] for i in ids]
+
+
+def _gate_messages(report, breaches: list[str], config: AppConfig) -> list[str]:
+    stop = []
+    if report is not None:
+        drifted = bool((report.table["status"] != "ok").any())
+        for message in report.messages:
+            log.log(logging.WARNING if drifted else logging.INFO, "drift: %s", message)
+        if report.stop:
+            stop.append("stopped by the drift gate: " + "; ".join(report.messages)
+                        + f" (see {DRIFT_REPORT}; thresholds under drift: in the config)")
+    for message in breaches:
+        log.warning("monitoring: %s", message)
+    if breaches and config.monitoring.on_breach == "stop":
+        stop.append("stopped by monitoring: " + "; ".join(breaches) + f" (see {MONITORING})")
+    return stop
+
+
+# ----------------------------------------------------------------------------- drift and monitoring
+
+def _write_drift_report(out: Path, report) -> None:
+    if report is None:
+        log.warning("the model stores no drift reference (trained before drift reports existed): retrain to "
+                    "enable the drift gate")
+        (out / DRIFT_REPORT).unlink(missing_ok=True)
+        return
+    publish_file(out / DRIFT_REPORT, report.table.to_csv(index=False).encode("utf-8"))
+
+
+def _monitor(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None, horizon: int, config: AppConfig,
+             options: ListOptions) -> tuple[list[dict], list[str]]:
+    """Grade every earlier published list whose horizon has passed and that is not graded yet."""
+    path = out / MONITORING
+    existing = pd.read_csv(path, dtype={"list_as_of": str, "evaluated_at": str, "model_version": str}) \
+        if path.exists() else None
+    done = set() if existing is None else set(existing["list_as_of"].astype(str))
+    capacity = options.capacity or config.evaluation.team_capacity
+    figures, breaches = [], []
+    for scores_path in sorted((out / HISTORY).glob("scores_*.parquet")):
+        list_day = scores_path.stem.removeprefix("scores_")
+        list_as_of = pd.Timestamp(list_day)
+        if list_day in done or list_as_of >= cutoff:
+            continue
+        scores = pd.read_parquet(scores_path)
+        list_horizon = int(scores["horizon_days"].iloc[0]) if "horizon_days" in scores and len(scores) else horizon
+        if not monitoring.matured(list_as_of, list_horizon, cutoff):
+            continue
+        version = str(scores["model_version"].iloc[0]) if "model_version" in scores and len(scores) else ""
+        row = monitoring.realised(scores[["client_id", "churn_probability", "rank"]], churn, list_as_of,
+                                  list_horizon, cutoff, capacity, model_version=version)
+        figures.append(row)
+        breaches += monitoring.breaches(row, config.monitoring)
+        existing = monitoring.append_row(existing, row)
+        log.info("realised performance of the %s list: ROC AUC %.3f, precision at capacity %.3f, lift %.2f",
+                 list_day, row["roc_auc"], row["precision_at_capacity"], row["lift_at_capacity"])
+    if figures:
+        publish_file(path, existing.to_csv(index=False).encode("utf-8"))
+    return figures, breaches
+
+
+def _log_scoring_run(config: AppConfig, tracking_uri: str, state: dict[str, Any], report, realised: list[dict],
+                     out: Path, stopped: bool) -> None:
+    """The run in MLflow (experiment `<experiment>-scoring`): drift and realised figures. A tracking
+    server that is down must not cost the night's list, so a failure here is a warning."""
+    try:
+        experiment_id = registry.ensure_experiment(f"{config.registry.experiment}-scoring", tracking_uri)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"score {state.get('as_of')}"):
+            mlflow.set_tags({"kind": "scoring", "as_of": state.get("as_of"), "model_uri": state.get("model_uri"),
+                             "model_version": state.get("model_version"), "output_folder": str(out.resolve()),
+                             "status": "stopped" if stopped else "ok"})
+            metrics = {"clients_scored": state.get("clients_scored", 0),
+                       "clients_listed": state.get("clients_listed", 0)}
+            if report is not None:
+                table = report.table.set_index("column")
+                metrics["drift_score_psi"] = float(table["psi"].get("churn_probability", np.nan))
+                features = table.drop(index="churn_probability", errors="ignore")["psi"]
+                metrics["drift_max_feature_psi"] = float(features.max()) if len(features) else 0.0
+                metrics["drift_features_warn"] = int((table["status"] != "ok").sum())
+                registry.log_frame(report.table, DRIFT_REPORT.replace(".csv", ".parquet"))
+                mlflow.log_text(report.table.to_csv(index=False), DRIFT_REPORT)
+            for row in realised:
+                for key in ("roc_auc", "precision_at_capacity", "lift_at_capacity", "recall_at_capacity"):
+                    metrics[f"realised_{key}_{row['list_as_of']}"] = row[key]
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(float(v))})
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        log.warning("could not log the scoring run to MLflow (%s: %s); the outputs are unaffected",
+                    type(exc).__name__, exc)
+
+
+# -------------------------------------------------------------------------------- publication
+
+def _previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
+    """The latest list published for an earlier day (a rerun for the same day compares alike)."""
+    earlier = sorted(p for p in (out / HISTORY).glob("risk_list_*.parquet")
+                     if p.stem.removeprefix("risk_list_") < as_of)
+    return pd.read_parquet(earlier[-1], columns=["client_id", "rank"]) if earlier else None
+
+
+def _clean_leftovers(out: Path) -> None:
+    """What a killed run may have left: its staging folder, temporary files, its work folder."""
+    shutil.rmtree(out / WORK, ignore_errors=True)
+    runs = out / RUNS
+    if runs.is_dir():
+        for folder in runs.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    for folder in (out, out / HISTORY, out / "quarantine"):
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+
+def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame, summary: dict, lang: str,
+                 report, horizon: int, model_version: str, keep_runs: int, state: dict[str, Any]) -> dict[str, Path]:
+    """Stage the whole set, then switch `current` to it in one rename."""
+    name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_{day}"
+    staging = out / RUNS / f"{STAGING_PREFIX}{name}"
+    staging.mkdir(parents=True)
+    written = exports.write_outputs(listed, scored, summary, staging, lang)
+    scores = scored[list(SCORE_COLUMNS)].assign(as_of=day, horizon_days=horizon, model_version=str(model_version))
+    scores.to_parquet(staging / "scores.parquet", index=False)
+    if report is not None:
+        report.table.to_csv(staging / DRIFT_REPORT, index=False)
+    (staging / MANIFEST).write_text(json.dumps({**state, "status": "ok", "exit_code": 0}, indent=2, sort_keys=True,
+                                               default=str) + "\n", encoding="utf-8")
+    _fsync_tree(staging)
+    history = out / HISTORY
+    history.mkdir(parents=True, exist_ok=True)
+    publish_file(history / f"risk_list_{day}.parquet", (staging / exports.FILES["parquet"]).read_bytes())
+    publish_file(history / f"scores_{day}.parquet", (staging / "scores.parquet").read_bytes())
+    final = out / RUNS / name
+    os.rename(staging, final)
+    _switch(out, name, [p.name for p in written.values()])
+    _prune_runs(out, keep_runs)
+    return {kind: out / path.name for kind, path in written.items()}
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _replace_link(link: Path, target: Path) -> None:
+    if link.is_symlink() and os.readlink(link) == str(target):
+        return
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _switch(out: Path, run: str, files: list[str]) -> None:
+    """Point `current` at the new run (atomic), and each top-level list file through `current`."""
+    _replace_link(out / CURRENT, Path(RUNS) / run)
+    for name in files:
+        _replace_link(out / name, Path(CURRENT) / name)
+    descriptor = os.open(out, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _prune_runs(out: Path, keep: int) -> None:
+    current = os.readlink(out / CURRENT)
+    runs = sorted(p for p in (out / RUNS).iterdir() if p.is_dir() and not p.name.startswith(STAGING_PREFIX))
+    for folder in runs[:-keep]:
+        if str(Path(RUNS) / folder.name) != current:
+            shutil.rmtree(folder, ignore_errors=True)
