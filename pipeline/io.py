@@ -212,6 +212,9 @@ def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return parsed, unparseable, out_of_range
 
 
+parse_time = _time  # the contract's reading of a date or time, for callers outside this module
+
+
 def _number(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(float64, unparseable mask, absurd mask: not finite or beyond ABSURD_NUMBER)."""
     present = values.notna()

@@ -80,6 +80,11 @@ class Split:
     n: int
     sources: dict[str, Source] = field(default_factory=dict)
     extra_reasons: dict[str, pd.Series] = field(default_factory=dict)  # by source row number
+    latest: pd.Timestamp | None = None  # the latest day of any valid date or time seen
+
+    def saw(self, moment: pd.Timestamp) -> None:
+        day = pd.Timestamp(moment).normalize()
+        self.latest = day if self.latest is None else max(self.latest, day)
 
     def partition(self, p: int) -> dict[str, tuple[pd.DataFrame, str, str]]:
         """Partition `p` of every table, as `io.validate` takes it (rows carry `__row`)."""
@@ -152,6 +157,11 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
                                     column="client_id")
             ids = batch.column(columns.index("client_id")).to_pandas()
             part = partition_of(ids, n)
+            for column in io.TIME_COLUMNS[name]:
+                if column in columns:
+                    values, unparseable, out_of_range = io.parse_time(batch.column(columns.index(column)).to_pandas())
+                    if values.notna().any():
+                        result.saw(values.max())
             if name == "tickets" and "ticket_id" in columns:
                 ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
                 tickets.append((_hash_text(ticket), part, numbers))

@@ -188,6 +188,16 @@ class _Inputs:
         return io.LoadResult(tables=None, reports=self.reports).fingerprint  # type: ignore[arg-type]
 
 
+class _Collected:
+    """What the partitions leave for the portfolio-wide steps."""
+
+    def __init__(self, profiles: dict) -> None:
+        self.inputs = _Inputs()
+        self.counter = drift.DriftCounter(profiles)
+        self.cores: list[pd.DataFrame] = []
+        self.features: pd.DataFrame | None = None  # a single pass keeps its features for the reasons
+
+
 def _validated(split: partitions.Split, p: int) -> io.LoadResult:
     sources = split.partition(p)
     extra = {name: reasons for name, (frame, _, _) in sources.items()
@@ -214,40 +224,36 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
     state.update(model_uri=uri, model_version=model.version)
     n = partitions.partitions_needed(data, partition_clients or sc.partition_clients)
     state["partitions"] = n
-    inputs = _Inputs()
     profiles = drift.profiles_of(bundle.info.get("drift_reference"))
-    counter = drift.DriftCounter(profiles)
-    cores: list[pd.DataFrame] = []
-    kept_features: pd.DataFrame | None = None
     spill = out / WORK / "features"
+    run = _Collected(profiles)
 
     def score_part(tables: Tables, cutoff: pd.Timestamp, p: int) -> None:
-        nonlocal kept_features
         with timer("features"):
             features = build_features(tables, [cutoff], bundle.spec, missing=sc.missing_features)
         with timer("predict"):
             probability = bundle.predict(features)
         with timer("drift"):
-            counter.add(features.assign(churn_probability=probability))
+            run.counter.add(features.assign(churn_probability=probability))
         with timer("list"):
-            cores.append(risk_list.score_core(features, probability, monthly_values(tables.clients),
-                                              config.segments))
+            run.cores.append(risk_list.score_core(features, probability, monthly_values(tables.clients),
+                                                  config.segments))
         if n == 1:
-            kept_features = features
+            run.features = features
         else:
             with timer("explain"):
                 spill.mkdir(parents=True, exist_ok=True)
                 features.to_parquet(spill / f"part-{p:05d}.parquet", index=False)
         if tables.churn is not None and len(tables.churn):
-            inputs.churn.append(tables.churn[["client_id", "churned_at"]].assign(
+            run.inputs.churn.append(tables.churn[["client_id", "churned_at"]].assign(
                 client_id=lambda f: f["client_id"].astype(str)))
 
     if n == 1:
         with timer("read"):
             loaded = io.load_folder(data, quarantine_dir=out / "quarantine",
                                     max_rejected_share=config.data.max_rejected_share, require_churn=False)
-        inputs.account(loaded)
-        state["inputs"] = _inputs_of(inputs)
+        run.inputs.account(loaded)
+        state["inputs"] = _inputs_of(run.inputs)
         cutoff = pd.Timestamp(as_of_date) if as_of_date else latest_date(loaded.tables)
         state["as_of"] = str(cutoff.date())
         score_part(loaded.tables, cutoff, 0)
@@ -256,35 +262,48 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         log.info("scoring in %d hash partitions of about %d clients", n, partition_clients or sc.partition_clients)
         with timer("split"):
             split = partitions.split(data, out / WORK / "split", n, require_churn=False)
-        cutoff = pd.Timestamp(as_of_date) if as_of_date else None
-        if cutoff is None:  # the latest day needs every partition read once before any is scored
+
+        def score_partitions(cutoff: pd.Timestamp) -> pd.Timestamp | None:
+            """Score every partition at `cutoff`; return the latest day the checked rows hold."""
             latest = []
-            with steps("reading partitions", n) as advance:
+            with steps("scoring partitions", n) as advance:
                 for p in range(n):
                     with timer("read"):
                         loaded = _validated(split, p)
-                    inputs.account(loaded)
+                    run.inputs.account(loaded)
                     try:
                         latest.append(latest_date(loaded.tables))
                     except ContractError:
                         pass
+                    score_part(loaded.tables, cutoff, p)
+                    del loaded
                     advance(f"partition {p + 1}")
-            if not latest:
+            return max(latest) if latest else None
+
+        if as_of_date is not None:
+            cutoff = pd.Timestamp(as_of_date)
+            score_partitions(cutoff)
+        else:
+            # The split saw the latest valid date of every row; a row set aside for another reason
+            # (unknown client, say) may hold it, so the checked rows have the last word: when they
+            # end earlier, the partitions are scored again at their true latest day.
+            if split.latest is None:
                 raise ContractError("no dated row in any table, cannot tell the latest date", file="clients")
-            cutoff = max(latest)
+            cutoff = split.latest
+            exact = score_partitions(cutoff)
+            if exact is None:
+                raise ContractError("no dated row in any table, cannot tell the latest date", file="clients")
+            if exact != cutoff:
+                log.info("the latest valid row is dated %s, not %s: scoring again as of %s", exact.date(),
+                         cutoff.date(), exact.date())
+                run = _Collected(profiles)
+                cutoff = exact
+                score_partitions(cutoff)
         state["as_of"] = str(cutoff.date())
-        with steps("scoring partitions", n) as advance:
-            for p in range(n):
-                with timer("read"):
-                    loaded = _validated(split, p)
-                if as_of_date is not None:
-                    inputs.account(loaded)
-                score_part(loaded.tables, cutoff, p)
-                del loaded
-                advance(f"partition {p + 1}")
         split.remove()
-        inputs.finish(out / "quarantine", config.data.max_rejected_share)
-        state["inputs"] = _inputs_of(inputs)
+        run.inputs.finish(out / "quarantine", config.data.max_rejected_share)
+        state["inputs"] = _inputs_of(run.inputs)
+    inputs, cores, counter, kept_features = run.inputs, run.cores, run.counter, run.features
     day = str(cutoff.date())
     state["input_fingerprint"] = inputs.fingerprint()
 

@@ -84,7 +84,9 @@ def _with_bad_rows(source: Path, target: Path) -> None:
     for path in source.glob("*.parquet"):
         frame = pd.read_parquet(path)
         if path.stem == "events":
-            frame = pd.concat([frame, frame.head(3).assign(client_id="nobody")], ignore_index=True)
+            # unknown clients, one of them holding the latest date of all (so it must not set the as-of)
+            late = frame.head(1).assign(client_id="nobody", timestamp=pd.Timestamp("2026-01-05", tz="UTC"))
+            frame = pd.concat([frame, frame.head(3).assign(client_id="nobody"), late], ignore_index=True)
         elif path.stem == "tickets":  # a ticket id reused by another client: most likely another partition
             others = frame.iloc[[5, 6, 7]].assign(ticket_id=frame["ticket_id"].iloc[0])
             frame = pd.concat([frame, others], ignore_index=True)
@@ -95,7 +97,10 @@ def _with_bad_rows(source: Path, target: Path) -> None:
         frame.to_parquet(target / path.name, index=False)
 
 
-def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained):
+def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="pipeline")
     root, uri, model = trained
     data = root / "bad"
     _with_bad_rows(root / "data", data)
@@ -103,6 +108,8 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained):
     one = score(data, out=root / "one", config=config, tracking_uri=uri, model_uri=model)
     many = score(data, out=root / "many", config=config, tracking_uri=uri, model_uri=model, partition_clients=300)
     assert one["partitions"] == 1 and many["partitions"] == 5
+    assert one["as_of"] == many["as_of"] == "2025-12-31"
+    assert "scoring again as of 2025-12-31" in caplog.text  # the set-aside 2026 row was seen by the split
     for name in LIST_FILES:
         assert (root / "one" / name).read_bytes() == (root / "many" / name).read_bytes(), name
     assert sorted(p.name for p in (root / "one" / "quarantine").iterdir()) == \
