@@ -34,8 +34,9 @@ def categorical_features(spec: FeatureSpec) -> list[str]:
 def _check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
     for source in spec.sources:
         if getattr(tables, source) is None:
-            raise ContractError(f"the model was trained with the '{source}' table and needs it; "
-                                f"add {source}.csv or {source}.parquet to the data folder", file=source)
+            error = GateStop if missing == "stop" else ContractError
+            raise error(f"the model was trained with the '{source}' table and needs it for its features; "
+                        f"add {source}.csv or {source}.parquet to the data folder", file=source)
     lacking = [f"{table}.{column}" for table, columns in spec.optional_columns.items()
                if getattr(tables, table) is not None for column in columns
                if column not in getattr(tables, table).columns]

@@ -179,6 +179,11 @@ def score(
     if lang not in (None, "en", "es"):
         _fail(f"--lang: '{lang}' is not one of en, es", EXIT_BAD_INPUT)
 
+    import signal
+
+    # a scheduler's timeout sends SIGTERM: unwind, so the manifest records the run as failed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
     def show(r: dict[str, Any]) -> None:
         s = r["summary"]
         typer.echo(f"scored {r['clients_scored']:,} clients as of {r['as_of']} with model version "

@@ -48,8 +48,12 @@ class ScoringConfig(BaseModel):
     playbook: str | None = None
     # clients per hash partition: memory follows this, not the data (fewer clients: one pass)
     partition_clients: int = Field(250_000, ge=1)
+    # rows of any one table per partition, so a heavy event log also splits (events per client vary)
+    partition_rows: int = Field(20_000_000, ge=1)
     # published runs kept under runs/ (the current one is never removed)
     keep_runs: int = Field(7, ge=1)
+    # days of history (lists and scores, for previous ranks and monitoring) kept before the as-of
+    keep_history_days: int = Field(400, ge=1)
     # a feature the model needs that the data cannot provide: stop (exit 3) or warn and read it as missing
     missing_features: Literal["stop", "warn"] = "stop"
 

@@ -5,8 +5,16 @@ client_id text (pandas' SipHash with its fixed key, so the same id gives the sam
 on every machine and every run). Each file is streamed in record batches with column
 projection, split, and written as one Parquet file per (table, partition); a partition is then
 read back whole. Each row keeps its number in its source file, so contract checks and
-quarantine come out exactly as in a single pass. The one check that spans partitions (a
-ticket_id reused by two clients) is made on hashes while splitting.
+quarantine come out as in a single pass.
+
+Two things need more than one partition, and are settled while splitting:
+- a ticket_id reused by two clients: checked on hashes; the row first in the file keeps the id
+  (one pass keeps the first row that is otherwise valid: they differ only when that first row
+  is itself set aside for another reason);
+- the latest day in the data (the as-of when none is given): the latest valid date of a row
+  whose client is in the clients table. The scorer checks it against the rows it keeps and
+  scores again in the rare case a row set aside for another reason held that day.
+Memory: one partition at a time, plus 8 bytes per client and 20 per ticket while splitting.
 """
 
 from __future__ import annotations
@@ -33,12 +41,19 @@ CSV_BLOCK_BYTES = 64 << 20
 TICKET_REUSED = "duplicate ticket_id (first row kept)"
 
 
-def partitions_needed(folder: Path, clients_per_partition: int) -> int:
-    """How many partitions keep each near `clients_per_partition` clients (1: a single pass)."""
-    path = io.find_table(Path(folder), "clients")
-    if path is None:
+def partitions_needed(folder: Path, clients_per_partition: int, rows_per_partition: int) -> int:
+    """How many partitions keep each within `clients_per_partition` clients and about
+    `rows_per_partition` rows of any one table (1: a single pass)."""
+    folder = Path(folder)
+    clients = io.find_table(folder, "clients")
+    if clients is None:
         return 1
-    return max(1, math.ceil(_row_count(path) / clients_per_partition))
+    n = math.ceil(_row_count(clients) / clients_per_partition)
+    for name in TABLE_NAMES:
+        path = io.find_table(folder, name)
+        if path is not None and name != "clients":
+            n = max(n, math.ceil(_row_count(path) / rows_per_partition))
+    return max(1, n)
 
 
 def _row_count(path: Path) -> int:
@@ -49,19 +64,24 @@ def _row_count(path: Path) -> int:
         return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1)
 
 
-def partition_of(ids: pd.Series, n: int) -> np.ndarray:
-    """The partition of each client id (as the contract reads it: trimmed text)."""
+def client_hashes(ids: pd.Series) -> np.ndarray:
+    """A stable 64-bit hash of each client id as the contract reads it (trimmed text)."""
     text = io.client_text(ids)
     if isinstance(text.dtype, pd.CategoricalDtype):
-        per_category = _hash_partition(text.cat.categories.to_numpy(dtype=object), n)
-        return np.r_[per_category, 0][text.cat.codes.to_numpy()].astype(np.int32)
-    return _hash_partition(text.to_numpy(dtype=object, na_value=""), n)
+        per_category = _hash(text.cat.categories.to_numpy(dtype=object))
+        return np.r_[per_category, np.uint64(0)][text.cat.codes.to_numpy()]
+    return _hash(text.to_numpy(dtype=object, na_value=""))
 
 
-def _hash_partition(values: np.ndarray, n: int) -> np.ndarray:
+def partition_of(ids: pd.Series, n: int) -> np.ndarray:
+    """The partition of each client id."""
+    return (client_hashes(ids) % np.uint64(n)).astype(np.int32)
+
+
+def _hash(values: np.ndarray) -> np.ndarray:
     if not len(values):
-        return np.zeros(0, dtype=np.int32)
-    return (pd.util.hash_array(np.asarray(values, dtype=object), categorize=False) % np.uint64(n)).astype(np.int32)
+        return np.zeros(0, dtype=np.uint64)
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
 
 
 @dataclass
@@ -80,10 +100,27 @@ class Split:
     n: int
     sources: dict[str, Source] = field(default_factory=dict)
     extra_reasons: dict[str, pd.Series] = field(default_factory=dict)  # by source row number
-    latest: pd.Timestamp | None = None  # the latest day of any valid date or time seen
+    # the latest day of any valid date or time of a known client: the as-of when none is given
+    latest: pd.Timestamp | None = None
+    known_clients: np.ndarray | None = None  # sorted hashes of the clients table's ids
 
-    def saw(self, moment: pd.Timestamp) -> None:
-        day = pd.Timestamp(moment).normalize()
+    def saw(self, values: pd.Series, hashes: np.ndarray) -> None:
+        """Note the latest valid moment among rows of known clients (checked only where it matters:
+        for rows later than the latest seen so far)."""
+        later = values.notna().to_numpy()
+        if self.latest is not None:
+            later &= (values >= self.latest + pd.Timedelta(days=1)).to_numpy()
+        if not later.any():
+            return
+        if self.known_clients is not None:
+            candidates = hashes[later]
+            at = np.searchsorted(self.known_clients, candidates).clip(max=max(len(self.known_clients) - 1, 0))
+            known = np.zeros(len(candidates), dtype=bool) if not len(self.known_clients) else \
+                self.known_clients[at] == candidates
+            later[np.flatnonzero(later)[~known]] = False
+            if not later.any():
+                return
+        day = pd.Timestamp(values[later].max()).normalize()
         self.latest = day if self.latest is None else max(self.latest, day)
 
     def partition(self, p: int) -> dict[str, tuple[pd.DataFrame, str, str]]:
@@ -128,16 +165,28 @@ def split(folder: Path, work: Path, n: int, *, require_churn: bool) -> Split:
 
 
 def _batches(path: Path, name: str):
-    """Record batches of the file's contract columns (projection), repeated text as dictionaries."""
-    if path.suffix == ".parquet":
-        handle = pq.ParquetFile(path, read_dictionary=io.dictionary_columns(name, pq.read_schema(path)))
-        yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=io.contract_columns(name, handle.schema_arrow.names))
-        return
-    layout = io.csv_layout(path, name)
-    parse, convert = layout.options(name)
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8", block_size=CSV_BLOCK_BYTES),
-                            parse_options=parse, convert_options=convert)
-    yield from reader
+    """Record batches of the file's contract columns (projection), repeated text as dictionaries.
+
+    Only reading is translated into a ContractError naming the file: a full disk while writing
+    partitions is not the input's fault.
+    """
+    with io.reading(path):
+        if path.suffix == ".parquet":
+            handle = pq.ParquetFile(path, read_dictionary=io.dictionary_columns(name, pq.read_schema(path)))
+            batches = handle.iter_batches(batch_size=BATCH_ROWS,
+                                          columns=io.contract_columns(name, handle.schema_arrow.names))
+        else:
+            layout = io.csv_layout(path, name)
+            parse, convert = layout.options(name)
+            batches = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8",
+                                                                          block_size=CSV_BLOCK_BYTES),
+                                     parse_options=parse, convert_options=convert)
+    while True:
+        with io.reading(path):
+            batch = next(batches, None)
+        if batch is None:
+            return
+        yield batch
 
 
 def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> Source:
@@ -146,7 +195,8 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
     rows = 0
     schema = None
     tickets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    with io.reading(path):
+    clients: list[np.ndarray] = []
+    try:
         for batch in _batches(path, name):
             columns = [str(c).strip().lower() for c in batch.schema.names]
             numbers = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
@@ -155,13 +205,14 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
             if "client_id" not in columns:
                 raise ContractError(f"required column is missing (found: {', '.join(columns)})", file=path.name,
                                     column="client_id")
-            ids = batch.column(columns.index("client_id")).to_pandas()
-            part = partition_of(ids, n)
+            hashes = client_hashes(batch.column(columns.index("client_id")).to_pandas())
+            part = (hashes % np.uint64(n)).astype(np.int32)
+            if name == "clients":
+                clients.append(hashes)
             for column in io.TIME_COLUMNS[name]:
                 if column in columns:
-                    values, unparseable, out_of_range = io.parse_time(batch.column(columns.index(column)).to_pandas())
-                    if values.notna().any():
-                        result.saw(values.max())
+                    values, _, _ = io.parse_time(batch.column(columns.index(column)).to_pandas())
+                    result.saw(values, hashes)
             if name == "tickets" and "ticket_id" in columns:
                 ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
                 tickets.append((_hash_text(ticket), part, numbers))
@@ -175,8 +226,11 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
                         writers[p] = pq.ParquetWriter(target / f"part-{p:05d}.parquet", schema)
                     writers[p].write_batch(ordered.slice(start, stop - start))
             rows += batch.num_rows
-    for writer in writers.values():
-        writer.close()
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if name == "clients":
+        result.known_clients = np.unique(np.concatenate(clients)) if clients else np.zeros(0, dtype=np.uint64)
     if schema is None:  # a header-only file: its columns still count
         with io.reading(path):
             schema = _header_schema(path, name)

@@ -17,6 +17,7 @@ A run writes into runs/.tmp-<run>, renames it to runs/<run> when complete, then 
 
 from __future__ import annotations
 
+import filecmp
 import json
 import logging
 import os
@@ -57,6 +58,7 @@ RUNS = "runs"
 HISTORY = "history"
 WORK = ".work"
 STAGING_PREFIX = ".tmp-"
+SCORES = "scores.parquet"
 SCORE_COLUMNS = ("client_id", "rank", "churn_probability", "expected_value_at_risk")
 
 
@@ -97,13 +99,18 @@ def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_
     out = Path(out)
     with exclusive(out):
         state: dict[str, Any] = {"command": "score", "data": str(Path(data).resolve()),
-                                 "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                                 "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 "pid": os.getpid()}
+        # the manifest always describes the latest attempt: a run killed outright stays "running"
+        _write_manifest(out, {**state, "status": "running", "exit_code": None})
         try:
             result = _score(Path(data), out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
                             as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                             partition_clients=partition_clients, state=state)
         except BaseException as exc:
-            code = 3 if isinstance(exc, GateStop) else 2 if isinstance(exc, ContractError) else 1
+            code = (3 if isinstance(exc, GateStop) else 2 if isinstance(exc, ContractError)
+                    else 130 if isinstance(exc, KeyboardInterrupt)
+                    else exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
             state.update(status="stopped" if code == 3 else "failed", exit_code=code,
                          error=f"{type(exc).__name__}: {exc}")
             _write_manifest(out, state)
@@ -159,12 +166,10 @@ class _Inputs:
     def finish(self, quarantine_dir: Path, max_share: float) -> None:
         """Write quarantine in source order and stop when a table rejects too much (as one pass does)."""
         failures = []
+        self.write_quarantine(quarantine_dir)
         for name, report in self.reports.items():
             target = quarantine_dir / f"{name}.csv"
             if report.rows_quarantined:
-                rows = pd.concat(self.rejected[name]).sort_values(io.ROW_NUMBER, kind="mergesort")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                publish_file(target, rows.drop(columns=io.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
                 top = io.top_reasons(report)
                 log.warning("%s: %d of %d rows set aside: %s", report.file, report.rows_quarantined, report.rows_in,
                             top)
@@ -173,8 +178,6 @@ class _Inputs:
                     failures.append(f"{report.file}: {report.rows_quarantined} of {report.rows_in} rows ({share:.1%}) "
                                     f"break the contract, above max_rejected_share {max_share:.1%}: {top}; see "
                                     f"{target}")
-            elif target.exists():
-                target.unlink()
         clients = self.reports.get("clients")
         if clients is not None and not clients.rows_in:
             raise ContractError("has no rows", file=clients.file)
@@ -183,6 +186,29 @@ class _Inputs:
                                 f"({io.top_reasons(clients)})", file=clients.file, count=clients.rows_in)
         if failures:
             raise ContractError(" | ".join(failures))
+
+    def stop_early(self, split: partitions.Split, quarantine_dir: Path, max_share: float) -> None:
+        """Stop as soon as a table has set aside more than its share of all its rows (the count can
+        only grow), rather than after featurising every partition."""
+        for name, report in self.reports.items():
+            total = split.sources[name].rows
+            if total and report.rows_quarantined > max_share * total:
+                self.write_quarantine(quarantine_dir)
+                raise ContractError(
+                    f"{report.file}: at least {report.rows_quarantined} of {total} rows "
+                    f"({report.rows_quarantined / total:.1%}) break the contract, above max_rejected_share "
+                    f"{max_share:.1%}: {io.top_reasons(report)}; see {quarantine_dir / (name + '.csv')} (stopped "
+                    f"after {report.rows_in} rows)")
+
+    def write_quarantine(self, quarantine_dir: Path) -> None:
+        for name, report in self.reports.items():
+            target = quarantine_dir / f"{name}.csv"
+            if report.rows_quarantined:
+                rows = pd.concat(self.rejected[name]).sort_values(io.ROW_NUMBER, kind="mergesort")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                publish_file(target, rows.drop(columns=io.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
+            elif target.exists():
+                target.unlink()
 
     def fingerprint(self) -> str:
         return io.LoadResult(tables=None, reports=self.reports).fingerprint  # type: ignore[arg-type]
@@ -222,7 +248,7 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         model = registry.load_model(uri)
     bundle = model.bundle
     state.update(model_uri=uri, model_version=model.version)
-    n = partitions.partitions_needed(data, partition_clients or sc.partition_clients)
+    n = partitions.partitions_needed(data, partition_clients or sc.partition_clients, sc.partition_rows)
     state["partitions"] = n
     profiles = drift.profiles_of(bundle.info.get("drift_reference"))
     spill = out / WORK / "features"
@@ -271,6 +297,8 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
                     with timer("read"):
                         loaded = _validated(split, p)
                     run.inputs.account(loaded)
+                    state["inputs"] = _inputs_of(run.inputs)
+                    run.inputs.stop_early(split, out / "quarantine", config.data.max_rejected_share)
                     try:
                         latest.append(latest_date(loaded.tables))
                     except ContractError:
@@ -320,10 +348,13 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         _write_drift_report(out, report)
     with timer("monitoring"):
         horizon = int(bundle.info.get("horizon_days", config.training.horizon_days))
-        churn = pd.concat(inputs.churn, ignore_index=True) if inputs.churn else None
-        realised, breaches = _monitor(out, cutoff, churn, horizon, config, options)
+        if "churn" in inputs.reports:
+            churn = pd.concat(inputs.churn, ignore_index=True) if inputs.churn else None
+            realised, breaches = _monitor(out, cutoff, churn, horizon, config, options, model.version)
+        else:  # the data does not say who left: earlier lists cannot be graded tonight
+            realised, breaches = [], []
     stop = _gate_messages(report, breaches, config)
-    _log_scoring_run(config, tracking_uri, state, report, realised, out, stopped=bool(stop))
+    run_id = _log_scoring_run(config, tracking_uri, state, report, realised, out, stopped=bool(stop))
     if stop:
         raise GateStop(" | ".join(stop))
 
@@ -334,7 +365,8 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
                                                    _previous_list(out, day), day, model.version, options)
     with timer("write"):
         paths = _publish_run(out, day, listed, scored, summary, options.lang, report, horizon, model.version,
-                             sc.keep_runs, state)
+                             sc.keep_runs, state, sc.keep_history_days)
+    _tag_run(tracking_uri, run_id, "status", "published")
     log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
              model.version, len(listed))
     state["outputs"] = {Path(p).name: io.sha256_of_file(Path(p)) for p in paths.values()}
@@ -411,8 +443,13 @@ def _write_drift_report(out: Path, report) -> None:
 
 
 def _monitor(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None, horizon: int, config: AppConfig,
-             options: ListOptions) -> tuple[list[dict], list[str]]:
-    """Grade every earlier published list whose horizon has passed and that is not graded yet."""
+             options: ListOptions, model_version: str) -> tuple[list[dict], list[str]]:
+    """Grade every earlier published list whose horizon has passed and that is not graded yet.
+
+    Returns the new rows and the breaches that decide tonight: those of the latest graded list
+    of the model scoring tonight, new or not, so a stop holds night after night until the model
+    changes (a retrained or promoted champion starts clean).
+    """
     path = out / MONITORING
     existing = pd.read_csv(path, dtype={"list_as_of": str, "evaluated_at": str, "model_version": str}) \
         if path.exists() else None
@@ -432,25 +469,37 @@ def _monitor(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None, horizo
         row = monitoring.realised(scores[["client_id", "churn_probability", "rank"]], churn, list_as_of,
                                   list_horizon, cutoff, capacity, model_version=version)
         figures.append(row)
-        breaches += monitoring.breaches(row, config.monitoring)
         existing = monitoring.append_row(existing, row)
         log.info("realised performance of the %s list: ROC AUC %.3f, precision at capacity %.3f, lift %.2f",
                  list_day, row["roc_auc"], row["precision_at_capacity"], row["lift_at_capacity"])
     if figures:
         publish_file(path, existing.to_csv(index=False).encode("utf-8"))
+    mine = None if existing is None else existing[existing["model_version"].astype(str) == str(model_version)]
+    if mine is not None and len(mine):
+        breaches = monitoring.breaches(mine.iloc[-1].to_dict(), config.monitoring)
     return figures, breaches
 
 
+def _tag_run(tracking_uri: str, run_id: str | None, key: str, value: str) -> None:
+    if run_id is None:
+        return
+    try:
+        mlflow.MlflowClient(tracking_uri=tracking_uri).set_tag(run_id, key, value)
+    except Exception as exc:  # noqa: BLE001 - as in _log_scoring_run
+        log.warning("could not tag the scoring run in MLflow (%s: %s)", type(exc).__name__, exc)
+
+
 def _log_scoring_run(config: AppConfig, tracking_uri: str, state: dict[str, Any], report, realised: list[dict],
-                     out: Path, stopped: bool) -> None:
+                     out: Path, stopped: bool) -> str | None:
     """The run in MLflow (experiment `<experiment>-scoring`): drift and realised figures. A tracking
     server that is down must not cost the night's list, so a failure here is a warning."""
     try:
         experiment_id = registry.ensure_experiment(f"{config.registry.experiment}-scoring", tracking_uri)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"score {state.get('as_of')}"):
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"score {state.get('as_of')}") as run:
+            # "stopped" by a gate, else "scored" until the list is published ("published")
             mlflow.set_tags({"kind": "scoring", "as_of": state.get("as_of"), "model_uri": state.get("model_uri"),
                              "model_version": state.get("model_version"), "output_folder": str(out.resolve()),
-                             "status": "stopped" if stopped else "ok"})
+                             "status": "stopped" if stopped else "scored"})
             metrics = {"clients_scored": state.get("clients_scored", 0),
                        "clients_listed": state.get("clients_listed", 0)}
             if report is not None:
@@ -465,9 +514,11 @@ def _log_scoring_run(config: AppConfig, tracking_uri: str, state: dict[str, Any]
                 for key in ("roc_auc", "precision_at_capacity", "lift_at_capacity", "recall_at_capacity"):
                     metrics[f"realised_{key}_{row['list_as_of']}"] = row[key]
             mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(float(v))})
+        return run.info.run_id
     except Exception as exc:  # noqa: BLE001 - see docstring
         log.warning("could not log the scoring run to MLflow (%s: %s); the outputs are unaffected",
                     type(exc).__name__, exc)
+        return None
 
 
 # -------------------------------------------------------------------------------- publication
@@ -480,8 +531,10 @@ def _previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
 
 
 def _clean_leftovers(out: Path) -> None:
-    """What a killed run may have left: its staging folder, temporary files, its work folder."""
+    """What a killed run may have left: its staging folder, temporary files, its work folder, a
+    published run whose history was not written yet."""
     shutil.rmtree(out / WORK, ignore_errors=True)
+    _record_history(out)
     runs = out / RUNS
     if runs.is_dir():
         for folder in runs.glob(f"{STAGING_PREFIX}*"):
@@ -493,39 +546,89 @@ def _clean_leftovers(out: Path) -> None:
 
 
 def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame, summary: dict, lang: str,
-                 report, horizon: int, model_version: str, keep_runs: int, state: dict[str, Any]) -> dict[str, Path]:
-    """Stage the whole set, then switch `current` to it in one rename."""
+                 report, horizon: int, model_version: str, keep_runs: int, state: dict[str, Any],
+                 keep_history_days: int) -> dict[str, Path]:
+    """Stage the whole set, then switch `current` to it in one rename; history follows the switch."""
+    _adopt_legacy_files(out)
     name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_{day}"
     staging = out / RUNS / f"{STAGING_PREFIX}{name}"
     staging.mkdir(parents=True)
     written = exports.write_outputs(listed, scored, summary, staging, lang)
     scores = scored[list(SCORE_COLUMNS)].assign(as_of=day, horizon_days=horizon, model_version=str(model_version))
-    scores.to_parquet(staging / "scores.parquet", index=False)
+    scores.to_parquet(staging / SCORES, index=False)
     if report is not None:
         report.table.to_csv(staging / DRIFT_REPORT, index=False)
     (staging / MANIFEST).write_text(json.dumps({**state, "status": "ok", "exit_code": 0}, indent=2, sort_keys=True,
                                                default=str) + "\n", encoding="utf-8")
     _fsync_tree(staging)
+    os.rename(staging, out / RUNS / name)
+    _fsync_folder(out / RUNS)
+    _switch(out, name, [p.name for p in written.values()])
+    _record_history(out)
+    _prune_runs(out, keep_runs)
+    _prune_history(out, pd.Timestamp(day) - pd.Timedelta(days=keep_history_days))
+    return {kind: out / path.name for kind, path in written.items()}
+
+
+def _record_history(out: Path) -> None:
+    """history/<kind>_<day> of the published run. Also run at the start of every run, so a run killed
+    between its switch and its history writes is rolled forward by the next one."""
+    current = out / CURRENT
+    if not current.is_symlink() or not current.exists():
+        return
+    day = os.readlink(current).rsplit("_", 1)[-1]
+    try:
+        pd.Timestamp(day)
+    except ValueError:  # a run adopted from files of the previous layout has no day
+        return
     history = out / HISTORY
     history.mkdir(parents=True, exist_ok=True)
-    publish_file(history / f"risk_list_{day}.parquet", (staging / exports.FILES["parquet"]).read_bytes())
-    publish_file(history / f"scores_{day}.parquet", (staging / "scores.parquet").read_bytes())
-    final = out / RUNS / name
-    os.rename(staging, final)
-    _switch(out, name, [p.name for p in written.values()])
-    _prune_runs(out, keep_runs)
-    return {kind: out / path.name for kind, path in written.items()}
+    for source, kept in ((exports.FILES["parquet"], f"risk_list_{day}.parquet"), (SCORES, f"scores_{day}.parquet")):
+        if (current / source).exists() and not ((history / kept).exists()
+                                                 and filecmp.cmp(current / source, history / kept, shallow=False)):
+            publish_file(history / kept, (current / source).read_bytes())
+
+
+def _prune_history(out: Path, before: pd.Timestamp) -> None:
+    for path in (out / HISTORY).glob("*_*.parquet"):
+        try:
+            day = pd.Timestamp(path.stem.rsplit("_", 1)[-1])
+        except ValueError:
+            continue
+        if day < before:
+            path.unlink(missing_ok=True)
+
+
+def _adopt_legacy_files(out: Path) -> None:
+    """An output folder written before run folders existed holds the list files themselves: they
+    become a run of their own, so the switch to the new list is as atomic as any other."""
+    legacy = [name for name in exports.FILES.values() if (out / name).is_file() and not (out / name).is_symlink()]
+    if not legacy or (out / CURRENT).exists():
+        return
+    name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_legacy"
+    staging = out / RUNS / f"{STAGING_PREFIX}{name}"
+    staging.mkdir(parents=True)
+    for file in legacy:
+        shutil.copy2(out / file, staging / file)
+    _fsync_tree(staging)
+    os.rename(staging, out / RUNS / name)
+    _fsync_folder(out / RUNS)
+    _switch(out, name, legacy)  # each file replaced by a link to the same bytes
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _fsync_folder(folder)
 
 
 def _replace_link(link: Path, target: Path) -> None:
@@ -542,11 +645,7 @@ def _switch(out: Path, run: str, files: list[str]) -> None:
     _replace_link(out / CURRENT, Path(RUNS) / run)
     for name in files:
         _replace_link(out / name, Path(CURRENT) / name)
-    descriptor = os.open(out, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    _fsync_folder(out)
 
 
 def _prune_runs(out: Path, keep: int) -> None:

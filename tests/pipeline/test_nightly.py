@@ -125,6 +125,64 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
         manifest["timings_s"])
 
 
+def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained):
+    """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches."""
+    import pandas as pd
+
+    root, uri, model = trained
+    _with_bad_rows(root / "data", root / "csv_source")
+    data = root / "csv"
+    data.mkdir()
+    for path in (root / "csv_source").glob("*.parquet"):
+        if path.stem != "truth":
+            pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
+    config = load_config(None)
+    one = score(data, out=root / "csv_one", config=config, tracking_uri=uri, model_uri=model, capacity=200)
+    many = score(data, out=root / "csv_many", config=config, tracking_uri=uri, model_uri=model, capacity=200,
+                 partition_clients=400)
+    assert many["partitions"] == 4 and one["clients_scored"] == many["clients_scored"] > 200
+    for name in LIST_FILES:
+        assert (root / "csv_one" / name).read_bytes() == (root / "csv_many" / name).read_bytes(), name
+    assert one["inputs"] == many["inputs"]
+    assert sum(t["rows_quarantined"] for t in many["inputs"].values()) > 0
+    for path in (root / "csv_one" / "quarantine").iterdir():
+        assert path.read_bytes() == (root / "csv_many" / "quarantine" / path.name).read_bytes(), path.name
+
+
+def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained):
+    import pandas as pd
+
+    root, uri, model = trained
+    data = root / "dozen"
+    data.mkdir()
+    dozen = pd.read_parquet(root / "data" / "clients.parquet")["client_id"].head(12)
+    for path in (root / "data").glob("*.parquet"):
+        if path.stem != "truth":
+            frame = pd.read_parquet(path)
+            frame[frame["client_id"].isin(dozen)].to_parquet(data / path.name, index=False)
+    config = load_config(None, {"drift": {"stop_on": "never"}})
+    one = score(data, out=root / "dozen_one", config=config, tracking_uri=uri, model_uri=model)
+    many = score(data, out=root / "dozen_many", config=config, tracking_uri=uri, model_uri=model,
+                 partition_clients=1)
+    assert many["partitions"] == 12 and one["clients_scored"] == many["clients_scored"] > 0
+    for name in LIST_FILES:
+        assert (root / "dozen_one" / name).read_bytes() == (root / "dozen_many" / name).read_bytes(), name
+
+
+def test_lists_are_not_graded_without_a_churn_table(trained):
+    import datetime as dt
+
+    root, uri, model = trained
+    out = root / "no_churn_monitoring"
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=50,
+          as_of_date=dt.date(2025, 11, 15))
+    data = _copy_without(root / "data", root / "no_churn_data", lambda name, f: f)
+    (data / "churn.parquet").unlink()
+    result = score(data, out=out, config=load_config(None, {"drift": {"stop_on": "never"}}), tracking_uri=uri,
+                   model_uri=model, capacity=50)
+    assert result["monitoring"] == [] and not (out / "monitoring.csv").exists()
+
+
 def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
     import pandas as pd
 
@@ -202,23 +260,92 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
     assert victim.returncode == -signal.SIGKILL
     assert _snapshot(out) == before
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
-    # kills at other moments: the list is always the old one or the new one, whole
+    # the rerun after a kill publishes the expected list
     reference = root / "reference"  # the same two runs, never interrupted (same history, same ranks)
     for as_of in ("2025-12-30", "2025-12-31"):
         done = _cli(root, uri, "--out", str(reference), "--model", model, "--as-of", as_of, "--capacity", "30")
         assert done.wait(timeout=120) == 0
-    after = _snapshot(reference)
-    for delay in (0.5, 2.0, 4.0):
-        victim = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
-        time.sleep(delay)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=30)
-        assert _snapshot(out) in (before, after), delay
-    # the rerun after a kill publishes the expected list
     rerun = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
     assert rerun.wait(timeout=120) == 0, rerun.stderr.read()
-    assert _snapshot(out) == after
+    assert _snapshot(out) == _snapshot(reference)
     assert not any((out / "runs").glob(".tmp-*"))
+
+
+KILL_AT = {  # the step of the publication a SIGKILL lands on, and which list readers see after it
+    "staged, before the rename": ("_fsync_tree", 1, "before"),
+    "renamed, before the switch": ("_switch", 1, "before"),
+    "current switched, links not yet checked": ("_replace_link", 2, "after"),
+    "switched, history not yet written": ("_record_history", 2, "after"),
+    "history written, old runs not yet pruned": ("_prune_runs", 1, "after"),
+}
+KILLER = """
+import os, signal, sys
+from pipeline import scoring
+name, nth = sys.argv[1], int(sys.argv[2])
+original, calls = getattr(scoring, name), []
+def killing(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == nth:
+        if name == "_fsync_tree":
+            original(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+setattr(scoring, name, killing)
+from pipeline.cli import main
+sys.argv = ["churn", "score", *sys.argv[3:]]
+main()
+"""
+
+
+def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
+    import shutil
+
+    root, uri, model = trained
+    reference = root / "kill_reference"
+    for as_of in ("2025-12-30", "2025-12-31"):
+        done = _cli(root, uri, "--out", str(reference), "--model", model, "--as-of", as_of, "--capacity", "30")
+        assert done.wait(timeout=120) == 0
+    after = _snapshot(reference)
+    first = root / "kill_first"
+    done = _cli(root, uri, "--out", str(first), "--model", model, "--as-of", "2025-12-30", "--capacity", "30")
+    assert done.wait(timeout=120) == 0
+    before = _snapshot(first)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+    for step, (function, nth, expected) in KILL_AT.items():
+        out = root / f"kill_{function}"
+        shutil.copytree(first, out, symlinks=True)
+        victim = subprocess.run([sys.executable, "-c", KILLER, function, str(nth), "--data", str(root / "data"),
+                                 "--out", str(out), "--model", model, "--as-of", "2025-12-31", "--capacity", "30"],
+                                capture_output=True, text=True, env=env, cwd=root, timeout=120)
+        assert victim.returncode == -9, (step, victim.stderr)
+        assert _snapshot(out) == (before if expected == "before" else after), step
+        assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], step
+        assert json.loads((out / "manifest.json").read_text())["status"] == "running", step
+    # the next run rolls forward the history of a run killed between its switch and its history
+    out = root / "kill__record_history"
+    assert not (out / "history" / "risk_list_2025-12-31.parquet").exists()
+    done = _cli(root, uri, "--out", str(out), "--model", model, "--as-of", "2025-12-31", "--capacity", "30")
+    assert done.wait(timeout=120) == 0
+    assert _snapshot(out) == after
+    for kept in ("risk_list_2025-12-31.parquet", "scores_2025-12-31.parquet"):
+        assert (out / "history" / kept).read_bytes() == (reference / "history" / kept).read_bytes()
+
+
+def test_a_folder_of_the_previous_layout_is_adopted(trained):
+    root, uri, model = trained
+    source = root / "legacy_source"
+    score(root / "data", out=source, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=15)
+    out = root / "legacy"
+    out.mkdir()
+    for name in LIST_FILES:  # plain files, as the first releases wrote them
+        (out / name).write_bytes((source / name).read_bytes())
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=25)
+    assert all((out / name).is_symlink() for name in LIST_FILES)
+    assert len(list((out / "runs").glob("*_legacy"))) == 1
+    for name in LIST_FILES:
+        assert (out / "runs" / next((out / "runs").glob("*_legacy")).name / name).read_bytes() == \
+            (source / name).read_bytes()
+    assert len(__import__("pandas").read_parquet(out / "risk_list.parquet")) == 25
 
 
 # ------------------------------------------------------------------ gates
@@ -261,6 +388,12 @@ def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
     assert report.set_index("column").loc["churn_probability", "status"] == "stop"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "stopped" and manifest["exit_code"] == 3
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("churn-scoring").experiment_id],
+                              filter_string="tags.status = 'stopped'")
+    assert any(r.data.metrics.get("drift_score_psi", 0) > 0.25 and r.info.artifact_uri for r in runs)
     # the same data scored with the gate set to report only goes through
     result = score(data, out=out, config=load_config(None, {"drift": {"stop_on": "never"}}), tracking_uri=uri,
                    model_uri=model, capacity=25)
@@ -315,4 +448,8 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     with pytest.raises(GateStop, match="stopped by monitoring: realised ROC AUC"):
         score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100)
     assert _snapshot(again) == before and (again / "monitoring.csv").exists()
+    # the list is graded once, but the stop holds on the next night while the model is the same
+    with pytest.raises(GateStop, match="stopped by monitoring"):
+        score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100)
+    assert len(pd.read_csv(again / "monitoring.csv")) == 1
     del mlflow
