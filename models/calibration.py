@@ -40,6 +40,8 @@ class Calibrator:
         return self
 
     def transform(self, probability: np.ndarray) -> np.ndarray:
+        if not len(probability):  # an empty partition: nothing to calibrate (scikit-learn refuses 0 rows)
+            return np.zeros(0, dtype=float)
         if self.method == "isotonic":
             return np.clip(self.model_.predict(np.asarray(probability, dtype=float)), 0.0, 1.0)
         return self.model_.predict_proba(_logit(probability).reshape(-1, 1))[:, 1]

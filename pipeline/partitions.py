@@ -107,7 +107,7 @@ class Split:
     def saw(self, values: pd.Series, hashes: np.ndarray) -> None:
         """Note the latest valid moment among rows of known clients (checked only where it matters:
         for rows later than the latest seen so far)."""
-        later = values.notna().to_numpy()
+        later = values.notna().to_numpy().copy()
         if self.latest is not None:
             later &= (values >= self.latest + pd.Timedelta(days=1)).to_numpy()
         if not later.any():

@@ -266,7 +266,7 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
                                                   config.segments))
         if n == 1:
             run.features = features
-        else:
+        elif len(features):  # an empty partition has nothing to explain
             with timer("explain"):
                 spill.mkdir(parents=True, exist_ok=True)
                 features.to_parquet(spill / f"part-{p:05d}.parquet", index=False)

@@ -43,8 +43,14 @@ def test_scoring_without_a_table_the_model_was_trained_with_names_the_table(miss
     training = make_tables(events=EVENTS, surveys=SURVEYS, tickets=TICKETS)
     spec = spec_for(training)
     scoring = training.replace(**{missing: None})
-    with pytest.raises(ContractError, match=f"trained with the '{missing}' table and needs it; add {missing}.csv"):
+    with pytest.raises(ContractError, match=f"trained with the '{missing}' table and needs it for its features; "
+                                            f"add {missing}.csv"):
         features.build_features(scoring, [T], spec)
+    # the nightly scorer asks for a stop (exit 3) rather than a bad-input error
+    from features.tables import GateStop
+
+    with pytest.raises(GateStop, match=f"'{missing}' table"):
+        features.build_features(scoring, [T], spec, missing="stop")
 
 
 def test_contract_error_for_a_missing_table_carries_the_file():

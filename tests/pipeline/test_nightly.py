@@ -92,6 +92,8 @@ def _with_bad_rows(source: Path, target: Path) -> None:
             frame = pd.concat([frame, others], ignore_index=True)
         elif path.stem == "surveys":
             frame.loc[frame.index[:2], "score"] = 11
+            # a known client's answer set aside (score 11) holding the latest date of all
+            frame.loc[frame.index[1], "answered_at"] = pd.Timestamp("2026-01-07", tz="UTC")
         elif path.stem == "clients":
             frame.loc[frame.index[3], "monthly_value"] = -5.0
         frame.to_parquet(target / path.name, index=False)
@@ -109,7 +111,9 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
     many = score(data, out=root / "many", config=config, tracking_uri=uri, model_uri=model, partition_clients=300)
     assert one["partitions"] == 1 and many["partitions"] == 5
     assert one["as_of"] == many["as_of"] == "2025-12-31"
-    assert "scoring again as of 2025-12-31" in caplog.text  # the set-aside 2026 row was seen by the split
+    # the split ignores the late row of an unknown client, but not the late answer set aside for its
+    # score: the checked rows end earlier, and the partitions are scored again at their true date
+    assert "dated 2025-12-31, not 2026-01-07: scoring again as of 2025-12-31" in caplog.text
     for name in LIST_FILES:
         assert (root / "one" / name).read_bytes() == (root / "many" / name).read_bytes(), name
     assert sorted(p.name for p in (root / "one" / "quarantine").iterdir()) == \
