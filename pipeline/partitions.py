@@ -201,7 +201,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
             columns = [str(c).strip().lower() for c in batch.schema.names]
             numbers = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
             batch = batch.append_column(io.ROW_NUMBER, pa.array(numbers))
-            schema = batch.schema
+            schema = _plain_text(batch.slice(0, 0)).schema
             if "client_id" not in columns:
                 raise ContractError(f"required column is missing (found: {', '.join(columns)})", file=path.name,
                                     column="client_id")
@@ -217,7 +217,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
                 ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
                 tickets.append((_hash_text(ticket), part, numbers))
             order = np.argsort(part, kind="stable")
-            ordered = batch.take(pa.array(order))
+            ordered = _plain_text(batch.take(pa.array(order)))
             bounds = np.searchsorted(part[order], np.arange(n + 1))
             for p in range(n):
                 start, stop = bounds[p], bounds[p + 1]
@@ -238,6 +238,15 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
         result.extra_reasons["tickets"] = _reused_tickets(*map(np.concatenate, zip(*tickets)))
     log.info("%s: %d rows split into %d partitions", path.name, rows, n)
     return Source(path.name, io.sha256_of_file(path), rows, schema)
+
+
+def _plain_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Dictionary columns as plain text before writing: a slice keeps its whole batch's dictionary,
+    which the Parquet writer would store in every partition's row group (each partition then reads
+    back, and unifies, dictionaries of every client in the batch: time and memory that grow with
+    the data, not the partition). Written as text, each row group encodes only its own values."""
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 def _header_schema(path: Path, name: str) -> pa.Schema:
