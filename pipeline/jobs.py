@@ -6,7 +6,6 @@ Only this room (with io and registry) touches files, MLflow and the clock.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -355,7 +354,7 @@ def feature_catalogue(data: Path, *, config: AppConfig, out_file: Path | None = 
     text = CATALOGUE_HEADER + feature_catalogue_markdown(spec)
     if out_file is not None:
         Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-        _publish(Path(out_file), lambda p: p.write_text(text, encoding="utf-8"))
+        publish_file(Path(out_file), text.encode("utf-8"))
     return {"features": len(spec.feature_names), "out": None if out_file is None else str(out_file), "text": text}
 
 
@@ -406,8 +405,8 @@ def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str
                            notes)
     out.mkdir(parents=True, exist_ok=True)
     for name, png in images.items():
-        _publish(out / name, lambda p, png=png: p.write_bytes(png))
-    _publish(out / "evaluation.html", lambda p: p.write_text(page, encoding="utf-8"))
+        publish_file(out / name, png)
+    publish_file(out / "evaluation.html", page.encode("utf-8"))
     for note in notes:
         log.warning(note)
     experiment_id = registry.ensure_experiment(reg.experiment, tracking_uri)
@@ -444,18 +443,7 @@ def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, 
 
 # ---------------------------------------------------------------------------------------- score
 
-from pipeline.scoring import score  # noqa: E402  (the nightly job has its own module)
-
-
-def _publish(path: Path, write) -> None:
-    """Write beside the target, then move into place: readers never see a partial file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+from pipeline.scoring import publish_file, score  # noqa: E402  (the nightly job has its own module)
 
 
 # ---------------------------------------------------------------------------------------- generate, demo

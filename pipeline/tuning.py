@@ -120,7 +120,7 @@ def _write_config(config: AppConfig, path: Path, run_id: str, value: float) -> P
               f"# the best mean out-of-time ROC AUC ({value:.4f}); everything else is the config tuning ran with.\n")
     text = header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    jobs._publish(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    jobs.publish_file(path, text.encode("utf-8"))
     if load_config(path) != config:
         raise RuntimeError(f"{path} does not read back as the config it was written from")
     return path
