@@ -17,11 +17,13 @@ A run writes into runs/.tmp-<run>, renames it to runs/<run> when complete, then 
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
 import json
 import logging
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -62,34 +64,28 @@ SCORES = "scores.parquet"
 SCORE_COLUMNS = ("client_id", "rank", "churn_probability", "expected_value_at_risk")
 
 
+@contextmanager
 def exclusive(out: Path):
     """One run at a time per output folder: a second run fails at once instead of interleaving."""
-    from contextlib import contextmanager
-    import fcntl
-
-    @contextmanager
-    def held():
-        out.mkdir(parents=True, exist_ok=True)
-        handle = open(out / LOCK_FILE, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise ContractError(f"another churn run ({holder}) is writing to this output folder; wait for it to "
-                                f"finish or use another --out", file=str(out)) from None
-        try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
-
-    return held()
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ContractError(f"another churn run ({holder}) is writing to this output folder; wait for it to "
+                            f"finish or use another --out", file=str(out)) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
