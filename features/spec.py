@@ -93,11 +93,45 @@ class FeatureSpec:
         return column in self.optional_columns.get(table, ())
 
 
-def _top_levels(values: pd.Series, limit: int) -> tuple[str, ...]:
+def _counts(values: pd.Series) -> pd.Series:
     counts = values.dropna().astype(str).value_counts()
+    return counts[counts > 0]
+
+
+def _ordered_levels(counts: pd.Series, limit: int) -> tuple[str, ...]:
     # ties broken by the value itself, so the same data always gives the same spec
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(str(k) for k, _ in ordered[:limit])
+    ordered = sorted(((str(k), int(v)) for k, v in counts.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(k for k, _ in ordered[:limit])
+
+
+def _top_levels(values: pd.Series, limit: int) -> tuple[str, ...]:
+    return _ordered_levels(_counts(values), limit)
+
+
+@dataclass
+class EventLevels:
+    """What the spec learns from the event log, as counts that add up across partitions: an engine
+    working on parts of the log sums these and gets the spec of the whole."""
+
+    event_types: pd.Series                 # rows per event type
+    channels: pd.Series | None = None      # rows per channel (None: no channel column)
+    valued_event_types: frozenset = frozenset()  # types with a filled `value` (None: no value column)
+    has_value: bool = False
+
+    def __add__(self, other: "EventLevels") -> "EventLevels":
+        channels = None if self.channels is None and other.channels is None else \
+            (self.channels if self.channels is not None else pd.Series(dtype="int64")).add(
+                other.channels if other.channels is not None else pd.Series(dtype="int64"), fill_value=0)
+        return EventLevels(self.event_types.add(other.event_types, fill_value=0), channels,
+                           self.valued_event_types | other.valued_event_types, self.has_value or other.has_value)
+
+
+def event_levels(events: pd.DataFrame) -> EventLevels:
+    """The counts `fit_spec` reads from an event log."""
+    valued = frozenset(events.loc[events["value"].notna(), "event_type"].astype(str).unique()) \
+        if "value" in events else frozenset()
+    return EventLevels(_counts(events["event_type"]), _counts(events["channel"]) if "channel" in events else None,
+                       valued, "value" in events)
 
 
 _CLIENT_CONTRACT = {"client_id", "signup_date", "monthly_value"}
@@ -110,8 +144,12 @@ def _attribute_name(column: str) -> str:
 RESERVED_CLIENT_FEATURES = {"tenure_days", "monthly_value"}
 
 
-def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
-    """Learn the spec from the training tables (already cut at the training `until`)."""
+def fit_spec(tables: Tables, config: FeaturesConfig, levels: EventLevels | None = None) -> FeatureSpec:
+    """Learn the spec from the training tables (already cut at the training `until`).
+
+    `levels`, when given, are the event log's counts (summed over partitions by an engine that
+    never holds the whole log); `tables.events` then only says which columns the log has.
+    """
     sources = tuple(name for name in ("events", "surveys", "tickets") if getattr(tables, name) is not None)
     optional = {name: tuple(c for c in OPTIONAL_COLUMNS[name] if c in df.columns)
                 for name, df in tables.present().items()}
@@ -119,16 +157,16 @@ def fit_spec(tables: Tables, config: FeaturesConfig) -> FeatureSpec:
 
     events = tables.events
     if events is not None:
-        spec.event_types = _top_levels(events["event_type"], config.max_event_types)
+        levels = levels if levels is not None else event_levels(events)
+        spec.event_types = _ordered_levels(levels.event_types, config.max_event_types)
         # an event type called "Channel web" must not shadow the share of channel "web"
         slugs = [f"event_{s}" if s.startswith("channel_") or s == "events" else s
                  for s in (slug(t) for t in spec.event_types)]
         spec.event_type_names = tuple(_unique_slugs(slugs, {"events", "channel"}))
-        if "value" in events:
-            filled = events.loc[events["value"].notna(), "event_type"].astype(str).unique()
-            spec.valued_event_types = tuple(t for t in spec.event_types if t in set(filled))
-        if "channel" in events:
-            spec.channels = _top_levels(events["channel"], config.max_channels)
+        if levels.has_value:
+            spec.valued_event_types = tuple(t for t in spec.event_types if t in levels.valued_event_types)
+        if levels.channels is not None:
+            spec.channels = _ordered_levels(levels.channels, config.max_channels)
             spec.channel_names = tuple(_unique_slugs(list(spec.channels)))
 
     clients = tables.clients

@@ -50,36 +50,69 @@ def validation_window(churners_per_cutoff: dict[pd.Timestamp, int], n_valid: int
     return tuple(with_churn[-min(n_valid, len(with_churn) - 1):])
 
 
-def split_rows(rows: pd.DataFrame, config: TrainingConfig) -> Split:
+@dataclass(frozen=True)
+class SplitRule:
+    """How rows are split, decided from the churners per cutoff alone: an engine holding the rows
+    in parts applies the same rule to each part."""
+
+    kind: str                                # "out_of_time" or "by_client"
+    window: tuple[pd.Timestamp, ...]         # validation cutoffs (by_client: the one cutoff)
+    horizon_days: int
+    overlap: bool = False                    # no training window closes before validation: train before it
+    note: str = ""
+
+    @property
+    def window_text(self) -> tuple[str, ...]:
+        return tuple(str(pd.Timestamp(t).date()) for t in self.window)
+
+    def masks(self, rows: pd.DataFrame, config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
+        """(train, valid) boolean masks over `rows` (columns cutoff, client_id)."""
+        cutoff = rows["cutoff"]
+        if self.kind == "out_of_time":
+            valid = cutoff.isin(self.window).to_numpy()
+            first = min(self.window)
+            # a training label must be known at the first validation cutoff: its window (T, T+H]
+            # may not run past it, or training would see churn from the validation period
+            train = (cutoff < first) if self.overlap else (cutoff + pd.Timedelta(days=self.horizon_days) <= first)
+            return train.to_numpy(), valid
+        at = (cutoff == self.window[0]).to_numpy()
+        held = _client_bucket(rows["client_id"], config.seed) < config.fallback_validation_share
+        # rows of other cutoffs (no churner) add only negatives; held-out clients stay out of them too
+        return ~held, at & held
+
+    def split(self, rows: pd.DataFrame, config: TrainingConfig) -> Split:
+        train, valid = self.masks(rows, config)
+        return Split(train, valid, self.kind, self.window_text, self.note)
+
+
+def split_rule(churners_per_cutoff: dict[pd.Timestamp, int], config: TrainingConfig) -> SplitRule:
     """Validate on the latest cutoffs that hold churners; never on random rows across time.
 
     With churners in fewer than two cutoffs (a single snapshot), an out-of-time fold is
     impossible, so a share of clients within that cutoff validates instead.
     """
-    per_cutoff = rows.groupby("cutoff")["label"].sum()
-    window = validation_window(per_cutoff.to_dict(), config.validation_cutoffs)
+    churners = {pd.Timestamp(t): int(n) for t, n in churners_per_cutoff.items()}
+    window = validation_window(churners, config.validation_cutoffs)
     if window:
-        valid = rows["cutoff"].isin(window).to_numpy()
-        # a training label must be known at the first validation cutoff: its window (T, T+H]
-        # may not run past it, or training would see churn from the validation period
         horizon = pd.Timedelta(days=config.horizon_days)
-        train = (rows["cutoff"] + horizon <= min(window)).to_numpy()
-        if not rows.loc[train, "label"].any():
-            train = (rows["cutoff"] < min(window)).to_numpy()
-            note = (f"no training cutoff's {config.horizon_days}-day label window closes before the validation "
-                    f"window; training labels overlap it")
-            return Split(train, valid, "out_of_time", tuple(str(pd.Timestamp(t).date()) for t in window), note)
-        return Split(train, valid, "out_of_time", tuple(str(pd.Timestamp(t).date()) for t in window))
-    with_churn = per_cutoff.index[per_cutoff > 0]
-    if not len(with_churn):
+        if any(n > 0 for t, n in churners.items() if t + horizon <= min(window)):
+            return SplitRule("out_of_time", window, config.horizon_days)
+        note = (f"no training cutoff's {config.horizon_days}-day label window closes before the validation "
+                f"window; training labels overlap it")
+        return SplitRule("out_of_time", window, config.horizon_days, overlap=True, note=note)
+    with_churn = sorted(t for t, n in churners.items() if n > 0)
+    if not with_churn:
         raise ValueError("no churner in any training cutoff")
     cutoff = with_churn[0]
-    at = (rows["cutoff"] == cutoff).to_numpy()
-    held = _client_bucket(rows["client_id"], config.seed) < config.fallback_validation_share
     note = (f"churn falls in a single cutoff ({pd.Timestamp(cutoff).date()}): an out-of-time validation is "
             f"impossible, so {config.fallback_validation_share:.0%} of its clients (chosen by client) validate")
-    # rows of other cutoffs (no churner) add only negatives; held-out clients stay out of them too
-    return Split(~held, at & held, "by_client", (str(pd.Timestamp(cutoff).date()),), note)
+    return SplitRule("by_client", (cutoff,), config.horizon_days, note=note)
+
+
+def split_rows(rows: pd.DataFrame, config: TrainingConfig) -> Split:
+    """The split of `rows` by `split_rule` on their churners per cutoff."""
+    per_cutoff = rows.groupby("cutoff")["label"].sum()
+    return split_rule(per_cutoff.to_dict(), config).split(rows, config)
 
 
 ROWS_PER_THREAD = 100_000
@@ -136,6 +169,30 @@ class FitResult:
     calibrator: Calibrator | None = None
 
 
+def calibrate(raw: np.ndarray, valid: pd.DataFrame, config: TrainingConfig
+              ) -> tuple[Calibrator | None, np.ndarray, dict[str, float]]:
+    """The calibrator on the validation rows' raw scores, their cross-fitted probabilities, the figures."""
+    label = valid["label"].to_numpy()
+    calibrator, valid_probability = None, raw
+    if config.calibration != "none" and len(np.unique(label)) == 2:
+        # learnt on out-of-time rows the booster never saw; graded cross-fitted, by client
+        calibrator = Calibrator(config.calibration).fit(raw, label)
+        valid_probability = cross_fitted(raw, label, valid["client_id"], config.calibration, config.seed)
+    return calibrator, valid_probability, classification_metrics(label, valid_probability)
+
+
+def best_iteration(curve: list[float], stopping_rounds: int) -> int:
+    """The round early stopping keeps on a validation loss curve (lower is better): the best so far,
+    given up after `stopping_rounds` rounds without improvement, as `lgb.early_stopping` does."""
+    best, best_value = 0, float("inf")
+    for i, value in enumerate(curve):
+        if value < best_value:
+            best, best_value = i, value
+        elif i - best >= stopping_rounds:
+            break
+    return best + 1
+
+
 def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitResult:
     """Early-stopped LightGBM on the validation fold; then (by config) a refit on every row."""
     split = split_rows(rows, config)
@@ -153,14 +210,7 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
     names = list(spec.feature_names)
     raw = booster.predict(rows.loc[split.valid, names].to_numpy(dtype=np.float32), num_iteration=best,
                           num_threads=1)
-    label = rows.loc[split.valid, "label"].to_numpy()
-    calibrator, valid_probability = None, raw
-    if config.calibration != "none" and len(np.unique(label)) == 2:
-        # learnt on out-of-time rows the booster never saw; graded cross-fitted, by client
-        calibrator = Calibrator(config.calibration).fit(raw, label)
-        valid_probability = cross_fitted(raw, label, rows.loc[split.valid, "client_id"], config.calibration,
-                                         config.seed)
-    metrics = classification_metrics(label, valid_probability)
+    calibrator, valid_probability, metrics = calibrate(raw, rows.loc[split.valid], config)
     if config.refit_on_all_cutoffs:
         everything = np.ones(len(rows), dtype=bool)
         booster = lgb.train(params, _dataset(rows, everything, spec), num_boost_round=best)

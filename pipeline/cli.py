@@ -90,6 +90,45 @@ def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
     return load_config(path, overrides)
 
 
+ENGINE_HELP = "local (this process, default) or dask (a Dask cluster: --scheduler, or a LocalCluster for the run)."
+SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://scheduler:8786 (implies --engine dask)."
+
+
+def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] | None:
+    """The engine flags as config overrides (flags win over the config file)."""
+    if engine not in (None, "local", "dask"):
+        _fail(f"--engine: '{engine}' is not one of local, dask", EXIT_BAD_INPUT)
+    if scheduler and engine == "local":
+        _fail("--scheduler needs --engine dask", EXIT_BAD_INPUT)
+    values: dict[str, Any] = {}
+    if engine or scheduler:
+        values["kind"] = engine or "dask"
+    if scheduler:
+        values["scheduler"] = scheduler
+    return {"engine": values} if values else None
+
+
+def _data(value: str, config) -> Any:
+    """A data folder: a local path, or (Dask engine) any fsspec URL."""
+    from features.tables import ContractError
+
+    if "://" in value:
+        if config.engine.kind != "dask":
+            raise ContractError("is a URL; the local engine reads local folders (use --engine dask)", file=value)
+        return value
+    return Path(value)
+
+
+def _merged(*overrides: dict[str, Any] | None) -> dict[str, Any] | None:
+    from pipeline.config import _merge
+
+    out: dict[str, Any] = {}
+    for o in overrides:
+        if o:
+            out = _merge(out, o)
+    return out or None
+
+
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail in the log.")) -> None:
     _setup_logging(verbose)
@@ -117,21 +156,25 @@ def generate(
 
 @app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    data: str = typer.Option(..., "--data", help="Folder of contract tables (with --engine dask, also an fsspec URL)."),
     until: Optional[str] = typer.Option(None, "--until", help="Use no row after this day (default: latest in data)."),
     horizon: Optional[int] = typer.Option(None, "--horizon", min=1, help="Days ahead to predict churn (default 30)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
     out: Path = typer.Option(Path("churn_output/train"), "--out", help="Where quarantine files go."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Train on monthly cutoffs, validate out of time, log and register in MLflow."""
     from pipeline import jobs
 
     until_date = _date(until, "--until")
+    engine_overrides = _engine(engine, scheduler)
 
     def job() -> dict[str, Any]:
-        overrides = {"training": {"horizon_days": horizon}} if horizon else None
-        return jobs.train(data, config=_config(config, overrides), tracking_uri=_tracking_uri(), until=until_date,
+        overrides = _merged({"training": {"horizon_days": horizon}} if horizon else None, engine_overrides)
+        settings = _config(config, overrides)
+        return jobs.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
                           out=out)
 
     def show(r: dict[str, Any]) -> None:
@@ -153,7 +196,7 @@ def train(
 
 @app.command()
 def score(
-    data: Path = typer.Option(..., "--data", help="Folder of contract tables."),
+    data: str = typer.Option(..., "--data", help="Folder of contract tables (with --engine dask, also an fsspec URL)."),
     out: Path = typer.Option(..., "--out", help="Folder for risk_list.parquet / .csv."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Score as of this day (default: latest in data)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
@@ -164,6 +207,8 @@ def score(
                                                     help="Clients per hash partition (default 250000): memory "
                                                          "follows this, not the data."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
+    engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Score every client active at --as-of and publish the risk list, workbook and report.
@@ -192,9 +237,15 @@ def score(
             typer.echo(f"the {r['clients_listed']:,} listed clients hold {s['value_at_risk_listed_share']:.1%} of the "
                        f"expected value at risk ({s['value_at_risk_listed']:,.0f} of {s['value_at_risk_total']:,.0f})")
 
-    _run(lambda: jobs.score(data, out=out, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
-                            partition_clients=partition_clients), as_json, show)
+    engine_overrides = _engine(engine, scheduler)
+
+    def job() -> dict[str, Any]:
+        settings = _config(config, engine_overrides)
+        return jobs.score(_data(data, settings), out=out, config=settings, tracking_uri=_tracking_uri(),
+                          model_uri=model, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
+                          partition_clients=partition_clients)
+
+    _run(job, as_json, show)
 
 
 @app.command()

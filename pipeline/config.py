@@ -58,6 +58,22 @@ class ScoringConfig(BaseModel):
     missing_features: Literal["stop", "warn"] = "stop"
 
 
+class EngineConfig(BaseModel):
+    """Where the work runs: this process (local) or a Dask cluster (dask)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["local", "dask"] = "local"
+    # a running cluster's scheduler, e.g. tcp://scheduler:8786; null starts a LocalCluster for the run
+    scheduler: str | None = None
+    # the LocalCluster started when no scheduler is given
+    workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    memory_limit: str = "auto"  # per worker, as Dask reads it ("4GiB", "auto": the machine / workers)
+    # where workers write partitioned outputs (scores, features): a folder or fsspec URL every worker
+    # and this process can reach; null: <out>/.work on this machine (a LocalCluster, a shared disk)
+    work_url: str | None = None
+
+
 class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     data: DataConfig = DataConfig()
@@ -69,6 +85,7 @@ class AppConfig(BaseModel):
     scoring: ScoringConfig = ScoringConfig()
     drift: DriftConfig = DriftConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

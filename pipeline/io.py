@@ -111,7 +111,7 @@ class CsvLayout:
 def csv_layout(path: Path, name: str) -> CsvLayout:
     with path.open("r", encoding="utf-8", newline="") as handle:
         first_line = handle.readline().lstrip("\ufeff").rstrip("\r\n")
-    delimiter = _delimiter(first_line)
+    delimiter = delimiter_of(first_line)
     header = [h.strip().strip('"') for h in first_line.split(delimiter)]
     if delimiter != ",":
         log.info("%s: read with %r as the separator", path.name, delimiter)
@@ -160,7 +160,7 @@ def normalised(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _delimiter(header: str) -> str:
+def delimiter_of(header: str) -> str:
     """The contract's comma; a spreadsheet in a Spanish locale saves ';' (or a tab) instead."""
     if "," in header:
         return ","

@@ -67,17 +67,19 @@ class TrainingData:
     plan: Any  # features.cutoffs.CutoffPlan
     spec: Any  # features.spec.FeatureSpec
     rows: pd.DataFrame
+    # the Dask engine: every training row on the cluster (`rows` holds those the report needs)
+    distributed: Any = None
+    features_at: Any = None  # (cutoffs, spec) -> features of the clients active then (champion check)
+    total_rows: int | None = None
 
 
-def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: Path, timer: Timer | None = None
-                     ) -> TrainingData:
-    """Read the folder, cut it at `until`, choose cutoffs, learn the spec and build labelled rows."""
-    timer = timer or Timer()
-    with timer("read"):
-        loaded = _load(data, out, config, require_churn=True)
-    tables = loaded.tables
-    until_ts = pd.Timestamp(until) if until else latest_date(tables)
-    known = as_of(tables, until_ts)  # no row after --until, ever
+# Above this many training rows the Dask engine brings back only what the report needs: the
+# validation rows, the latest cutoff (drift reference) and a sample of clients for the baselines.
+REPORT_ROWS = 2_000_000
+
+
+def _plan_training(known, until_ts: pd.Timestamp, config: AppConfig):
+    """Cutoffs, validation window and the day the spec learns from (data known before validation)."""
     tc = config.training
     plan = training_cutoffs(known, until_ts, tc.horizon_days, tc.n_cutoffs, tc.min_history_days, tc.cutoff_anchor)
     for note in plan.notes:
@@ -88,28 +90,119 @@ def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: 
                             f"cutoff and at least {tc.horizon_days} days before --until", file="churn",
                             column="churned_at", count=int(sum(plan.churners)))
     window = validation_window(dict(zip(plan.cutoffs, plan.churners)), tc.validation_cutoffs)
-    # the spec (event types, category levels) learns only from what was known before validation
     spec_date = max([t for t in plan.cutoffs if t < min(window)], default=plan.cutoffs[0]) if window \
         else max(t for t, n in zip(plan.cutoffs, plan.churners) if n)
+    return plan, spec_date
+
+
+def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Path, timer: Timer, client
+                         ) -> TrainingData:
+    """The Dask engine's preparation: checks and builders per partition on the cluster, the plan
+    and spec from reductions of the partitions (the same functions as `prepare_training`)."""
+    from models.training import _client_bucket, split_rule
+    from pipeline import dask_engine
+    from pipeline.scoring import InputTotals
+
+    tc = config.training
+    with timer("read"):
+        sources = dask_engine.open_tables(str(data), require_churn=True)
+        n = dask_engine.partitions_for(sources, config.scoring.partition_clients, config.scoring.partition_rows,
+                                       dask_engine.worker_threads(client))
+        log.info("Dask: %d client partitions", n)
+        parts = dask_engine.partition(client, sources, n)
+        totals = InputTotals()
+        for part in parts.reports:
+            totals.account(part)
+        totals.finish(Path(out) / "quarantine", config.data.max_rejected_share)
+        for report in totals.reports.values():
+            log.info("%s: %d rows read, %d used, %d set aside", report.file, report.rows_in, report.rows_used,
+                     report.rows_quarantined)
+        whole = dask_engine.summary(client, parts)
+    until_ts = pd.Timestamp(until) if until else latest_date(whole)
+    known = as_of(whole, until_ts)
+    plan, spec_date = _plan_training(known, until_ts, config)
+    levels = dask_engine.levels(client, parts, min(spec_date, until_ts))
+    spec = fit_spec(as_of(known, spec_date), config.features, levels=levels)
+    for column, why in spec.ignored_columns.items():
+        log.warning("clients column '%s' not used as a feature: %s", column, why)
+    with timer("features"):
+        spec = dask_engine.fix_feature_names(client, parts, plan.cutoffs[-1], spec, "warn")
+        rows = dask_engine.features(client, parts, list(plan.cutoffs), spec, until=until_ts,
+                                    horizon_days=tc.horizon_days)
+        rule = split_rule(dict(zip(plan.cutoffs, plan.churners)), tc)
+        total = int(rows.map_partitions(len).compute().sum())
+        if total <= REPORT_ROWS:
+            kept = rows.compute()
+        else:  # validation rows, the latest cutoff and a sample of clients (logistic baseline)
+            share = REPORT_ROWS / total
+            keep = lambda f: f[rule.masks(f, tc)[1] | (f["cutoff"] == plan.cutoffs[-1]).to_numpy()  # noqa: E731
+                               | (_client_bucket(f["client_id"], tc.seed + 1) < share)]
+            kept = rows.map_partitions(keep, meta=rows._meta).compute()
+            log.info("Dask: %d of %d training rows brought back for the report", len(kept), total)
+        kept = kept.sort_values(["cutoff", "client_id"], kind="mergesort").reset_index(drop=True)
+
+    def features_at(cutoffs, other_spec) -> pd.DataFrame:
+        frame = dask_engine.features(client, parts, list(cutoffs), other_spec, until=until_ts).compute()
+        return frame.drop(columns=[dask_engine.MONTHLY]).sort_values(["cutoff", "client_id"], kind="mergesort")
+
+    loaded = LoadResult(tables=whole, reports=totals.reports)
+    return TrainingData(loaded, known, until_ts, plan, spec, kept, distributed=(rows, rule, client),
+                        features_at=features_at, total_rows=total)
+
+
+def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: Path, timer: Timer | None = None,
+                     client=None) -> TrainingData:
+    """Read the folder, cut it at `until`, choose cutoffs, learn the spec and build labelled rows."""
+    timer = timer or Timer()
+    if client is not None:
+        return _prepare_distributed(data, config=config, until=until, out=out, timer=timer, client=client)
+    with timer("read"):
+        loaded = _load(data, out, config, require_churn=True)
+    tables = loaded.tables
+    until_ts = pd.Timestamp(until) if until else latest_date(tables)
+    known = as_of(tables, until_ts)  # no row after --until, ever
+    tc = config.training
+    # the spec (event types, category levels) learns only from what was known before validation
+    plan, spec_date = _plan_training(known, until_ts, config)
     spec = fit_spec(as_of(known, spec_date), config.features)
     for column, why in spec.ignored_columns.items():
         log.warning("clients column '%s' not used as a feature: %s", column, why)
     with timer("features"):
         rows = training_rows(known, plan.cutoffs, spec, tc.horizon_days)
-    return TrainingData(loaded, known, until_ts, plan, spec, rows)
+    return TrainingData(loaded, known, until_ts, plan, spec, rows,
+                        features_at=lambda cutoffs, other: build_features(known, cutoffs, other))
 
 
-def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None = None,
+def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date | None = None,
           out: Path = Path("churn_output/train")) -> dict[str, Any]:
+    """Train, validate out of time, log and register: in this process, or on Dask (`config.engine`)."""
+    if config.engine.kind == "dask":
+        from pipeline import dask_engine
+
+        with dask_engine.connect(config.engine) as client:
+            return _train(data, config=config, tracking_uri=tracking_uri, until=until, out=out, client=client)
+    return _train(Path(data), config=config, tracking_uri=tracking_uri, until=until, out=out)
+
+
+def _train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date | None, out: Path,
+           client=None) -> dict[str, Any]:
     timer = Timer()
-    prepared = prepare_training(data, config=config, until=until, out=out, timer=timer)
+    prepared = prepare_training(data, config=config, until=until, out=out, timer=timer, client=client)
     loaded, known, until_ts, plan, spec, rows = (prepared.loaded, prepared.known, prepared.until, prepared.plan,
                                                  prepared.spec, prepared.rows)
     tc = config.training
-    log.info("%d training rows over %d cutoffs, %d features, %d churners", len(rows), len(plan.cutoffs),
-             len(spec.feature_names), int(rows["label"].sum()))
+    n_rows = prepared.total_rows or len(rows)
+    log.info("%d training rows over %d cutoffs, %d features, %d churners", n_rows, len(plan.cutoffs),
+             len(spec.feature_names), int(sum(plan.churners)))
     with timer("fit"):
-        result = fit(rows, spec, tc)
+        if prepared.distributed is not None:
+            from models.distributed import fit_distributed
+
+            everything, rule, cluster = prepared.distributed
+            split = rule.split(rows, tc)
+            result = fit_distributed(everything, rule, spec, tc, cluster, rows.loc[split.valid], split)
+        else:
+            result = fit(rows, spec, tc)
     info = {
         "horizon_days": tc.horizon_days,
         "until": str(until_ts.date()),
@@ -119,6 +212,7 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         "validation_window": list(result.split.window),
         "best_iteration": result.best_iteration,
         "input_fingerprint": loaded.fingerprint,
+        "engine": config.engine.kind,
     }
     bundle = ModelBundle(booster=result.booster, spec=spec, info=info, calibrator=result.calibrator)
     with timer("reference"):
@@ -142,11 +236,11 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
                            "cutoff_anchor": plan.anchor, "validation_kind": result.split.kind,
                            "validation_window": ",".join(result.split.window), "calibration": tc.calibration,
                            "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
-                           "training_rows": len(rows), "seed": tc.seed})
+                           "training_rows": n_rows, "seed": tc.seed, "engine": config.engine.kind})
         metrics = report.metrics
         mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
         mlflow.set_tags({"input_fingerprint": loaded.fingerprint, "code_version": _code_version(),
-                         "data_folder": str(Path(data).resolve()), "kind": "training",
+                         "data_folder": str(data) if "://" in str(data) else str(Path(data).resolve()), "kind": "training",
                          "beats_baselines": str(report.beats_baselines).lower()})
         for name, figures in report.baselines.items():
             with mlflow.start_run(run_name=f"baseline: {name}", nested=True, experiment_id=experiment_id):
@@ -163,7 +257,7 @@ def train(data: Path, *, config: AppConfig, tracking_uri: str, until: date | Non
         registry.log_json(bundle.info["drift_reference"], "drift_reference.json")
         registry.log_json({**_rows_summary(loaded), "notes": notes}, "data_report.json")
         version, model_uri = registry.log_bundle(bundle, rows.head(100), reg.model_name)
-        decision = _champion_decision(known, bundle, report.predictions, metrics, config)
+        decision = _champion_decision(prepared.features_at, bundle, report.predictions, metrics, config)
         registry.tag_version(reg.model_name, version, {
             "validation_window": ",".join(result.split.window), "validation_kind": result.split.kind,
             **{f"validation_{k}": v for k, v in metrics.items()},
@@ -302,8 +396,8 @@ def _oracle_comparison(data: Path, predictions: pd.DataFrame) -> dict[str, float
     return {"oracle_roc_auc": oracle_auc, "model_to_oracle_auc_ratio": model_auc / oracle_auc}
 
 
-def _champion_decision(tables, bundle: ModelBundle, predictions: pd.DataFrame, new_metrics: dict[str, float],
-                       config: AppConfig):
+def _champion_decision(features_at, bundle: ModelBundle, predictions: pd.DataFrame,
+                       new_metrics: dict[str, float], config: AppConfig):
     """Compare with the champion on this model's validation window: same rows, labels and values."""
     reg, tc = config.registry, config.training
     metric = tc.champion_metric
@@ -321,7 +415,7 @@ def _champion_decision(tables, bundle: ModelBundle, predictions: pd.DataFrame, n
         try:
             old_model = registry.load_model(f"models:/{reg.model_name}/{version}")
             cut = [pd.Timestamp(t) for t in sorted(predictions["cutoff"].unique())]
-            features = build_features(tables, cut, old_model.bundle.spec)
+            features = features_at(cut, old_model.bundle.spec)
             scored = features[["client_id"]].assign(cutoff=features["cutoff"].dt.date.astype(str),
                                                     old=old_model.bundle.predict(features))
             joined = predictions.merge(scored, on=["client_id", "cutoff"])

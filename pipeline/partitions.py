@@ -215,7 +215,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
                     result.saw(values, hashes)
             if name == "tickets" and "ticket_id" in columns:
                 ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
-                tickets.append((_hash_text(ticket), part, numbers))
+                tickets.append((hash_text(ticket), part, numbers))
             order = np.argsort(part, kind="stable")
             ordered = _plain_text(batch.take(pa.array(order)))
             bounds = np.searchsorted(part[order], np.arange(n + 1))
@@ -235,7 +235,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
         with io.reading(path):
             schema = _header_schema(path, name)
     if tickets:
-        result.extra_reasons["tickets"] = _reused_tickets(*map(np.concatenate, zip(*tickets)))
+        result.extra_reasons["tickets"] = reused_tickets(*map(np.concatenate, zip(*tickets)))
     log.info("%s: %d rows split into %d partitions", path.name, rows, n)
     return Source(path.name, io.sha256_of_file(path), rows, schema)
 
@@ -259,7 +259,7 @@ def _header_schema(path: Path, name: str) -> pa.Schema:
     return pa.schema([*fields, pa.field(io.ROW_NUMBER, pa.int64())])
 
 
-def _hash_text(values: pd.Series) -> np.ndarray:
+def hash_text(values: pd.Series) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         per_category = pd.util.hash_array(values.cat.categories.to_numpy(dtype=object), categorize=False)
         return np.r_[per_category, np.uint64(0)][values.cat.codes.to_numpy()]
@@ -268,7 +268,7 @@ def _hash_text(values: pd.Series) -> np.ndarray:
     return np.where(pd.isna(filled), np.uint64(0), hashed)
 
 
-def _reused_tickets(hashes: np.ndarray, part: np.ndarray, numbers: np.ndarray) -> pd.Series:
+def reused_tickets(hashes: np.ndarray, part: np.ndarray, numbers: np.ndarray) -> pd.Series:
     """Rows whose ticket_id an earlier row in another partition holds (0 hashes are empty ids)."""
     frame = pd.DataFrame({"h": hashes, "p": part, "row": numbers})
     frame = frame[frame["h"] != 0]

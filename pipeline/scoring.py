@@ -88,19 +88,19 @@ def exclusive(out: Path):
         handle.close()
 
 
-def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
+def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
           as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
           lang: str | None = None, partition_clients: int | None = None) -> dict[str, Any]:
     """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
     out = Path(out)
     with exclusive(out):
-        state: dict[str, Any] = {"command": "score", "data": str(Path(data).resolve()),
+        state: dict[str, Any] = {"command": "score", "data": _location(data), "engine": config.engine.kind,
                                  "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                  "pid": os.getpid()}
         # the manifest always describes the latest attempt: a run killed outright stays "running"
         _write_manifest(out, {**state, "status": "running", "exit_code": None})
         try:
-            result = _score(Path(data), out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
+            result = _score(data if "://" in str(data) else Path(data), out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
                             as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                             partition_clients=partition_clients, state=state)
         except BaseException as exc:
@@ -116,6 +116,11 @@ def score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_
         state.update(status="ok", exit_code=0)
         _write_manifest(out, state)
     return result
+
+
+def _location(data: Path | str) -> str:
+    """A data folder as the manifest records it: absolute when local, the URL as given otherwise."""
+    return str(data) if "://" in str(data) else str(Path(data).resolve())
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -140,7 +145,7 @@ def publish_file(path: Path, content: bytes) -> None:
 # ------------------------------------------------------------------------------------------ the run
 
 @dataclass
-class _Inputs:
+class InputTotals:
     """Validated input, one partition at a time; reports and quarantine for the whole run."""
 
     reports: dict[str, io.TableReport] = field(default_factory=dict)
@@ -214,7 +219,7 @@ class _Collected:
     """What the partitions leave for the portfolio-wide steps."""
 
     def __init__(self, profiles: dict) -> None:
-        self.inputs = _Inputs()
+        self.inputs = InputTotals()
         self.counter = drift.DriftCounter(profiles)
         self.cores: list[pd.DataFrame] = []
         self.features: pd.DataFrame | None = None  # a single pass keeps its features for the reasons
@@ -244,7 +249,9 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         model = registry.load_model(uri)
     bundle = model.bundle
     state.update(model_uri=uri, model_version=model.version)
-    n = partitions.partitions_needed(data, partition_clients or sc.partition_clients, sc.partition_rows)
+    dask = config.engine.kind == "dask"
+    n = 0 if dask else partitions.partitions_needed(data, partition_clients or sc.partition_clients,
+                                                    sc.partition_rows)
     state["partitions"] = n
     profiles = drift.profiles_of(bundle.info.get("drift_reference"))
     spill = out / WORK / "features"
@@ -270,7 +277,13 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
             run.inputs.churn.append(tables.churn[["client_id", "churned_at"]].assign(
                 client_id=lambda f: f["client_id"].astype(str)))
 
-    if n == 1:
+    rows_of: Any = None  # features of given clients, read back for the reasons
+    dask_parts = None    # the Dask engine's partitioned risk list
+    if dask:
+        cutoff, n, rows_of, dask_parts = _collect_dask(data, out, config, bundle, profiles, as_of_date,
+                                                       partition_clients, state, timer, run)
+        state["partitions"] = n
+    elif n == 1:
         with timer("read"):
             loaded = io.load_folder(data, quarantine_dir=out / "quarantine",
                                     max_rejected_share=config.data.max_rejected_share, require_churn=False)
@@ -327,6 +340,7 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         split.remove()
         run.inputs.finish(out / "quarantine", config.data.max_rejected_share)
         state["inputs"] = _inputs_of(run.inputs)
+        rows_of = _spilled(spill, n)
     inputs, cores, counter, kept_features = run.inputs, run.cores, run.counter, run.features
     day = str(cutoff.date())
     state["input_fingerprint"] = inputs.fingerprint()
@@ -355,13 +369,13 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         raise GateStop(" | ".join(stop))
 
     with timer("explain"):
-        reasons = _reasons(listed, kept_features, spill, n, bundle, options.lang)
+        reasons = _reasons(listed, kept_features, rows_of, bundle, options.lang)
     with timer("list"):
         listed, scored, summary = risk_list.finish(listed, scored, reasons, bundle, config.segments, playbook,
                                                    _previous_list(out, day), day, model.version, options)
     with timer("write"):
         paths = _publish_run(out, day, listed, scored, summary, options.lang, report, horizon, model.version,
-                             sc.keep_runs, state, sc.keep_history_days)
+                             sc.keep_runs, state, sc.keep_history_days, dask_parts)
     _tag_run(tracking_uri, run_id, "status", "published")
     log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
              model.version, len(listed))
@@ -371,6 +385,8 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         "model_uri": uri,
         "model_version": model.version,
         "partitions": n,
+        "engine": config.engine.kind,
+        "partitioned_list": state.get("partitioned_list"),
         "clients_scored": int(len(scored)),
         "clients_listed": int(len(listed)),
         "outputs": {k: str(v) for k, v in paths.items()},
@@ -386,29 +402,82 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
     }
 
 
-def _inputs_of(inputs: _Inputs) -> dict[str, Any]:
+def _inputs_of(inputs: InputTotals) -> dict[str, Any]:
     return {name: {"file": r.file, "sha256": r.sha256, "rows_in": r.rows_in, "rows_used": r.rows_used,
                    "rows_quarantined": r.rows_quarantined, "reasons": r.reasons}
             for name, r in inputs.reports.items()}
 
 
-def _reasons(listed: pd.DataFrame, kept: pd.DataFrame | None, spill: Path, n: int, bundle: ModelBundle,
-             lang: str) -> list[list]:
+def _reasons(listed: pd.DataFrame, kept: pd.DataFrame | None, rows_of, bundle: ModelBundle, lang: str
+             ) -> list[list]:
     """Reasons for the listed rows only, in list order; partitioned runs read back just those rows."""
     ids = listed["client_id"].to_numpy(dtype=object)
     if kept is not None:
         rows = kept.set_index(kept["client_id"].astype(str)).loc[ids].reset_index(drop=True)
         return risk_list.explain(rows, bundle, lang)
-    by_id: dict[str, list] = {}
-    wanted = pa.array(ids, type=pa.string())
-    for p in range(n):
-        path = spill / f"part-{p:05d}.parquet"
-        if not path.exists():
-            continue
-        rows = pads.dataset(path).to_table(filter=pads.field("client_id").isin(wanted)).to_pandas()
-        if len(rows):
-            by_id.update(zip(rows["client_id"].astype(str), risk_list.explain(rows, bundle, lang)))
+    rows = rows_of(ids)
+    by_id = dict(zip(rows["client_id"].astype(str), risk_list.explain(rows, bundle, lang))) if len(rows) else {}
     return [by_id[i] for i in ids]
+
+
+def _spilled(spill: Path, n: int):
+    """Reads the features of given clients back from the partitions' spilled files (a row filter)."""
+    def rows_of(ids: np.ndarray) -> pd.DataFrame:
+        wanted = pa.array(ids, type=pa.string())
+        frames = [pads.dataset(path).to_table(filter=pads.field("client_id").isin(wanted)).to_pandas()
+                  for p in range(n) if (path := spill / f"part-{p:05d}.parquet").exists()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"client_id": []})
+    return rows_of
+
+
+def _collect_dask(data: Path, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict,
+                  as_of_date: date | None, partition_clients: int | None, state: dict[str, Any], timer: Timer,
+                  run: "_Collected"):
+    """The Dask engine's partitions, checked, featurised and scored on the cluster; back here come
+    the reports, quarantine, per-client list columns and drift counts, as the local engine's."""
+    from pipeline import dask_engine
+
+    sc, engine = config.scoring, config.engine
+    work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}" \
+        if engine.work_url else str((out / WORK / "dask").resolve())
+    try:
+        return _on_cluster(data, out, config, bundle, profiles, as_of_date, partition_clients, state, timer, run,
+                           work)
+    except BaseException:
+        if engine.work_url:  # a failed run's partial outputs elsewhere (on this machine, score() removes them)
+            dask_engine.remove(work)
+        raise
+
+
+def _on_cluster(data, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict, as_of_date: date | None,
+                partition_clients: int | None, state: dict[str, Any], timer: Timer, run: "_Collected", work: str):
+    from pipeline import dask_engine
+
+    sc, engine = config.scoring, config.engine
+    with dask_engine.connect(engine) as client:
+        with timer("read"):
+            sources = dask_engine.open_tables(str(data), require_churn=False)
+            n = dask_engine.partitions_for(sources, partition_clients or sc.partition_clients, sc.partition_rows,
+                                           dask_engine.worker_threads(client))
+            log.info("Dask: %d client partitions", n)
+            parts = dask_engine.partition(client, sources, n)
+        for loaded in parts.reports:
+            run.inputs.account(loaded)
+        state["inputs"] = _inputs_of(run.inputs)
+        run.inputs.finish(out / "quarantine", config.data.max_rejected_share)
+        cutoff = pd.Timestamp(as_of_date) if as_of_date else dask_engine.latest(client, parts)
+        state["as_of"] = str(cutoff.date())
+        with timer("features"):
+            scored = dask_engine.score(client, parts, cutoff, bundle, segments=config.segments, profiles=profiles,
+                                       missing=sc.missing_features, work=work,
+                                       has_monthly_value="monthly_value" in sources["clients"].frame.columns)
+        churn = dask_engine.churn_rows(client, parts)
+    run.cores.append(scored.core)
+    for column, counts in scored.counts.items():
+        run.counter.counts[column] = run.counter.counts[column] + counts
+    if churn is not None:
+        run.inputs.churn.append(churn)
+    return cutoff, n, lambda ids: dask_engine.read_rows(scored.features_url, ids), scored
 
 
 def _gate_messages(report, breaches: list[str], config: AppConfig) -> list[str]:
@@ -543,7 +612,7 @@ def _clean_leftovers(out: Path) -> None:
 
 def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame, summary: dict, lang: str,
                  report, horizon: int, model_version: str, keep_runs: int, state: dict[str, Any],
-                 keep_history_days: int) -> dict[str, Path]:
+                 keep_history_days: int, dask_parts=None) -> dict[str, Path]:
     """Stage the whole set, then switch `current` to it in one rename; history follows the switch."""
     _adopt_legacy_files(out)
     name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_{day}"
@@ -554,6 +623,16 @@ def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame
     scores.to_parquet(staging / SCORES, index=False)
     if report is not None:
         report.table.to_csv(staging / DRIFT_REPORT, index=False)
+    if dask_parts is not None:  # the Dask engine's partitioned list: moved in when on this machine
+        from pipeline import dask_engine
+
+        local = Path(dask_parts.parts_url)
+        if local.is_absolute() and local.is_dir():
+            shutil.move(local, staging / dask_engine.RISK_PARTS)
+            state["partitioned_list"] = str(out / CURRENT / dask_engine.RISK_PARTS)
+        else:
+            state["partitioned_list"] = dask_parts.parts_url
+            dask_engine.remove(dask_parts.features_url)
     (staging / MANIFEST).write_text(json.dumps({**state, "status": "ok", "exit_code": 0}, indent=2, sort_keys=True,
                                                default=str) + "\n", encoding="utf-8")
     _fsync_tree(staging)
@@ -622,6 +701,9 @@ def _fsync_folder(folder: Path) -> None:
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_tree(path)
+            continue
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_folder(folder)
