@@ -61,3 +61,22 @@ def test_valued_event_types_are_those_with_a_filled_value():
     rows = [("a", "2024-03-01T00:00:00Z", "checkout", "9.5"), ("a", "2024-03-01T00:00:00Z", "login", None)]
     spec = spec_for(make_tables(events=frame("events", rows, "value")))
     assert spec.valued_event_types == ("checkout",)
+
+
+def test_event_levels_of_parts_add_up_to_the_spec_of_the_whole():
+    """An engine holding the log in parts sums its counts: the spec is the one of the whole log."""
+    from features.spec import event_levels, fit_spec
+
+    rows = [("a", "2024-03-01T00:00:00Z", "login", "web", None), ("a", "2024-03-02T00:00:00Z", "view", "app", None),
+            ("b", "2024-03-01T00:00:00Z", "view", "app", None), ("c", "2024-03-01T00:00:00Z", "buy", "web", "9.5"),
+            ("c", "2024-03-03T00:00:00Z", "login", "web", None), ("c", "2024-03-04T00:00:00Z", "login", None, None)]
+    whole = make_tables(events=frame("events", rows, "channel", "value"))
+    first = make_tables(events=frame("events", rows[:3], "channel", "value"))
+    second = make_tables(events=frame("events", rows[3:], "channel", "value"))
+    levels = event_levels(first.events) + event_levels(second.events)
+    assert dict(levels.event_types) == {"login": 3, "view": 2, "buy": 1}
+    assert dict(levels.channels) == {"web": 3, "app": 2} and levels.valued_event_types == {"buy"}
+    config = FeaturesConfig(max_event_types=2)
+    from_parts = fit_spec(whole, config, levels=levels)
+    assert from_parts == fit_spec(whole, config)
+    assert from_parts.event_types == ("login", "view") and from_parts.valued_event_types == ()

@@ -76,3 +76,29 @@ def test_first_model_becomes_champion():
 def test_worse_model_does_not_take_champion():
     decision = decide("roc_auc", 0.70, 0.75, 0.0, champion_version="3")
     assert not decision.promote and "does not beat champion v3" in decision.reason
+
+
+def test_best_iteration_follows_early_stopping_on_a_recorded_curve():
+    from models.training import best_iteration
+
+    curve = [0.5, 0.4, 0.35, 0.36, 0.37, 0.34, 0.38, 0.39, 0.40, 0.30]
+    # patience 2: after 0.35 (round 3) two rounds without a better loss end the search
+    assert best_iteration(curve, 2) == 3
+    # patience 3 reaches 0.34 (round 6), then three worse rounds end it before the late 0.30
+    assert best_iteration(curve, 3) == 6
+    # patience 5 is still waiting when 0.30 comes (round 10)
+    assert best_iteration(curve, 5) == 10
+
+
+def test_split_rule_decided_from_churners_per_cutoff_gives_split_rows_masks():
+    from models.training import split_rule
+
+    data = rows({"2024-01-31": [0, 1, 0], "2024-02-29": [1, 0, 0], "2024-03-31": [0, 0, 1]})
+    config = TrainingConfig(validation_cutoffs=1, horizon_days=30)
+    rule = split_rule({pd.Timestamp("2024-01-31"): 1, pd.Timestamp("2024-02-29"): 1,
+                       pd.Timestamp("2024-03-31"): 1}, config)
+    expected = split_rows(data, config)
+    # each part of the rows gets its own rows' masks: the same as splitting the whole
+    for part in (data.iloc[:4], data.iloc[4:]):
+        train, valid = rule.masks(part, config)
+        assert (train == expected.train[part.index]).all() and (valid == expected.valid[part.index]).all()
