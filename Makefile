@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup bench bench-scale docs clean
+.PHONY: demo test setup bench bench-scale bench-dask docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ bench-scale: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_scale.py --sizes 100000,1000000,3000000 --runs 3 --partition-clients 250000 \
 		--events-per-client 50 --work benchmarks/_work/scale --reuse
+
+# Local vs --engine dask (a LocalCluster) on the same data: train on 50k clients, score 200k (~50 events each)
+bench-dask: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_dask.py --clients 200000 --train-clients 50000 --events-per-client 50 --runs 3 \
+		--work benchmarks/_work/dask --reuse
 
 clean:
 	rm -rf churn_demo churn_output mlflow.db mlartifacts churn-error.log .pytest_cache

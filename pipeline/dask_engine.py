@@ -55,7 +55,9 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
     """A client of the configured scheduler, or of a LocalCluster living as long as the run."""
     from distributed import Client, LocalCluster
 
-    # the scheduler logs every shuffle it starts and ends as a warning: routine here, not news
+    # Dask's own routine (workers starting, a shuffle begun or ended, the scheduler closing) stays
+    # out of the job's log; its warnings and errors stay in
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     if engine.scheduler:
         try:
