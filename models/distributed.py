@@ -54,6 +54,12 @@ def estimator_params(config: TrainingConfig) -> dict[str, Any]:
     return params
 
 
+def log_loss(label: np.ndarray, raw_score: np.ndarray) -> float:
+    """LightGBM's binary_logloss of raw scores (probabilities clipped as it does)."""
+    p = np.clip(1.0 / (1.0 + np.exp(-raw_score)), 1e-15, 1 - 1e-15)
+    return float(-np.mean(label * np.log(p) + (1 - label) * np.log(1 - p)))
+
+
 def _marked(frame: pd.DataFrame, rule: SplitRule, config: TrainingConfig) -> pd.DataFrame:
     train, valid = rule.masks(frame, config)
     return frame.assign(**{TRAIN: train, VALID: valid})
@@ -71,20 +77,26 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
     categorical = [c for c in categorical_features(spec) if c in names]
     meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool), VALID: pd.Series(dtype=bool)})
     marked = rows.map_partitions(_marked, rule, config, meta=meta)
-    train, valid = marked[marked[TRAIN]], marked[marked[VALID]]
+    train = marked[marked[TRAIN]]
     params = estimator_params(config)
     stop = config.early_stopping_rounds
     chunk = max(4 * stop, CHUNK_ROUNDS)
+    matrix = valid_rows[names].to_numpy(dtype=np.float32)
+    label = valid_rows["label"].to_numpy(dtype=np.float64)
     curve: list[float] = []
+    raw_sum = np.zeros(len(valid_rows))
     booster = None
     while len(curve) < config.max_boost_rounds:
         # grow in chunks, each continuing the last booster, until early stopping's rule would stop
         model = DaskLGBMClassifier(client=client, n_estimators=min(chunk, config.max_boost_rounds - len(curve)),
                                    **params)
-        model.fit(train[names], train["label"], eval_set=[(valid[names], valid["label"])],
-                  eval_names=["validation"], categorical_feature=categorical, init_model=booster)
-        curve += list(model.evals_result_["validation"]["binary_logloss"])
+        model.fit(train[names], train["label"], categorical_feature=categorical, init_model=booster)
         booster = model.booster_
+        # the validation loss of every new round, here on all validation rows (the estimator's own
+        # eval results hold one worker's share of them)
+        for i in range(len(curve), booster.current_iteration()):
+            raw_sum += booster.predict(matrix, raw_score=True, start_iteration=i, num_iteration=1, num_threads=1)
+            curve.append(log_loss(label, raw_sum))
         if len(curve) - best_iteration(curve, stop) >= stop:
             break
     best = best_iteration(curve, stop)

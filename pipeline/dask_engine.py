@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
@@ -80,8 +81,14 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {}
-    for package in ("churn-pipeline", "lightgbm", "pandas", "pyarrow"):
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for folder in ("features", "models", "pipeline") for p in (root / folder).glob("*.py")):
+        digest.update(path.read_bytes())
+    found = {"code": digest.hexdigest()[:12]}
+    for package in ("churn-pipeline", "lightgbm", "pandas", "pyarrow", "numpy", "cloudpickle"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -323,15 +330,19 @@ def partition(client: Any, sources: dict[str, TableSource], n: int) -> Partition
         extra["tickets"] = partitions.reused_tickets(keys["h"].to_numpy(), keys["p"].to_numpy(),
                                                      keys["row"].to_numpy())
     files = {name: (s.file, s.digest) for name, s in sources.items()}
+    extra_f = client.scatter([extra])[0]  # once, not copied into every partition's task
     shuffled = {name: s.frame.shuffle(on=HASH, npartitions=n).to_delayed() for name, s in sources.items()}
-    tasks = [dask.delayed(_check_partition)({name: parts[p] for name, parts in shuffled.items()}, files, extra)
+    tasks = [dask.delayed(_check_partition)({name: parts[p] for name, parts in shuffled.items()}, files, extra_f)
              for p in range(n)]
     checked = client.compute(tasks)
-    with reading(", ".join(s.file for s in sources.values())):
-        wait(checked)
-        for future in checked:
-            if future.status == "error":
-                future.result()  # raises the worker's error here
+    wait(checked)
+    csv = ", ".join(s.file for s in sources.values() if s.file.endswith(".csv"))
+    for future in checked:
+        if future.status == "error":
+            try:
+                future.result()  # the worker's error, here (a ContractError names its file already)
+            except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+                raise ContractError(f"cannot be read as CSV ({str(exc).splitlines()[0]})", file=csv) from None
     return Partitioned(sources, n, checked, client.gather(client.map(_reports_of, checked)))
 
 
@@ -402,11 +413,18 @@ def summary(client: Any, parts: Partitioned) -> Tables:
                 frame[column] = frame[column].astype(str).where(frame[column].notna()).astype("category")
         merged[name] = frame
     clients = merged["clients"].sort_values("client_id", kind="mergesort")
+    for column in clients.columns:
+        if column not in ("client_id", "signup_date", "monthly_value", io.ROW_NUMBER) \
+                and not pd.api.types.is_numeric_dtype(clients[column]):
+            # numeric or text is decided per partition: a column empty in one partition came back as
+            # text there; decided again on the whole column, as one pass decides it
+            clients[column] = io.attribute(clients[column].astype(object))
     categories = pd.Index(clients["client_id"].to_numpy())
     for name, frame in merged.items():
         if frame is not None:
             merged[name] = frame.assign(client_id=pd.Categorical(frame["client_id"], categories=categories))
-    merged["clients"] = merged["clients"].sort_values("client_id", kind="mergesort").reset_index(drop=True)
+    merged["clients"] = clients.assign(client_id=pd.Categorical(clients["client_id"], categories=categories)
+                                       ).reset_index(drop=True)
     order_by = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
     for name, column in order_by.items():
         if merged.get(name) is not None:
@@ -425,6 +443,14 @@ def levels(client: Any, parts: Partitioned, cutoff: pd.Timestamp) -> EventLevels
 
 
 # ------------------------------------------------------------------------------------------ features
+
+def check_sources(parts: Partitioned, spec: FeatureSpec, missing: str) -> None:
+    """The model's tables and columns against the data's, here (a warning on a worker stays there)."""
+    from features import _check_sources
+
+    shapes = {name: source.frame._meta for name, source in parts.sources.items()}
+    _check_sources(Tables(**{name: shapes.get(name) for name in TABLE_NAMES}), spec, missing)
+
 
 def _features_of(loaded: io.LoadResult, cutoffs: list[pd.Timestamp], spec: FeatureSpec, missing: str,
                  until: pd.Timestamp | None, horizon_days: int | None) -> pd.DataFrame:
@@ -485,13 +511,14 @@ FEATURE_PARTS = "features"
 
 
 LIST = "__list_"  # the list columns beside the features in one frame (a feature may be called monthly_value)
+PROBABILITY = "__probability"  # unrounded, as the local engine counts drift on it
 
 
 def _drift_counts(frame: pd.DataFrame, profiles: dict) -> pd.DataFrame:
     """One partition's drift counts, long (column, bin, count), so partitions add up by a groupby."""
     from models import drift
 
-    counts = drift.DriftCounter(profiles).add(frame.assign(churn_probability=frame[f"{LIST}churn_probability"]))
+    counts = drift.DriftCounter(profiles).add(frame.assign(churn_probability=frame[PROBABILITY]))
     return pd.DataFrame([(column, b, int(n)) for column, values in counts.counts.items() for b, n in enumerate(values)],
                         columns=["column", "bin", "count"]).astype({"column": object, "bin": np.int64,
                                                                     "count": np.int64})
@@ -513,8 +540,9 @@ def score(client: Any, parts: Partitioned, cutoff: pd.Timestamp, bundle: Any, *,
     import dask
     import dask.dataframe as dd
 
+    check_sources(parts, bundle.spec, missing)
     frame = features(client, parts, [cutoff], bundle.spec, missing=missing)
-    model = dask.delayed(bundle, name=f"churn-model-{id(bundle)}")
+    model = dask.delayed(bundle, name=f"churn-model-{uuid.uuid4().hex}")
     # the list columns' types as `score_core` makes them, from a few rows scored here
     sample = frame.head(5, npartitions=-1, compute=True)
     meta = _scored_partition(sample, bundle, segments, has_monthly_value).head(0)
@@ -532,7 +560,13 @@ def score(client: Any, parts: Partitioned, cutoff: pd.Timestamp, bundle: Any, *,
     total = {column: np.zeros(p.n_bins, dtype=np.int64) for column, p in profiles.items()}
     for (column, b), n in summed.items():
         total[column][b] += int(n)
-    return Scored(_read_all(parts_url), total, work, features_url, parts_url)
+    core_rows = _read_all(parts_url)
+    expected = int(frame.map_partitions(len).compute().sum())
+    if len(core_rows) != expected:
+        raise ContractError(f"the workers scored {expected} clients but this process reads {len(core_rows)} from "
+                            f"{parts_url}: workers and this process must share it; set engine.work_url to storage "
+                            f"all of them reach (s3://..., a shared disk)", file=work)
+    return Scored(core_rows, total, work, features_url, parts_url)
 
 
 def _scored_partition(frame: pd.DataFrame, bundle: Any, segments: Any, has_monthly_value: bool) -> pd.DataFrame:
@@ -542,7 +576,8 @@ def _scored_partition(frame: pd.DataFrame, bundle: Any, segments: Any, has_month
     monthly = pd.Series(frame[MONTHLY].to_numpy(dtype=float), index=frame["client_id"].astype(str)) \
         if has_monthly_value else None
     core = risk_list.score_core(frame, probability, monthly, segments)
-    return pd.concat([frame.reset_index(drop=True), core.add_prefix(LIST)], axis=1)
+    return pd.concat([frame.reset_index(drop=True), core.add_prefix(LIST)], axis=1).assign(
+        **{PROBABILITY: np.asarray(probability, dtype=np.float64)})
 
 
 def _read_all(url: str) -> pd.DataFrame:

@@ -307,7 +307,7 @@ def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tupl
             out["monthly_value"] = value
         for column in raw.columns:
             if column not in out and column not in REQUIRED_COLUMNS["clients"]:
-                out[column] = _attribute(raw[column])
+                out[column] = attribute(raw[column])
         _flag_duplicates(reasons, key, "client_id")
     elif name == "events":
         kind = _text(raw["event_type"])
@@ -361,7 +361,7 @@ def _flag_duplicates(reasons: _Reasons, key: pd.Series, column: str) -> None:
     reasons.flag(repeated, f"duplicate {column} (first row kept)")
 
 
-def _attribute(values: pd.Series) -> pd.Series:
+def attribute(values: pd.Series) -> pd.Series:
     """A static client attribute: numeric when every filled value is a number, else text."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype("float64")

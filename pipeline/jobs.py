@@ -69,7 +69,7 @@ class TrainingData:
     rows: pd.DataFrame
     # the Dask engine: every training row on the cluster (`rows` holds those the report needs)
     distributed: Any = None
-    features_at: Any = None  # (cutoffs, spec) -> features of the clients active then (champion check)
+    scores_at: Any = None  # (cutoffs, bundle) -> that model's probabilities of the clients active then
     total_rows: int | None = None
 
 
@@ -141,13 +141,16 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
             log.info("Dask: %d of %d training rows brought back for the report", len(kept), total)
         kept = kept.sort_values(["cutoff", "client_id"], kind="mergesort").reset_index(drop=True)
 
-    def features_at(cutoffs, other_spec) -> pd.DataFrame:
-        frame = dask_engine.features(client, parts, list(cutoffs), other_spec, until=until_ts).compute()
-        return frame.drop(columns=[dask_engine.MONTHLY]).sort_values(["cutoff", "client_id"], kind="mergesort")
+    def scores_at(cutoffs, other: ModelBundle) -> pd.DataFrame:
+        # another model's probabilities, computed on the cluster: only three columns come back
+        frame = dask_engine.features(client, parts, list(cutoffs), other.spec, until=until_ts)
+        meta = pd.DataFrame({"client_id": pd.Series(dtype=str), "cutoff": pd.Series(dtype=str),
+                             "probability": pd.Series(dtype=float)})
+        return frame.map_partitions(_scores_of, other, meta=meta).compute()
 
     loaded = LoadResult(tables=whole, reports=totals.reports)
     return TrainingData(loaded, known, until_ts, plan, spec, kept, distributed=(rows, rule, client),
-                        features_at=features_at, total_rows=total)
+                        scores_at=scores_at, total_rows=total)
 
 
 def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: Path, timer: Timer | None = None,
@@ -170,7 +173,7 @@ def prepare_training(data: Path, *, config: AppConfig, until: date | None, out: 
     with timer("features"):
         rows = training_rows(known, plan.cutoffs, spec, tc.horizon_days)
     return TrainingData(loaded, known, until_ts, plan, spec, rows,
-                        features_at=lambda cutoffs, other: build_features(known, cutoffs, other))
+                        scores_at=lambda cutoffs, other: _scores_of(build_features(known, cutoffs, other.spec), other))
 
 
 def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date | None = None,
@@ -257,7 +260,7 @@ def _train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: dat
         registry.log_json(bundle.info["drift_reference"], "drift_reference.json")
         registry.log_json({**_rows_summary(loaded), "notes": notes}, "data_report.json")
         version, model_uri = registry.log_bundle(bundle, rows.head(100), reg.model_name)
-        decision = _champion_decision(prepared.features_at, bundle, report.predictions, metrics, config)
+        decision = _champion_decision(prepared.scores_at, bundle, report.predictions, metrics, config)
         registry.tag_version(reg.model_name, version, {
             "validation_window": ",".join(result.split.window), "validation_kind": result.split.kind,
             **{f"validation_{k}": v for k, v in metrics.items()},
@@ -396,7 +399,14 @@ def _oracle_comparison(data: Path, predictions: pd.DataFrame) -> dict[str, float
     return {"oracle_roc_auc": oracle_auc, "model_to_oracle_auc_ratio": model_auc / oracle_auc}
 
 
-def _champion_decision(features_at, bundle: ModelBundle, predictions: pd.DataFrame,
+def _scores_of(features: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    """client_id, cutoff (ISO date) and the model's probability of each feature row."""
+    return pd.DataFrame({"client_id": features["client_id"].astype(str).to_numpy(),
+                         "cutoff": features["cutoff"].dt.date.astype(str).to_numpy(),
+                         "probability": bundle.predict(features)})
+
+
+def _champion_decision(scores_at, bundle: ModelBundle, predictions: pd.DataFrame,
                        new_metrics: dict[str, float], config: AppConfig):
     """Compare with the champion on this model's validation window: same rows, labels and values."""
     reg, tc = config.registry, config.training
@@ -415,9 +425,7 @@ def _champion_decision(features_at, bundle: ModelBundle, predictions: pd.DataFra
         try:
             old_model = registry.load_model(f"models:/{reg.model_name}/{version}")
             cut = [pd.Timestamp(t) for t in sorted(predictions["cutoff"].unique())]
-            features = features_at(cut, old_model.bundle.spec)
-            scored = features[["client_id"]].assign(cutoff=features["cutoff"].dt.date.astype(str),
-                                                    old=old_model.bundle.predict(features))
+            scored = scores_at(cut, old_model.bundle).rename(columns={"probability": "old"})
             joined = predictions.merge(scored, on=["client_id", "cutoff"])
             old = evaluate_model(joined["label"].to_numpy(), joined["old"].to_numpy(), joined["value"].to_numpy(),
                                  config.evaluation)[metric]

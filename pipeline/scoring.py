@@ -104,6 +104,7 @@ def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, 
                             as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                             partition_clients=partition_clients, state=state)
         except BaseException as exc:
+            _clean_dask_work(state, published=False)
             code = (3 if isinstance(exc, GateStop) else 2 if isinstance(exc, ContractError)
                     else 130 if isinstance(exc, KeyboardInterrupt)
                     else exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
@@ -113,9 +114,24 @@ def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, 
             raise
         finally:
             shutil.rmtree(out / WORK, ignore_errors=True)
+        _clean_dask_work(state, published=True)
         state.update(status="ok", exit_code=0)
         _write_manifest(out, state)
     return result
+
+
+def _clean_dask_work(state: dict[str, Any], published: bool) -> None:
+    """What the Dask engine's workers wrote outside the output folder: all of it after a failed run,
+    the features after a published one (its partitioned list stays, the manifest says where)."""
+    work = state.get("dask_work")
+    if not work:
+        return
+    from pipeline import dask_engine
+
+    try:
+        dask_engine.remove(f"{work}/{dask_engine.FEATURE_PARTS}" if published else work)
+    except Exception as exc:  # noqa: BLE001 - a leftover is worth a warning, not the night's list
+        log.warning("could not remove the Dask work folder %s (%s: %s)", work, type(exc).__name__, exc)
 
 
 def _location(data: Path | str) -> str:
@@ -440,13 +456,8 @@ def _collect_dask(data: Path, out: Path, config: AppConfig, bundle: ModelBundle,
     sc, engine = config.scoring, config.engine
     work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}" \
         if engine.work_url else str((out / WORK / "dask").resolve())
-    try:
-        return _on_cluster(data, out, config, bundle, profiles, as_of_date, partition_clients, state, timer, run,
-                           work)
-    except BaseException:
-        if engine.work_url:  # a failed run's partial outputs elsewhere (on this machine, score() removes them)
-            dask_engine.remove(work)
-        raise
+    state["dask_work"] = work  # score() removes what the run leaves there, whatever its outcome
+    return _on_cluster(data, out, config, bundle, profiles, as_of_date, partition_clients, state, timer, run, work)
 
 
 def _on_cluster(data, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict, as_of_date: date | None,
@@ -632,7 +643,6 @@ def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame
             state["partitioned_list"] = str(out / CURRENT / dask_engine.RISK_PARTS)
         else:
             state["partitioned_list"] = dask_parts.parts_url
-            dask_engine.remove(dask_parts.features_url)
     (staging / MANIFEST).write_text(json.dumps({**state, "status": "ok", "exit_code": 0}, indent=2, sort_keys=True,
                                                default=str) + "\n", encoding="utf-8")
     _fsync_tree(staging)

@@ -138,6 +138,12 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     assert run.data.params["engine"] == "dask" and local_run.data.params["engine"] == "local"
     assert run.data.params["training_rows"] == local_run.data.params["training_rows"]
     assert run.data.params["n_features"] == local_run.data.params["n_features"]
+    # the spec learnt from partition summaries (event levels, attributes, feature order) is the local one
+    from pipeline import registry
+
+    registry.configure(uri)
+    assert registry.load_model(spread["model_uri"]).bundle.spec == registry.load_model(local["model_uri"]).bundle.spec
+    assert spread["rows"] == local["rows"]
     # the local scorer takes the Dask-trained model as any other
     scored = score(data, out=root / "from_dask_model", config=load_config(None), tracking_uri=uri,
                    model_uri=spread["model_uri"], capacity=50)
@@ -216,3 +222,36 @@ def test_cli_unreachable_scheduler_is_a_clear_error(trained):
     assert done.returncode == 2
     assert "tcp://127.0.0.1:9" in done.stderr and "cannot reach the Dask scheduler" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_more_partitions_than_clients_leaves_empty_partitions_and_the_local_bytes(trained, cluster):
+    root, uri, result = trained
+    data = root / "ten"
+    data.mkdir()
+    keep = set(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].head(10))
+    for path in (root / "data").glob("*.parquet"):
+        if path.stem != "truth":
+            frame = pd.read_parquet(path)
+            frame[frame["client_id"].isin(keep)].to_parquet(data / path.name, index=False)
+    model = result["model_uri"]
+    quiet = {"drift": {"stop_on": "never"}}  # ten clients are no distribution to compare
+    local = score(data, out=root / "ten_local", config=load_config(None, quiet), tracking_uri=uri, model_uri=model)
+    spread = score(data, out=root / "ten_dask", config=load_config(None, {
+        **quiet, "engine": {"kind": "dask", "scheduler": cluster.scheduler_address},
+        "scoring": {"partition_clients": 1}}), tracking_uri=uri, model_uri=model)
+    assert spread["partitions"] == 10 and spread["clients_scored"] == local["clients_scored"] > 0
+    for name in LIST_FILES:
+        assert (root / "ten_local" / name).read_bytes() == (root / "ten_dask" / name).read_bytes(), name
+
+
+def test_a_truncated_parquet_file_is_a_clear_error_on_dask(trained, cluster):
+    root, uri, result = trained
+    data = root / "truncated"
+    data.mkdir()
+    for path in (root / "data").glob("*.parquet"):
+        if path.stem != "truth":
+            content = path.read_bytes()
+            (data / path.name).write_bytes(content[: len(content) // 2] if path.stem == "surveys" else content)
+    with pytest.raises(ContractError, match="surveys.parquet: cannot be read as Parquet"):
+        score(data, out=root / "truncated_out", config=_dask(cluster.scheduler_address), tracking_uri=uri,
+              model_uri=result["model_uri"])
