@@ -20,7 +20,6 @@ Nothing here decides a number differently from the local engine: tests compare b
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,8 +44,6 @@ log = logging.getLogger(__name__)
 HASH = "__client_hash"
 PIECE_ROWS = 2_000_000  # rows per read task (whole row groups)
 CSV_BLOCK = "64MiB"
-DATE_COLUMNS = {"clients": ("signup_date",), "events": ("timestamp",), "surveys": ("answered_at",),
-                "tickets": ("opened_at", "first_response_at", "resolved_at"), "churn": ("churned_at",)}
 
 
 # ------------------------------------------------------------------------------------------ cluster
@@ -241,14 +238,13 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
     import dask.dataframe as dd
 
     with reading(shown), fs.open(path, "r", encoding="utf-8", newline="") as handle:
-        first = handle.readline().lstrip("\ufeff").rstrip("\r\n")
-    delimiter = io.delimiter_of(first)
-    header = [h.strip().strip('"') for h in first.split(delimiter)]
-    columns = io.contract_columns(name, header)
+        layout = io.layout_of_header(handle.readline(), name)
+    columns = layout.columns
     if "client_id" not in [c.strip().lower() for c in columns]:
-        raise ContractError(f"required column is missing (found: {', '.join(header)})", file=shown, column="client_id")
+        raise ContractError(f"required column is missing (found: {', '.join(layout.header)})", file=shown,
+                            column="client_id")
     with reading(shown):
-        raw = dd.read_csv(fs.unstrip_protocol(path), sep=delimiter, usecols=columns, dtype=str, keep_default_na=False,
+        raw = dd.read_csv(fs.unstrip_protocol(path), sep=layout.delimiter, usecols=columns, dtype=str, keep_default_na=False,
                           na_values=[""], encoding="utf-8", blocksize=CSV_BLOCK)
         lengths = raw.map_partitions(len).compute()
     offsets = np.r_[0, np.cumsum(lengths)].astype(int).tolist()
@@ -273,11 +269,8 @@ class Partitioned:
 def partitions_for(sources: dict[str, TableSource], clients_per_partition: int, rows_per_partition: int,
                    threads: int) -> int:
     """As many partitions as the local engine would cut, and at least one per worker thread."""
-    n = math.ceil(sources["clients"].rows / clients_per_partition)
-    for name, source in sources.items():
-        if name != "clients":
-            n = max(n, math.ceil(source.rows / rows_per_partition))
-    return max(1, n, threads)
+    others = [source.rows for name, source in sources.items() if name != "clients"]
+    return max(threads, partitions.count(sources["clients"].rows, others, clients_per_partition, rows_per_partition))
 
 
 def open_tables(data: str, require_churn: bool) -> dict[str, TableSource]:
@@ -388,7 +381,7 @@ def _summary(loaded: io.LoadResult) -> dict[str, pd.DataFrame | None]:
             out[name] = frame
             continue
         keep = np.zeros(len(frame), dtype=bool)
-        for column in DATE_COLUMNS[name]:
+        for column in io.TIME_COLUMNS[name]:
             if column in frame and frame[column].notna().any():
                 values = frame[column].reset_index(drop=True)
                 keep[int(values.idxmin())] = True
@@ -425,8 +418,7 @@ def summary(client: Any, parts: Partitioned) -> Tables:
             merged[name] = frame.assign(client_id=pd.Categorical(frame["client_id"], categories=categories))
     merged["clients"] = clients.assign(client_id=pd.Categorical(clients["client_id"], categories=categories)
                                        ).reset_index(drop=True)
-    order_by = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
-    for name, column in order_by.items():
+    for name, column in io.TIME_ORDER.items():
         if merged.get(name) is not None:
             merged[name] = merged[name].sort_values(column, kind="mergesort").reset_index(drop=True)
     return Tables(**merged)

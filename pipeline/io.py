@@ -32,6 +32,8 @@ TIME_COLUMNS = {
     "churn": ("churned_at",),
 }
 DATE_ONLY = {"signup_date", "churned_at"}
+# the column each log is kept sorted by (the time module binary-searches it)
+TIME_ORDER = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
 CATEGORY_COLUMNS = {"events": ("event_type", "channel"), "tickets": ("priority", "category")}
 # Datetimes outside this range are data errors (a year 9999 placeholder), not history.
 EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
@@ -110,11 +112,18 @@ class CsvLayout:
 
 def csv_layout(path: Path, name: str) -> CsvLayout:
     with path.open("r", encoding="utf-8", newline="") as handle:
-        first_line = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+        first_line = handle.readline()
+    layout = layout_of_header(first_line, name)
+    if layout.delimiter != ",":
+        log.info("%s: read with %r as the separator", path.name, layout.delimiter)
+    return layout
+
+
+def layout_of_header(first_line: str, name: str) -> CsvLayout:
+    """The layout a CSV's header line gives (separator, names as written, the columns to read)."""
+    first_line = first_line.lstrip("\ufeff").rstrip("\r\n")
     delimiter = delimiter_of(first_line)
     header = [h.strip().strip('"') for h in first_line.split(delimiter)]
-    if delimiter != ",":
-        log.info("%s: read with %r as the separator", path.name, delimiter)
     return CsvLayout(delimiter, header, contract_columns(name, header))
 
 
@@ -501,9 +510,8 @@ def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
             values = values.cat.remove_unused_categories()
             values = values.cat.set_categories(sorted(str(c) for c in values.cat.categories))
             clean = clean.assign(**{column: values})
-    order_by = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
-    if name in order_by:
-        clean = clean.sort_values(order_by[name], kind="mergesort")
+    if name in TIME_ORDER:
+        clean = clean.sort_values(TIME_ORDER[name], kind="mergesort")
     return clean.reset_index(drop=True)
 
 

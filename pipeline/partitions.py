@@ -48,11 +48,17 @@ def partitions_needed(folder: Path, clients_per_partition: int, rows_per_partiti
     clients = io.find_table(folder, "clients")
     if clients is None:
         return 1
-    n = math.ceil(_row_count(clients) / clients_per_partition)
-    for name in TABLE_NAMES:
-        path = io.find_table(folder, name)
-        if path is not None and name != "clients":
-            n = max(n, math.ceil(_row_count(path) / rows_per_partition))
+    others = [_row_count(path) for name in TABLE_NAMES if name != "clients"
+              and (path := io.find_table(folder, name)) is not None]
+    return count(_row_count(clients), others, clients_per_partition, rows_per_partition)
+
+
+def count(clients: int, other_rows: list[int], clients_per_partition: int, rows_per_partition: int) -> int:
+    """Partitions that keep each within `clients_per_partition` clients and `rows_per_partition`
+    rows of any other table (at least one)."""
+    n = math.ceil(clients / clients_per_partition)
+    for rows in other_rows:
+        n = max(n, math.ceil(rows / rows_per_partition))
     return max(1, n)
 
 
