@@ -26,7 +26,7 @@ from models.training import FitResult, SplitRule, best_iteration, calibrate
 
 log = logging.getLogger(__name__)
 
-TRAIN, VALID = "__train", "__valid"
+TRAIN = "__train"
 CHUNK_ROUNDS = 200  # rounds per Dask fit; each continues the previous booster
 
 
@@ -61,8 +61,7 @@ def log_loss(label: np.ndarray, raw_score: np.ndarray) -> float:
 
 
 def _marked(frame: pd.DataFrame, rule: SplitRule, config: TrainingConfig) -> pd.DataFrame:
-    train, valid = rule.masks(frame, config)
-    return frame.assign(**{TRAIN: train, VALID: valid})
+    return frame.assign(**{TRAIN: rule.masks(frame, config)[0]})
 
 
 def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: TrainingConfig, client: Any,
@@ -75,7 +74,7 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
     warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
     names = list(spec.feature_names)
     categorical = [c for c in categorical_features(spec) if c in names]
-    meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool), VALID: pd.Series(dtype=bool)})
+    meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool)})
     marked = rows.map_partitions(_marked, rule, config, meta=meta)
     train = marked[marked[TRAIN]]
     params = estimator_params(config)
