@@ -65,6 +65,7 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
                                 f"address and that the scheduler runs", file=engine.scheduler) from None
         with client:
             _check_workers(client, engine.scheduler)
+            _forward_warnings(client)
             log.info("Dask: connected to %s (%d workers)", engine.scheduler, len(client.scheduler_info()["workers"]))
             yield client
         return
@@ -72,7 +73,15 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
                       memory_limit=engine.memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
         log.info("Dask: started a LocalCluster of %d workers x %d threads for this run", engine.workers,
                  engine.threads_per_worker)
+        _forward_warnings(client)
         yield client
+
+
+def _forward_warnings(client: Any) -> None:
+    """What the checks and builders warn about on a worker (a column read as missing, churn dated
+    before signup) reaches this job's log, as it would from the local engine."""
+    for name in ("pipeline", "features", "models"):
+        client.forward_logging(name, level=logging.WARNING)
 
 
 def _versions() -> dict[str, str]:
