@@ -183,6 +183,8 @@ def reading(file: str):
             yield
     except FileNotFoundError as exc:
         raise ContractError(f"cannot be read ({exc})", file=file) from None
+    except pd.errors.ParserError as exc:  # CSV through pandas' pyarrow parser: a short or long row
+        raise ContractError(f"cannot be read as CSV ({str(exc).splitlines()[0]})", file=file) from None
 
 
 def _read_piece(piece: tuple[str, list[int], int], fs, wanted: list[str], file: str) -> pd.DataFrame:
@@ -254,7 +256,7 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
                             column="client_id")
     with reading(shown):
         raw = dd.read_csv(fs.unstrip_protocol(path), sep=layout.delimiter, usecols=columns, dtype=str, keep_default_na=False,
-                          na_values=[""], encoding="utf-8", blocksize=CSV_BLOCK)
+                          na_values=[""], encoding="utf-8", blocksize=CSV_BLOCK, engine="pyarrow")
         lengths = raw.map_partitions(len).compute()
     offsets = np.r_[0, np.cumsum(lengths)].astype(int).tolist()
     meta = _numbered(io.normalised(raw._meta.copy()), 0)

@@ -255,3 +255,16 @@ def test_a_truncated_parquet_file_is_a_clear_error_on_dask(trained, cluster):
     with pytest.raises(ContractError, match="surveys.parquet: cannot be read as Parquet"):
         score(data, out=root / "truncated_out", config=_dask(cluster.scheduler_address), tracking_uri=uri,
               model_uri=result["model_uri"])
+
+
+def test_a_csv_row_with_too_few_fields_is_a_clear_error_on_both_engines(trained, cluster):
+    root, uri, result = trained
+    data = root / "short_row"
+    data.mkdir()
+    for name in ("clients", "churn"):
+        pd.read_parquet(root / "data" / f"{name}.parquet").to_csv(data / f"{name}.csv", index=False)
+    with (data / "clients.csv").open("a") as handle:
+        handle.write("x1,2024-01-01\n")  # a row one field short
+    for config in (load_config(None), _dask(cluster.scheduler_address)):
+        with pytest.raises(ContractError, match="clients.csv: cannot be read as CSV .*Expected 7 columns, got 2"):
+            score(data, out=root / "short_row_out", config=config, tracking_uri=uri, model_uri=result["model_uri"])
