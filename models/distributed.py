@@ -60,6 +60,23 @@ def log_loss(label: np.ndarray, raw_score: np.ndarray) -> float:
     return float(-np.mean(label * np.log(p) + (1 - label) * np.log(1 - p)))
 
 
+def round_losses(booster: lgb.Booster, matrix: np.ndarray, label: np.ndarray, raw: np.ndarray, start: int
+                 ) -> tuple[list[float], np.ndarray]:
+    """The validation loss after each round from `start` on, and the raw scores after the last:
+    one pass for the rows' leaves, then running sums of the leaves' values."""
+    rounds = booster.current_iteration() - start
+    if rounds <= 0:
+        return [], raw
+    leaves = booster.predict(matrix, pred_leaf=True, start_iteration=start, num_iteration=rounds).reshape(
+        len(matrix), rounds)
+    values = np.empty(leaves.shape, dtype=np.float64)
+    for k in range(rounds):
+        outputs = np.array([booster.get_leaf_output(start + k, leaf) for leaf in range(int(leaves[:, k].max()) + 1)])
+        values[:, k] = outputs[leaves[:, k]]
+    scores = raw[:, None] + np.cumsum(values, axis=1)
+    return [log_loss(label, scores[:, k]) for k in range(rounds)], scores[:, -1].copy()
+
+
 def _marked(frame: pd.DataFrame, rule: SplitRule, config: TrainingConfig) -> pd.DataFrame:
     return frame.assign(**{TRAIN: rule.masks(frame, config)[0]})
 
@@ -93,9 +110,8 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
         booster = model.booster_
         # the validation loss of every new round, here on all validation rows (the estimator's own
         # eval results hold one worker's share of them)
-        for i in range(len(curve), booster.current_iteration()):
-            raw_sum += booster.predict(matrix, raw_score=True, start_iteration=i, num_iteration=1, num_threads=1)
-            curve.append(log_loss(label, raw_sum))
+        losses, raw_sum = round_losses(booster, matrix, label, raw_sum, len(curve))
+        curve += losses
         if len(curve) - best_iteration(curve, stop) >= stop:
             break
     best = best_iteration(curve, stop)
