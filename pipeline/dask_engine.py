@@ -79,9 +79,19 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
 
 def _forward_warnings(client: Any) -> None:
     """What the checks and builders warn about on a worker (a column read as missing, churn dated
-    before signup) reaches this job's log, as it would from the local engine."""
+    before signup) reaches this job's log, as it would from the local engine. LightGBM's own lines
+    (the Dask estimator's port and network set-up, printed on stdout) go to a logger instead, here
+    and on the workers, so stdout keeps only the job's result."""
     for name in ("pipeline", "features", "models"):
         client.forward_logging(name, level=logging.WARNING)
+    _lightgbm_to_logging()
+    client.run(_lightgbm_to_logging)
+
+
+def _lightgbm_to_logging() -> None:
+    import lightgbm
+
+    lightgbm.register_logger(logging.getLogger("lightgbm"))
 
 
 def _versions() -> dict[str, str]:
