@@ -85,6 +85,15 @@ def test_features_per_client_are_identical(trained, cluster):
     remote = remote.sort_values(key).reset_index(drop=True)
     assert len(local) > 1500
     pd.testing.assert_frame_equal(local, remote, check_dtype=False, check_exact=True)
+    # point in time: the Dask engine's features at T, on data holding later rows, are those of the
+    # data cut at T
+    from features.cutoffs import as_of
+
+    t = cutoffs[0]
+    cut = build_features(as_of(tables, t), [t], spec)
+    cut = cut.assign(client_id=cut["client_id"].astype(str)).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(cut, remote[remote["cutoff"] == t].reset_index(drop=True), check_dtype=False,
+                                  check_exact=True)
 
 
 def test_dask_score_publishes_the_local_bytes(trained, cluster):
