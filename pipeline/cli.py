@@ -111,8 +111,9 @@ def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] |
 def _data(value: str, config) -> Any:
     """A data folder: a local path, or (Dask engine) any fsspec URL."""
     from features.tables import ContractError
+    from pipeline.scoring import is_url
 
-    if "://" in value:
+    if is_url(value):
         if config.engine.kind != "dask":
             raise ContractError("is a URL; the local engine reads local folders (use --engine dask)", file=value)
         return value

@@ -329,6 +329,16 @@ def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str
                        extra_reasons=extra_reasons)
 
 
+def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_per_partition: int,
+                       rows_per_partition: int) -> Partitioned:
+    """The data folder's tables, in as many client partitions as its size and the cluster call for,
+    checked on the workers."""
+    sources = open_tables(str(data), require_churn=require_churn)
+    n = partitions_for(sources, clients_per_partition, rows_per_partition, worker_threads(client))
+    log.info("Dask: %d client partitions", n)
+    return partition(client, sources, n)
+
+
 def partition(client: Any, sources: dict[str, TableSource], n: int) -> Partitioned:
     """Shuffle every table into `n` client partitions and check each partition on the workers."""
     import dask

@@ -36,10 +36,14 @@ log = logging.getLogger(__name__)
 def _load(data: Path, out: Path, config: AppConfig, require_churn: bool) -> LoadResult:
     result = load_folder(Path(data), quarantine_dir=Path(out) / "quarantine",
                          max_rejected_share=config.data.max_rejected_share, require_churn=require_churn)
-    for report in result.reports.values():
+    _log_reports(result.reports)
+    return result
+
+
+def _log_reports(reports: dict) -> None:
+    for report in reports.values():
         log.info("%s: %d rows read, %d used, %d set aside", report.file, report.rows_in, report.rows_used,
                  report.rows_quarantined)
-    return result
 
 
 def _rows_summary(result: LoadResult) -> dict[str, dict[str, int]]:
@@ -105,18 +109,14 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
 
     tc = config.training
     with timer("read"):
-        sources = dask_engine.open_tables(str(data), require_churn=True)
-        n = dask_engine.partitions_for(sources, config.scoring.partition_clients, config.scoring.partition_rows,
-                                       dask_engine.worker_threads(client))
-        log.info("Dask: %d client partitions", n)
-        parts = dask_engine.partition(client, sources, n)
+        parts = dask_engine.checked_partitions(client, data, require_churn=True,
+                                               clients_per_partition=config.scoring.partition_clients,
+                                               rows_per_partition=config.scoring.partition_rows)
         totals = InputTotals()
         for part in parts.reports:
             totals.account(part)
         totals.finish(Path(out) / "quarantine", config.data.max_rejected_share)
-        for report in totals.reports.values():
-            log.info("%s: %d rows read, %d used, %d set aside", report.file, report.rows_in, report.rows_used,
-                     report.rows_quarantined)
+        _log_reports(totals.reports)
         whole = dask_engine.summary(client, parts)
     until_ts = pd.Timestamp(until) if until else latest_date(whole)
     known = as_of(whole, until_ts)
@@ -243,7 +243,7 @@ def _train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: dat
         metrics = report.metrics
         mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
         mlflow.set_tags({"input_fingerprint": loaded.fingerprint, "code_version": _code_version(),
-                         "data_folder": str(data) if "://" in str(data) else str(Path(data).resolve()), "kind": "training",
+                         "data_folder": data_location(data), "kind": "training",
                          "beats_baselines": str(report.beats_baselines).lower()})
         for name, figures in report.baselines.items():
             with mlflow.start_run(run_name=f"baseline: {name}", nested=True, experiment_id=experiment_id):
@@ -545,7 +545,7 @@ def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, 
 
 # ---------------------------------------------------------------------------------------- score
 
-from pipeline.scoring import publish_file, score  # noqa: E402  (the nightly job has its own module)
+from pipeline.scoring import data_location, publish_file, score  # noqa: E402  (the nightly job has its own module)
 
 
 # ---------------------------------------------------------------------------------------- generate, demo

@@ -32,9 +32,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from features import build_features
 from features.cutoffs import latest_date
@@ -94,14 +91,14 @@ def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, 
     """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
     out = Path(out)
     with exclusive(out):
-        state: dict[str, Any] = {"command": "score", "data": _location(data), "engine": config.engine.kind,
+        state: dict[str, Any] = {"command": "score", "data": data_location(data), "engine": config.engine.kind,
                                  "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                  "pid": os.getpid()}
         # the manifest always describes the latest attempt: a run killed outright stays "running"
         _write_manifest(out, {**state, "status": "running", "exit_code": None})
         try:
-            result = _score(data if "://" in str(data) else Path(data), out=out, config=config, tracking_uri=tracking_uri, model_uri=model_uri,
-                            as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
+            result = _score(data if is_url(data) else Path(data), out=out, config=config, tracking_uri=tracking_uri,
+                            model_uri=model_uri, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                             partition_clients=partition_clients, state=state)
         except BaseException as exc:
             _clean_dask_work(state, published=False)
@@ -134,9 +131,14 @@ def _clean_dask_work(state: dict[str, Any], published: bool) -> None:
         log.warning("could not remove the Dask work folder %s (%s: %s)", work, type(exc).__name__, exc)
 
 
-def _location(data: Path | str) -> str:
-    """A data folder as the manifest records it: absolute when local, the URL as given otherwise."""
-    return str(data) if "://" in str(data) else str(Path(data).resolve())
+def is_url(data: Path | str) -> bool:
+    """A data location given as an fsspec URL (s3://, file://, ...) rather than a local folder."""
+    return "://" in str(data)
+
+
+def data_location(data: Path | str) -> str:
+    """A data folder as manifests and runs record it: absolute when local, the URL as given otherwise."""
+    return str(data) if is_url(data) else str(Path(data).resolve())
 
 
 def _write_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -356,7 +358,7 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         split.remove()
         run.inputs.finish(out / "quarantine", config.data.max_rejected_share)
         state["inputs"] = _inputs_of(run.inputs)
-        rows_of = _spilled(spill, n)
+        rows_of = _spilled(spill)
     inputs, cores, counter, kept_features = run.inputs, run.cores, run.counter, run.features
     day = str(cutoff.date())
     state["input_fingerprint"] = inputs.fingerprint()
@@ -436,19 +438,17 @@ def _reasons(listed: pd.DataFrame, kept: pd.DataFrame | None, rows_of, bundle: M
     return [by_id[i] for i in ids]
 
 
-def _spilled(spill: Path, n: int):
+def _spilled(spill: Path):
     """Reads the features of given clients back from the partitions' spilled files (a row filter)."""
+    from pipeline import dask_engine
+
     def rows_of(ids: np.ndarray) -> pd.DataFrame:
-        wanted = pa.array(ids, type=pa.string())
-        frames = [pads.dataset(path).to_table(filter=pads.field("client_id").isin(wanted)).to_pandas()
-                  for p in range(n) if (path := spill / f"part-{p:05d}.parquet").exists()]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"client_id": []})
+        return dask_engine.read_rows(str(spill), ids) if spill.is_dir() else pd.DataFrame({"client_id": []})
     return rows_of
 
 
-def _collect_dask(data: Path, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict,
-                  as_of_date: date | None, partition_clients: int | None, state: dict[str, Any], timer: Timer,
-                  run: "_Collected"):
+def _collect_dask(data, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict, as_of_date: date | None,
+                  partition_clients: int | None, state: dict[str, Any], timer: Timer, run: "_Collected"):
     """The Dask engine's partitions, checked, featurised and scored on the cluster; back here come
     the reports, quarantine, per-client list columns and drift counts, as the local engine's."""
     from pipeline import dask_engine
@@ -457,21 +457,11 @@ def _collect_dask(data: Path, out: Path, config: AppConfig, bundle: ModelBundle,
     work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}" \
         if engine.work_url else str((out / WORK / "dask").resolve())
     state["dask_work"] = work  # score() removes what the run leaves there, whatever its outcome
-    return _on_cluster(data, out, config, bundle, profiles, as_of_date, partition_clients, state, timer, run, work)
-
-
-def _on_cluster(data, out: Path, config: AppConfig, bundle: ModelBundle, profiles: dict, as_of_date: date | None,
-                partition_clients: int | None, state: dict[str, Any], timer: Timer, run: "_Collected", work: str):
-    from pipeline import dask_engine
-
-    sc, engine = config.scoring, config.engine
     with dask_engine.connect(engine) as client:
         with timer("read"):
-            sources = dask_engine.open_tables(str(data), require_churn=False)
-            n = dask_engine.partitions_for(sources, partition_clients or sc.partition_clients, sc.partition_rows,
-                                           dask_engine.worker_threads(client))
-            log.info("Dask: %d client partitions", n)
-            parts = dask_engine.partition(client, sources, n)
+            parts = dask_engine.checked_partitions(client, data, require_churn=False,
+                                                   clients_per_partition=partition_clients or sc.partition_clients,
+                                                   rows_per_partition=sc.partition_rows)
         for loaded in parts.reports:
             run.inputs.account(loaded)
         state["inputs"] = _inputs_of(run.inputs)
@@ -481,14 +471,14 @@ def _on_cluster(data, out: Path, config: AppConfig, bundle: ModelBundle, profile
         with timer("features"):
             scored = dask_engine.score(client, parts, cutoff, bundle, segments=config.segments, profiles=profiles,
                                        missing=sc.missing_features, work=work,
-                                       has_monthly_value="monthly_value" in sources["clients"].frame.columns)
+                                       has_monthly_value="monthly_value" in parts.sources["clients"].frame.columns)
         churn = dask_engine.churn_rows(client, parts)
     run.cores.append(scored.core)
     for column, counts in scored.counts.items():
         run.counter.counts[column] = run.counter.counts[column] + counts
     if churn is not None:
         run.inputs.churn.append(churn)
-    return cutoff, n, lambda ids: dask_engine.read_rows(scored.features_url, ids), scored
+    return cutoff, parts.n, lambda ids: dask_engine.read_rows(scored.features_url, ids), scored
 
 
 def _gate_messages(report, breaches: list[str], config: AppConfig) -> list[str]:
