@@ -549,7 +549,7 @@ def report(r: dict, args, command: str) -> str:
              f"Run: {r['started']} UTC, {r['elapsed_s'] / 60:.0f} min in all; median of {args.runs} run(s), "
              f"min / max shown; the engines alternate run by run, each command a fresh process.  ",
              code_line(r["code"], r), "",
-             f"- Data: `pipeline.generate.generate(activity_scale={r['scale']:.4f}, seed={args.seed})`: training set "
+             f"- Data: `pipeline.synth.generator.generate(activity_scale={r['scale']:.4f}, seed={args.seed})`: training set "
              f"{args.train_clients:,} clients ({gen['train']['rows']['events']:,} events), scoring set {args.clients:,} "
              f"clients ({gen['score']['rows']['events']:,} events), about {args.events_per_client:g} per client.",
              f"- Dask: `--engine dask` without `--scheduler`, so each command starts a `distributed.LocalCluster` of "

@@ -151,7 +151,7 @@ def cli(*args: str) -> list[str]:
 # and prints one JSON object on its last line.
 
 def helper_generate(out: str, clients: str, seed: str, scale: str) -> dict:
-    from pipeline.generate import generate
+    from pipeline.synth.generator import generate
 
     started = time.perf_counter()
     rows = generate(Path(out), n_clients=int(clients), seed=int(seed), activity_scale=float(scale))
@@ -303,9 +303,9 @@ def helper_inprocess(data: str, as_of: str, model_uri: str, runs: str, check: st
 
     from features import build_features, cutoffs, events
     from features.tables import Tables
-    from pipeline import registry
+    from pipeline.tracking import registry
     from pipeline.config import AppConfig
-    from pipeline.io import load_folder
+    from pipeline.data.contract import load_folder
 
     config = AppConfig()
     registry.configure(os.environ["MLFLOW_TRACKING_URI"])
@@ -756,7 +756,7 @@ def report(sizes: list[dict], args, scale: float, model: dict, command: str, sta
              f"Machine: {machine()}  ",
              f"Run: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.0f} min in all; median of {args.runs} run(s) "
              f"(individual runs listed).", "",
-             f"- Data: `pipeline.generate.generate(activity_scale={scale:.4f}, seed={args.seed})`, about "
+             f"- Data: `pipeline.synth.generator.generate(activity_scale={scale:.4f}, seed={args.seed})`, about "
              f"{args.events_per_client:g} events per client (the default generator makes about "
              f"{EVENTS_PER_CLIENT_AT_SCALE_1:.0f}).",
              f"- Model: `{model['model_uri']}`, trained by `churn train` on {args.train_clients:,} clients generated "

@@ -1,6 +1,6 @@
 """The contract tables as typed frames, and the one error type meant for users.
 
-After `pipeline.io` has read and validated a folder, every table holds:
+After `pipeline.data` has read and validated a folder, every table holds:
 - `client_id` as a pandas Categorical whose categories are the clients table's ids (sorted),
   shared by every table, so builders aggregate on integer codes without string work;
 - datetimes as naive UTC `datetime64[ns]` (dates at midnight);

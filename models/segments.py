@@ -1,7 +1,7 @@
 """Business segments of a scored client: risk band, value at risk, NPS group, loyalty, quadrant.
 
 Pure rules on arrays; the thresholds come from `SegmentsConfig`. Labels are canonical English
-codes; `pipeline.texts` translates them for display.
+codes; `pipeline.exports.texts` translates them for display.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _tracking_uri() -> str:
-    from pipeline.registry import default_tracking_uri
+    from pipeline.tracking.registry import default_tracking_uri
 
     # the one place the environment is read: everything below receives the URI as an argument
     return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
@@ -111,7 +111,7 @@ def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] |
 def _data(value: str, config) -> Any:
     """A data folder: a local path, or (Dask engine) any fsspec URL."""
     from features.tables import ContractError
-    from pipeline.scoring import is_url
+    from pipeline.jobs.score import is_url
 
     if is_url(value):
         if config.engine.kind != "dask":
@@ -144,8 +144,7 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Write realistic synthetic data in the input contract, plus truth.parquet."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     end_date = _date(end, "--end")
 
     def show(r: dict[str, Any]) -> None:
@@ -167,8 +166,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Train on monthly cutoffs, validate out of time, log and register in MLflow."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     until_date = _date(until, "--until")
     engine_overrides = _engine(engine, scheduler)
 
@@ -217,8 +215,7 @@ def score(
     Exit codes: 0 published, 2 bad input or config, 3 stopped by a gate (drift, a missing
     feature, realised performance; the previous list stays), 1 unexpected.
     """
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     as_of_date = _date(as_of, "--as-of")
     if sort not in (None, "value", "probability"):
         _fail(f"--sort: '{sort}' is not one of value, probability", EXIT_BAD_INPUT)
@@ -263,8 +260,7 @@ def tune(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Search LightGBM parameters with Optuna, validated out of time on rolling origins."""
-    from pipeline import tuning
-
+    from pipeline.jobs import tune as tuning
     until_date = _date(until, "--until")
 
     def show(r: dict[str, Any]) -> None:
@@ -288,8 +284,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Grade a model on a cutoff with observed labels: ranking, calibration, lift, expected profit."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     as_of_date = _date(as_of, "--as-of")
 
     def show(r: dict[str, Any]) -> None:
@@ -317,8 +312,7 @@ def promote(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Make a registered version the champion by hand (the decision is tagged on the version)."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     def show(r: dict[str, Any]) -> None:
         typer.echo(f"{r['model']} v{r['version']} is now {r['alias']} ({r['decision']})")
 
@@ -332,8 +326,7 @@ def features(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
 ) -> None:
     """List every feature this data gives: name, source table, window, what it measures."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     def show(r: dict[str, Any]) -> None:
         typer.echo(f"{r['features']} features -> {r['out']}" if r["out"] else r["text"])
 
@@ -347,8 +340,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Generate data, train, register and score: the whole pipeline on the embedded default."""
-    from pipeline import jobs
-
+    from pipeline.jobs import train as jobs
     def show(r: dict[str, Any]) -> None:
         t, s = r["train"], r["score"]
         typer.echo(f"data:       {r['generate']['out']}")

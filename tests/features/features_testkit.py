@@ -10,7 +10,7 @@ import pandas as pd
 from features import cutoffs
 from features.spec import FeaturesConfig, FeatureSpec, fit_spec
 from features.tables import Tables
-from pipeline.io import tables_from_frames
+from pipeline.data.contract import tables_from_frames
 
 # Every test works at the same cutoff unless it says otherwise: the end of Sunday 31 March 2024.
 T = pd.Timestamp("2024-03-31")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import features
 from features.spec import FeaturesConfig, fit_spec
-from pipeline.io import tables_from_frames
+from pipeline.data.contract import tables_from_frames
 
 BASE = pd.Timestamp("2024-01-01")
 DAYS = 75  # short enough that a random T often falls between a ticket and its answer

@@ -26,7 +26,7 @@ import pytest
 from features import FeaturesConfig, build_features, fit_spec
 from features.tables import ContractError
 from pipeline.config import DataConfig
-from pipeline.io import load_folder
+from pipeline.data.contract import load_folder
 
 AS_OF = pd.Timestamp("2024-03-31")
 MARK = "BROKEN"

@@ -7,8 +7,8 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline.config import load_config
-from pipeline.generate import generate
-from pipeline.jobs import train
+from pipeline.synth.generator import generate
+from pipeline.jobs.train import train
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ distributed = pytest.importorskip("distributed")
 
 from features.tables import ContractError, GateStop  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.generate import generate  # noqa: E402
-from pipeline.jobs import score, train  # noqa: E402
+from pipeline.synth.generator import generate  # noqa: E402
+from pipeline.jobs.train import score, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
@@ -65,8 +65,9 @@ def trained(tmp_path_factory):
 
 def test_features_per_client_are_identical(trained, cluster):
     from features import build_features
-    from pipeline import dask_engine, io, registry
-
+    from pipeline.engines import dask_engine
+    from pipeline.data import contract as io
+    from pipeline.tracking import registry
     root, uri, result = trained
     registry.configure(uri)
     spec = registry.load_model(result["model_uri"]).bundle.spec
@@ -148,8 +149,7 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     assert run.data.params["training_rows"] == local_run.data.params["training_rows"]
     assert run.data.params["n_features"] == local_run.data.params["n_features"]
     # the spec learnt from partition summaries (event levels, attributes, feature order) is the local one
-    from pipeline import registry
-
+    from pipeline.tracking import registry
     registry.configure(uri)
     assert registry.load_model(spread["model_uri"]).bundle.spec == registry.load_model(local["model_uri"]).bundle.spec
     assert spread["rows"] == local["rows"]

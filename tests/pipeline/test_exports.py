@@ -15,8 +15,9 @@ from models.explain import Reason
 from models.playbook import Playbook
 from models.risk_list import COLUMNS, ListOptions, summarise
 from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig
-from pipeline import exports, texts
-from pipeline.exports import write_outputs
+from pipeline.exports import writers as exports
+from pipeline.exports import texts
+from pipeline.exports.writers import write_outputs
 
 HYPERLINK = '=HYPERLINK("evil","click")'
 REASONS = ["+cmd; Página vista", "-1+2; <script>alert(1)</script>", "@SUM(A1)"]

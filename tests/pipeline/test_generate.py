@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from pipeline.generate import DEFAULT_END, generate
+from pipeline.synth.generator import DEFAULT_END, generate
 
 N_CLIENTS = 2000
 SEED = 7

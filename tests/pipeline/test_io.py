@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from features.tables import ContractError
-from pipeline.io import load_folder
+from pipeline.data.contract import load_folder
 
 CLIENTS = pd.DataFrame({
     "client_id": ["00123", "0003-MKNFE", "42"],

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.generate import generate
-from pipeline.jobs import score, train
-from pipeline.scoring import exclusive
+from pipeline.synth.generator import generate
+from pipeline.jobs.train import score, train
+from pipeline.jobs.score import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -191,8 +191,9 @@ def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
     import pandas as pd
 
     from features import build_features
-    from pipeline import io, partitions
-    from pipeline.registry import configure, load_model
+    from pipeline.data import contract as io
+    from pipeline.data import partitions
+    from pipeline.tracking.registry import configure, load_model
 
     root, uri, model = trained
     configure(uri)
@@ -284,7 +285,7 @@ KILL_AT = {  # the step of the publication a SIGKILL lands on, and which list re
 }
 KILLER = """
 import os, signal, sys
-from pipeline import scoring
+from pipeline.jobs import score as scoring
 name, nth = sys.argv[1], int(sys.argv[2])
 original, calls = getattr(scoring, name), []
 def killing(*args, **kwargs):

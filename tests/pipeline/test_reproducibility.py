@@ -6,8 +6,8 @@ import pytest
 
 from models import fit
 from pipeline.config import load_config
-from pipeline.generate import generate
-from pipeline.jobs import prepare_training
+from pipeline.synth.generator import generate
+from pipeline.jobs.train import prepare_training
 
 
 @pytest.fixture(scope="module")

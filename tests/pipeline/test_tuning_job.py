@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from pipeline import jobs
+from pipeline.jobs import train as jobs
 from pipeline.config import AppConfig, load_config
-from pipeline.generate import generate
-from pipeline.tuning import tune
+from pipeline.synth.generator import generate
+from pipeline.jobs.tune import tune
 
 TRIALS = 3
 

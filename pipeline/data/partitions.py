@@ -32,8 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.tables import TABLE_NAMES, ContractError
-from pipeline import io
-
+from pipeline.data import contract as io
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1 << 20

@@ -25,10 +25,10 @@ from models.evaluation import client_values, gains_table, profit_curve, reliabil
 from models.evaluation import evaluate as evaluate_model
 from models.explain import contributions, feature_catalogue_markdown
 from models.segments import monthly_values
-from pipeline import registry
+from pipeline.tracking import registry
 from pipeline.config import AppConfig
 from pipeline.progress import Timer
-from pipeline.io import LoadResult, load_folder, sha256_of_file
+from pipeline.data.contract import LoadResult, load_folder, sha256_of_file
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
     """The Dask engine's preparation: checks and builders per partition on the cluster, the plan
     and spec from reductions of the partitions (the same functions as `prepare_training`)."""
     from models.training import _client_bucket, split_rule
-    from pipeline import dask_engine
-    from pipeline.scoring import InputTotals
+    from pipeline.engines import dask_engine
+    from pipeline.jobs.score import InputTotals
 
     tc = config.training
     with timer("read"):
@@ -180,8 +180,7 @@ def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date
           out: Path = Path("churn_output/train")) -> dict[str, Any]:
     """Train, validate out of time, log and register: in this process, or on Dask (`config.engine`)."""
     if config.engine.kind == "dask":
-        from pipeline import dask_engine
-
+        from pipeline.engines import dask_engine
         with dask_engine.connect(config.engine) as client:
             return _train(data, config=config, tracking_uri=tracking_uri, until=until, out=out, client=client)
     return _train(Path(data), config=config, tracking_uri=tracking_uri, until=until, out=out)
@@ -312,8 +311,7 @@ def _finite(figures: dict[str, float]) -> dict[str, float]:
 def _grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.ndarray, config: AppConfig,
            others: dict[str, np.ndarray] | None = None) -> tuple[dict[str, float], dict[str, bytes]]:
     """Every figure of calibrated probabilities (with the raw ones' calibration figures) and the plots."""
-    from pipeline import plots
-
+    from pipeline.exports import charts as plots
     ec = config.evaluation
     metrics = _finite(evaluate_model(label, calibrated, value, ec))
     before = _finite(evaluate_model(label, raw, value, ec))
@@ -335,8 +333,7 @@ def _grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np
 def _validation_report(rows: pd.DataFrame, result, bundle: ModelBundle, clients: pd.DataFrame,
                        config: AppConfig, data: Path) -> ValidationReport:
     """Every figure of the model on its out-of-time fold, against baselines and the oracle."""
-    from pipeline import plots
-
+    from pipeline.exports import charts as plots
     ec = config.evaluation
     names = list(bundle.spec.feature_names)
     valid = rows.loc[result.split.valid].reset_index(drop=True)
@@ -465,8 +462,7 @@ def feature_catalogue(data: Path, *, config: AppConfig, out_file: Path | None = 
 def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
              as_of_date: date | None = None, out: Path = Path("churn_output/evaluate")) -> dict[str, Any]:
     """Grade a registered model on a cutoff whose labels the data has fully observed."""
-    from pipeline import plots
-
+    from pipeline.exports import charts as plots
     out = Path(out)
     loaded = _load(data, out, config, require_churn=True)
     tables = loaded.tables
@@ -545,14 +541,14 @@ def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, 
 
 # ---------------------------------------------------------------------------------------- score
 
-from pipeline.scoring import data_location, publish_file, score  # noqa: E402  (the nightly job has its own module)
+from pipeline.jobs.score import data_location, publish_file, score  # noqa: E402  (the nightly job has its own module)
 
 
 # ---------------------------------------------------------------------------------------- generate, demo
 
 def generate(out: Path, *, clients: int, seed: int, end: date | None) -> dict[str, Any]:
-    from pipeline.generate import DEFAULT_END
-    from pipeline.generate import generate as run_generator
+    from pipeline.synth.generator import DEFAULT_END
+    from pipeline.synth.generator import generate as run_generator
 
     started = time.perf_counter()
     counts = run_generator(Path(out), n_clients=clients, seed=seed, end=end or DEFAULT_END)

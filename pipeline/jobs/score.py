@@ -41,13 +41,16 @@ from models.bundle import ModelBundle
 from models.playbook import load_playbook
 from models.risk_list import ListOptions
 from models.segments import monthly_values
-from pipeline import exports, io, partitions, registry
+from pipeline.exports import writers as exports
+from pipeline.data import contract as io
+from pipeline.data import partitions
+from pipeline.tracking import registry
 from pipeline.config import AppConfig
 from pipeline.progress import Timer, steps
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[1] / "configs" / "playbook.yaml"
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "configs" / "playbook.yaml"
 LOCK_FILE = ".churn.lock"
 MANIFEST = "manifest.json"
 DRIFT_REPORT = "drift_report.csv"
@@ -123,8 +126,7 @@ def _clean_dask_work(state: dict[str, Any], published: bool) -> None:
     work = state.get("dask_work")
     if not work:
         return
-    from pipeline import dask_engine
-
+    from pipeline.engines import dask_engine
     try:
         dask_engine.remove(f"{work}/{dask_engine.FEATURE_PARTS}" if published else work)
     except Exception as exc:  # noqa: BLE001 - a leftover is worth a warning, not the night's list
@@ -440,8 +442,7 @@ def _reasons(listed: pd.DataFrame, kept: pd.DataFrame | None, rows_of, bundle: M
 
 def _spilled(spill: Path):
     """Reads the features of given clients back from the partitions' spilled files (a row filter)."""
-    from pipeline import dask_engine
-
+    from pipeline.engines import dask_engine
     def rows_of(ids: np.ndarray) -> pd.DataFrame:
         return dask_engine.read_rows(str(spill), ids) if spill.is_dir() else pd.DataFrame({"client_id": []})
     return rows_of
@@ -451,8 +452,7 @@ def _collect_dask(data, out: Path, config: AppConfig, bundle: ModelBundle, profi
                   partition_clients: int | None, state: dict[str, Any], timer: Timer, run: "_Collected"):
     """The Dask engine's partitions, checked, featurised and scored on the cluster; back here come
     the reports, quarantine, per-client list columns and drift counts, as the local engine's."""
-    from pipeline import dask_engine
-
+    from pipeline.engines import dask_engine
     sc, engine = config.scoring, config.engine
     work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}" \
         if engine.work_url else str((out / WORK / "dask").resolve())
@@ -625,8 +625,7 @@ def _publish_run(out: Path, day: str, listed: pd.DataFrame, scored: pd.DataFrame
     if report is not None:
         report.table.to_csv(staging / DRIFT_REPORT, index=False)
     if dask_parts is not None:  # the Dask engine's partitioned list: moved in when on this machine
-        from pipeline import dask_engine
-
+        from pipeline.engines import dask_engine
         local = Path(dask_parts.parts_url)
         if local.is_absolute() and local.is_dir():
             shutil.move(local, staging / dask_engine.RISK_PARTS)

@@ -12,7 +12,7 @@
 Every text cell a spreadsheet could read as a formula (leading =, +, -, @, tab, carriage
 return) gets a leading apostrophe in the CSV and the XLSX. Every file is written beside its
 target under a temporary name and moved into place only when all four are ready.
-All words come from `pipeline.texts`.
+All words come from `pipeline.exports.texts`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from openpyxl.xml.functions import tostring
 
 from models.risk_list import COLUMNS
 from models.segments import NPS_GROUPS, RISK_BANDS
-from pipeline import texts
-from pipeline.texts import t
+from pipeline.exports import texts
+from pipeline.exports.texts import t
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from features import build_features, training_rows
 from features.cutoffs import as_of, latest_date
 from features.spec import EventLevels, FeatureSpec, event_levels
 from features.tables import TABLE_NAMES, ContractError, Tables
-from pipeline import io, partitions
+from pipeline.data import contract as io
+from pipeline.data import partitions
 from pipeline.config import EngineConfig
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,11 @@ def _versions() -> dict[str, str]:
 
     import hashlib
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    for path in sorted(p for folder in ("features", "models", "pipeline") for p in (root / folder).glob("*.py")):
+    # every module of the three packages, sub-packages included
+    for path in sorted(p for folder in ("features", "models", "pipeline") for p in (root / folder).rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     found = {"code": digest.hexdigest()[:12]}
     for package in ("churn-pipeline", "lightgbm", "pandas", "pyarrow", "numpy", "cloudpickle"):

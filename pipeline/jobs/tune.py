@@ -17,7 +17,8 @@ import mlflow
 import yaml
 
 from models import tuning as search
-from pipeline import jobs, registry
+from pipeline.jobs import train as jobs
+from pipeline.tracking import registry
 from pipeline.config import AppConfig, load_config
 
 log = logging.getLogger(__name__)
