@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from features import clients, cutoffs, events, surveys, tickets
-from features.spec import FeatureSpec, FeaturesConfig, fit_spec
-from features.tables import ContractError, GateStop, Tables
+from features.spec import EventLevels, FeatureSpec, FeaturesConfig, learn_spec
+from features.tables import Tables
+from features.errors import ContractError, GateStop
 
 __all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables", "ContractError",
            "categorical_features", "KEY_COLUMNS"]
@@ -31,7 +33,7 @@ def categorical_features(spec: FeatureSpec) -> list[str]:
     return names
 
 
-def _check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
+def check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
     for source in spec.sources:
         if getattr(tables, source) is None:
             error = GateStop if missing == "stop" else ContractError
@@ -63,21 +65,34 @@ def build_at(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec, clients_ma
     return frame
 
 
+def fit_spec(tables: Tables, config: FeaturesConfig, levels: EventLevels | None = None) -> FeatureSpec:
+    """The spec learnt from the training tables, complete: its feature order is the builders' columns
+    (read from a build on no client, so it costs nothing and depends on no row)."""
+    spec = learn_spec(tables, config, levels)
+    nobody = build_at(tables, tables_start(tables), spec, clients_mask=np.zeros(len(tables.clients), dtype=bool))
+    return replace(spec, feature_names=tuple(c for c in nobody.reset_index().columns if c not in KEY_COLUMNS))
+
+
+def tables_start(tables: Tables) -> pd.Timestamp:
+    """A cutoff for a build whose rows do not matter: the earliest signup (or the epoch)."""
+    signup = tables.clients["signup_date"] if "signup_date" in tables.clients else pd.Series(dtype="datetime64[ns]")
+    return pd.Timestamp(signup.min()) if signup.notna().any() else pd.Timestamp(0)
+
+
 def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec,
                    missing: str = "warn") -> pd.DataFrame:
     """One row per (client active at T, T): columns client_id, cutoff, then spec.feature_names.
 
-    The first call on a fresh spec fixes the feature order; later calls (scoring) reindex to it,
-    so a feature the data cannot provide reads as missing, with a warning naming it, or
-    (`missing="stop"`) stops with a `GateStop` naming it.
+    Rows follow the spec's feature order, so a feature the data cannot provide reads as missing,
+    with a warning naming it, or (`missing="stop"`) stops with a `GateStop` naming it.
     """
-    _check_sources(tables, spec, missing)
+    if not spec.feature_names:
+        raise ValueError("the spec has no feature order: make it with features.fit_spec")
+    check_sources(tables, spec, missing)
     frames = [build_at(tables, pd.Timestamp(t), spec) for t in cutoff_dates]
     if not frames:
         raise ValueError("build_features needs at least one cutoff")
     frame = pd.concat(frames).reset_index()
-    if not spec.feature_names:
-        spec.feature_names = tuple(c for c in frame.columns if c not in KEY_COLUMNS)
     lacking = [c for c in spec.feature_names if c not in frame.columns]
     if lacking:
         names = ", ".join(lacking[:10]) + (" ..." if len(lacking) > 10 else "")

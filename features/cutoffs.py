@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.tables import ContractError, Tables
+from features.tables import Tables
+
+from features.errors import ContractError
 
 DAY = pd.Timedelta(days=1)
 

@@ -84,7 +84,7 @@ class FeatureSpec:
     categorical_attributes: dict[str, str] = field(default_factory=dict)  # column -> feature name
     category_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # feature -> levels
     ignored_columns: dict[str, str] = field(default_factory=dict)         # column -> why
-    feature_names: tuple[str, ...] = ()           # final order, fixed after the first build
+    feature_names: tuple[str, ...] = ()           # final order, fixed by features.fit_spec
 
     def has(self, source: str) -> bool:
         return source in self.sources
@@ -127,7 +127,7 @@ class EventLevels:
 
 
 def event_levels(events: pd.DataFrame) -> EventLevels:
-    """The counts `fit_spec` reads from an event log."""
+    """The counts `learn_spec` reads from an event log."""
     valued = frozenset(events.loc[events["value"].notna(), "event_type"].astype(str).unique()) \
         if "value" in events else frozenset()
     return EventLevels(_counts(events["event_type"]), _counts(events["channel"]) if "channel" in events else None,
@@ -144,8 +144,9 @@ def _attribute_name(column: str) -> str:
 RESERVED_CLIENT_FEATURES = {"tenure_days", "monthly_value"}
 
 
-def fit_spec(tables: Tables, config: FeaturesConfig, levels: EventLevels | None = None) -> FeatureSpec:
-    """Learn the spec from the training tables (already cut at the training `until`).
+def learn_spec(tables: Tables, config: FeaturesConfig, levels: EventLevels | None = None) -> FeatureSpec:
+    """Learn what the builders need from the training tables (already cut at the training `until`);
+    `features.fit_spec` adds the feature order.
 
     `levels`, when given, are the event log's counts (summed over partitions by an engine that
     never holds the whole log); `tables.events` then only says which columns the log has.

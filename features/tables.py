@@ -1,4 +1,4 @@
-"""The contract tables as typed frames, and the one error type meant for users.
+"""The contract tables as typed frames.
 
 After `pipeline.data` has read and validated a folder, every table holds:
 - `client_id` as a pandas Categorical whose categories are the clients table's ids (sorted),
@@ -29,34 +29,6 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "churn": (),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(REQUIRED_COLUMNS)
-
-
-class ContractError(Exception):
-    """Bad input or configuration a user can fix: names the file, the column and a count.
-
-    The CLI turns it into exit code 2 and one line on stderr.
-    """
-
-    def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
-                 count: int | None = None) -> None:
-        self.file = file
-        self.column = column
-        self.count = count
-        parts = []
-        if file:
-            parts.append(str(file))
-        if column:
-            parts.append(f"column '{column}'")
-        prefix = ": ".join([", ".join(parts)]) if parts else ""
-        super().__init__(f"{prefix}: {message}" if prefix else message)
-
-
-class GateStop(ContractError):
-    """The data reads, but a gate says tonight's list should not be published: a feature the
-    model needs is missing, the inputs drifted, or the model's realised performance fell.
-
-    The CLI turns it into exit code 3 (the previous list stays in place).
-    """
 
 
 @dataclass(frozen=True)

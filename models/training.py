@@ -33,7 +33,7 @@ class Split:
     note: str = ""
 
 
-def _client_bucket(client_ids: pd.Series, seed: int) -> np.ndarray:
+def client_bucket(client_ids: pd.Series, seed: int) -> np.ndarray:
     """A stable pseudo-random number in [0, 1) per client: same client, same side of a split."""
     hashed = pd.util.hash_pandas_object(client_ids.astype(str), index=False, hash_key=f"{seed:016d}"[:16])
     return (hashed.to_numpy() % 10_000) / 10_000
@@ -76,7 +76,7 @@ class SplitRule:
             train = (cutoff < first) if self.overlap else (cutoff + pd.Timedelta(days=self.horizon_days) <= first)
             return train.to_numpy(), valid
         at = (cutoff == self.window[0]).to_numpy()
-        held = _client_bucket(rows["client_id"], config.seed) < config.fallback_validation_share
+        held = client_bucket(rows["client_id"], config.seed) < config.fallback_validation_share
         # rows of other cutoffs (no churner) add only negatives; held-out clients stay out of them too
         return ~held, at & held
 
@@ -128,7 +128,7 @@ def threads_for(rows: int, configured: int) -> int:
     return max(1, min(os.cpu_count() or 1, rows // ROWS_PER_THREAD))
 
 
-def _params(config: TrainingConfig, rows: int) -> dict:
+def lightgbm_params(config: TrainingConfig, rows: int) -> dict:
     p = config.lightgbm
     return {
         "objective": "binary",
@@ -149,7 +149,7 @@ def _params(config: TrainingConfig, rows: int) -> dict:
     }
 
 
-def _dataset(rows: pd.DataFrame, mask: np.ndarray, spec: FeatureSpec, reference: lgb.Dataset | None = None
+def lightgbm_dataset(rows: pd.DataFrame, mask: np.ndarray, spec: FeatureSpec, reference: lgb.Dataset | None = None
              ) -> lgb.Dataset:
     names = list(spec.feature_names)
     categorical = [c for c in categorical_features(spec) if c in names]
@@ -200,9 +200,9 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         log.warning(split.note)
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
-    params = _params(config, len(rows))
-    train_set = _dataset(rows, split.train, spec)
-    valid_set = _dataset(rows, split.valid, spec, reference=train_set)
+    params = lightgbm_params(config, len(rows))
+    train_set = lightgbm_dataset(rows, split.train, spec)
+    valid_set = lightgbm_dataset(rows, split.valid, spec, reference=train_set)
     booster = lgb.train(params, train_set, num_boost_round=config.max_boost_rounds, valid_sets=[valid_set],
                         valid_names=["validation"],
                         callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
@@ -213,6 +213,6 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
     calibrator, valid_probability, metrics = calibrate(raw, rows.loc[split.valid], config)
     if config.refit_on_all_cutoffs:
         everything = np.ones(len(rows), dtype=bool)
-        booster = lgb.train(params, _dataset(rows, everything, spec), num_boost_round=best)
+        booster = lgb.train(params, lightgbm_dataset(rows, everything, spec), num_boost_round=best)
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     return FitResult(final, best, valid_probability, raw, metrics, split, calibrator)

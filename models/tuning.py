@@ -21,7 +21,7 @@ import pandas as pd
 from features.spec import FeatureSpec
 from models.config import LightGBMParams, TrainingConfig
 from models.metrics import classification_metrics
-from models.training import _dataset, _params, split_rows, validation_window
+from models.training import lightgbm_dataset, lightgbm_params, split_rows, validation_window
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +112,14 @@ def evaluate_params(rows: pd.DataFrame, spec: FeatureSpec, training_config: Trai
     if not folds:
         raise ValueError("evaluate_params needs at least one fold")
     config = with_params(training_config, params)
-    lgb_params = _params(config, len(rows))
+    lgb_params = lightgbm_params(config, len(rows))
     names = list(spec.feature_names)
     roc_auc, pr_auc, best_iterations = [], [], []
     for train, valid in folds:
         if rows.loc[train, "label"].nunique() < 2:
             raise ValueError("a fold's training rows hold a single class; more history or cutoffs are needed")
-        train_set = _dataset(rows, train, spec)
-        valid_set = _dataset(rows, valid, spec, reference=train_set)
+        train_set = lightgbm_dataset(rows, train, spec)
+        valid_set = lightgbm_dataset(rows, valid, spec, reference=train_set)
         booster = lgb.train(lgb_params, train_set, num_boost_round=config.max_boost_rounds,
                             valid_sets=[valid_set], valid_names=["validation"],
                             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from typing import Literal
 
 from features.spec import FeaturesConfig
-from features.tables import ContractError
+from features.errors import ContractError
 from models.config import TrainingConfig
 from models.drift import DriftConfig
 from models.monitoring import MonitoringConfig
@@ -88,10 +88,10 @@ class AppConfig(BaseModel):
     engine: EngineConfig = EngineConfig()
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 
@@ -112,7 +112,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ContractError("must hold a mapping of settings", file=source)
         values = loaded
     if overrides:
-        values = _merge(values, overrides)
+        values = merge(values, overrides)
     try:
         return AppConfig.model_validate(values)
     except ValidationError as exc:

@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, ContractError, Tables
+from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, Tables
+
+from features.errors import ContractError
 
 log = logging.getLogger(__name__)
 

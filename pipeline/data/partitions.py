@@ -31,7 +31,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.tables import TABLE_NAMES, ContractError
+from features.tables import TABLE_NAMES
+
+from features.errors import ContractError
 from pipeline.data import contract as io
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 from features import build_features, training_rows
 from features.cutoffs import as_of, latest_date
 from features.spec import EventLevels, FeatureSpec, event_levels
-from features.tables import TABLE_NAMES, ContractError, Tables
+from features.tables import TABLE_NAMES, Tables
+from features.errors import ContractError
 from pipeline.data import contract as io
 from pipeline.data import partitions
 from pipeline.config import EngineConfig
@@ -472,10 +473,10 @@ def levels(client: Any, parts: Partitioned, cutoff: pd.Timestamp) -> EventLevels
 
 def check_sources(parts: Partitioned, spec: FeatureSpec, missing: str) -> None:
     """The model's tables and columns against the data's, here (a warning on a worker stays there)."""
-    from features import _check_sources
+    from features import check_sources
 
     shapes = {name: source.frame._meta for name, source in parts.sources.items()}
-    _check_sources(Tables(**{name: shapes.get(name) for name in TABLE_NAMES}), spec, missing)
+    check_sources(Tables(**{name: shapes.get(name) for name in TABLE_NAMES}), spec, missing)
 
 
 def _features_of(loaded: io.LoadResult, cutoffs: list[pd.Timestamp], spec: FeatureSpec, missing: str,
@@ -496,20 +497,6 @@ def _features_of(loaded: io.LoadResult, cutoffs: list[pd.Timestamp], spec: Featu
 
 
 MONTHLY = "__monthly_value"
-
-
-def fix_feature_names(client: Any, parts: Partitioned, cutoff: pd.Timestamp, spec: FeatureSpec, missing: str
-                      ) -> FeatureSpec:
-    """The feature order a fresh spec takes on its first build, fixed once here for every partition."""
-    if spec.feature_names:
-        return spec
-
-    def names(loaded: io.LoadResult) -> tuple[str, ...]:
-        build_features(loaded.tables, [cutoff], spec, missing=missing)
-        return spec.feature_names
-
-    spec.feature_names = client.submit(names, parts.checked[0]).result()
-    return spec
 
 
 def features(client: Any, parts: Partitioned, cutoffs: list[pd.Timestamp], spec: FeatureSpec, *,

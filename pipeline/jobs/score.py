@@ -35,7 +35,8 @@ import pandas as pd
 
 from features import build_features
 from features.cutoffs import latest_date
-from features.tables import ContractError, GateStop, Tables
+from features.tables import Tables
+from features.errors import ContractError, GateStop
 from models import drift, monitoring, risk_list
 from models.bundle import ModelBundle
 from models.playbook import load_playbook

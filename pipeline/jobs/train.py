@@ -19,7 +19,7 @@ import pandas as pd
 
 from features import build_features, fit_spec, label_frame, training_rows
 from features.cutoffs import as_of, latest_date, training_cutoffs
-from features.tables import ContractError
+from features.errors import ContractError
 from models import ModelBundle, baselines, drift, classification_metrics, decide, fit, risk_list, validation_window
 from models.evaluation import client_values, gains_table, profit_curve, reliability_table
 from models.evaluation import evaluate as evaluate_model
@@ -103,7 +103,7 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
                          ) -> TrainingData:
     """The Dask engine's preparation: checks and builders per partition on the cluster, the plan
     and spec from reductions of the partitions (the same functions as `prepare_training`)."""
-    from models.training import _client_bucket, split_rule
+    from models.training import client_bucket, split_rule
     from pipeline.engines import dask_engine
     from pipeline.jobs.score import InputTotals
 
@@ -126,7 +126,6 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
     for column, why in spec.ignored_columns.items():
         log.warning("clients column '%s' not used as a feature: %s", column, why)
     with timer("features"):
-        spec = dask_engine.fix_feature_names(client, parts, plan.cutoffs[-1], spec, "warn")
         rows = dask_engine.features(client, parts, list(plan.cutoffs), spec, until=until_ts,
                                     horizon_days=tc.horizon_days)
         rule = split_rule(dict(zip(plan.cutoffs, plan.churners)), tc)
@@ -136,7 +135,7 @@ def _prepare_distributed(data, *, config: AppConfig, until: date | None, out: Pa
         else:  # validation rows, the latest cutoff and a sample of clients (logistic baseline)
             share = REPORT_ROWS / total
             keep = lambda f: f[rule.masks(f, tc)[1] | (f["cutoff"] == plan.cutoffs[-1]).to_numpy()  # noqa: E731
-                               | (_client_bucket(f["client_id"], tc.seed + 1) < share)]
+                               | (client_bucket(f["client_id"], tc.seed + 1) < share)]
             kept = rows.map_partitions(keep, meta=rows._meta).compute()
             log.info("Dask: %d of %d training rows brought back for the report", len(kept), total)
         kept = kept.sort_values(["cutoff", "client_id"], kind="mergesort").reset_index(drop=True)
@@ -449,7 +448,6 @@ def feature_catalogue(data: Path, *, config: AppConfig, out_file: Path | None = 
     tables = loaded.tables
     cutoff = latest_date(tables)
     spec = fit_spec(as_of(tables, cutoff), config.features)
-    build_features(tables, [cutoff], spec)  # fixes the feature names and order
     text = CATALOGUE_HEADER + feature_catalogue_markdown(spec)
     if out_file is not None:
         Path(out_file).parent.mkdir(parents=True, exist_ok=True)

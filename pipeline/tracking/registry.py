@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from features.tables import ContractError
+from features.errors import ContractError
 from models.bundle import ModelBundle
 
 DEFAULT_DB = "mlflow.db"

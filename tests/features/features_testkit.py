@@ -8,7 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 from features import cutoffs
-from features.spec import FeaturesConfig, FeatureSpec, fit_spec
+from features import fit_spec
+from features.spec import FeaturesConfig, FeatureSpec
 from features.tables import Tables
 from pipeline.data.contract import tables_from_frames
 

@@ -47,7 +47,7 @@ def test_scoring_without_a_table_the_model_was_trained_with_names_the_table(miss
                                             f"add {missing}.csv"):
         features.build_features(scoring, [T], spec)
     # the nightly scorer asks for a stop (exit 3) rather than a bad-input error
-    from features.tables import GateStop
+    from features.errors import GateStop
 
     with pytest.raises(GateStop, match=f"'{missing}' table"):
         features.build_features(scoring, [T], spec, missing="stop")

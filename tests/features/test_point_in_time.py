@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import features
-from features.spec import FeaturesConfig, fit_spec
+from features import fit_spec
+from features.spec import FeaturesConfig
 from pipeline.data.contract import tables_from_frames
 
 BASE = pd.Timestamp("2024-01-01")

@@ -65,7 +65,8 @@ def test_valued_event_types_are_those_with_a_filled_value():
 
 def test_event_levels_of_parts_add_up_to_the_spec_of_the_whole():
     """An engine holding the log in parts sums its counts: the spec is the one of the whole log."""
-    from features.spec import event_levels, fit_spec
+    from features import fit_spec
+    from features.spec import event_levels
 
     rows = [("a", "2024-03-01T00:00:00Z", "login", "web", None), ("a", "2024-03-02T00:00:00Z", "view", "app", None),
             ("b", "2024-03-01T00:00:00Z", "view", "app", None), ("c", "2024-03-01T00:00:00Z", "buy", "web", "9.5"),

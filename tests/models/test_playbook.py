@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from features.tables import ContractError
+from features.errors import ContractError
 from models.playbook import Playbook, assign_actions, load_playbook
 
 PLAYBOOK = {

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from features import FeaturesConfig, build_features, fit_spec
-from features.tables import ContractError
+from features.errors import ContractError
 from pipeline.config import DataConfig
 from pipeline.data.contract import load_folder
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from features.tables import ContractError
+from features.errors import ContractError
 from pipeline.config import AppConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]

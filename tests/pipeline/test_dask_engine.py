@@ -13,7 +13,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from features.tables import ContractError, GateStop  # noqa: E402
+from features.errors import ContractError, GateStop  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.synth.generator import generate  # noqa: E402
 from pipeline.jobs.train import score, train  # noqa: E402

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.tables import ContractError
+from features.errors import ContractError
 from pipeline.data.contract import load_folder
 
 CLIENTS = pd.DataFrame({

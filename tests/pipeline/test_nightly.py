@@ -46,7 +46,7 @@ def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained):
     out = root / "failing"
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=10)
     before = (out / "risk_list.parquet").read_bytes()
-    from features.tables import ContractError
+    from features.errors import ContractError
 
     with pytest.raises(ContractError, match="cannot load model"):
         score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri="models:/churn/99")
@@ -406,7 +406,7 @@ def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
 
 
 def test_a_feature_the_data_cannot_provide_stops_the_run(trained):
-    from features.tables import GateStop
+    from features.errors import GateStop
 
     root, uri, model = trained
     data = _copy_without(root / "data", root / "no_plan",
@@ -424,7 +424,7 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     import pandas as pd
     from mlflow import MlflowClient
 
-    from features.tables import GateStop
+    from features.errors import GateStop
 
     root, uri, model = trained
     out = root / "monitored"
