@@ -102,3 +102,20 @@ def test_split_rule_decided_from_churners_per_cutoff_gives_split_rows_masks():
     for part in (data.iloc[:4], data.iloc[4:]):
         train, valid = rule.masks(part, config)
         assert (train == expected.train[part.index]).all() and (valid == expected.valid[part.index]).all()
+
+
+def test_a_training_label_window_may_not_cross_the_first_validation_cutoff():
+    # month-ends with a 60-day horizon; the two latest cutoffs validate, so the first validation
+    # cutoff is 2024-03-31. A training row at T is labelled by churn in (T, T+60d]:
+    #   2023-12-31 + 60d = 2024-02-29  closes before 2024-03-31: trains
+    #   2024-01-31 + 60d = 2024-03-31  closes on it, nothing after it is seen: trains
+    #   2024-02-29 + 60d = 2024-04-29  would see churn of the validation period: dropped from both sides
+    data = rows({"2023-12-31": [1, 0], "2024-01-31": [0, 1], "2024-02-29": [1, 0], "2024-03-31": [0, 1],
+                 "2024-04-30": [1, 0]})
+    split = split_rows(data, TrainingConfig(validation_cutoffs=2, horizon_days=60))
+    assert split.kind == "out_of_time" and split.note == ""
+    assert split.window == ("2024-03-31", "2024-04-30")
+    day = data["cutoff"].dt.strftime("%Y-%m-%d")
+    assert list(day[split.train]) == ["2023-12-31", "2023-12-31", "2024-01-31", "2024-01-31"]
+    assert list(day[split.valid]) == ["2024-03-31", "2024-03-31", "2024-04-30", "2024-04-30"]
+    assert list(day[~split.train & ~split.valid]) == ["2024-02-29", "2024-02-29"]
