@@ -1,7 +1,7 @@
-"""Reading a folder of contract tables: parsing, contract checks, quarantine.
+"""Checking contract tables: parsing values, contract checks, quarantine.
 
-Each table is `<name>.parquet` or `<name>.csv` (UTF-8, header row, comma). A missing required
-table or column is a `ContractError` (exit 2). A row that breaks the contract is set aside in
+Tables arrive as read by `reading` (or as in-memory frames). A missing required table or column is
+a `ContractError` (exit 2). A row that breaks the contract is set aside in
 `<quarantine_dir>/<table>.csv` with a `reason` column; rows in = rows used + rows set aside,
 and the run stops when a table's rejected share passes `max_rejected_share`.
 """
@@ -10,33 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
-from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, Tables
 
 from features.errors import ContractError
+from features.tables import REQUIRED_COLUMNS, TABLE_NAMES, Tables
+from pipeline.data.reading import (CATEGORY_COLUMNS, ROW_NUMBER, TIME_COLUMNS, TIME_ORDER, find_table, normalised,
+                                   read_raw, require_table, sha256_of_file)
 
 log = logging.getLogger(__name__)
 
-TIME_COLUMNS = {
-    "clients": ("signup_date",),
-    "events": ("timestamp",),
-    "surveys": ("answered_at",),
-    "tickets": ("opened_at", "first_response_at", "resolved_at"),
-    "churn": ("churned_at",),
-}
 DATE_ONLY = {"signup_date", "churned_at"}
-# the column each log is kept sorted by (the time module binary-searches it)
-TIME_ORDER = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
-CATEGORY_COLUMNS = {"events": ("event_type", "channel"), "tickets": ("priority", "category")}
 # Datetimes outside this range are data errors (a year 9999 placeholder), not history.
 EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
 ABSURD_NUMBER = 1e15
@@ -69,117 +56,6 @@ class LoadResult:
         return digest.hexdigest()
 
 
-def find_table(folder: Path, name: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        path = folder / f"{name}{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
-def sha256_of_file(path: Path) -> str:
-    """SHA-256 of a file, read in blocks (event logs can be large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def contract_columns(name: str, names: list[str]) -> list[str]:
-    """The columns of a file worth reading (projection): every column of clients (attributes are
-    features), only the contract's columns of the other tables."""
-    if name == "clients":
-        return list(names)
-    known = {*REQUIRED_COLUMNS[name], *OPTIONAL_COLUMNS[name]}
-    return [c for c in names if str(c).strip().lower() in known]
-
-
-@dataclass(frozen=True)
-class CsvLayout:
-    """How a CSV file is laid out: separator, the header as written, the columns to read."""
-
-    delimiter: str
-    header: list[str]
-    columns: list[str]
-
-    def options(self, name: str, dictionary: bool = True) -> tuple:
-        keep = ["client_id", *CATEGORY_COLUMNS.get(name, ())] if dictionary else []
-        types = {c: (pa.dictionary(pa.int32(), pa.string()) if c.strip().lower() in keep else pa.string())
-                 for c in self.header}
-        return (pacsv.ParseOptions(delimiter=self.delimiter),
-                pacsv.ConvertOptions(column_types=types, include_columns=self.columns, strings_can_be_null=True,
-                                     null_values=[""], quoted_strings_can_be_null=True))
-
-
-def csv_layout(path: Path, name: str) -> CsvLayout:
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        first_line = handle.readline()
-    layout = layout_of_header(first_line, name)
-    if layout.delimiter != ",":
-        log.info("%s: read with %r as the separator", path.name, layout.delimiter)
-    return layout
-
-
-def layout_of_header(first_line: str, name: str) -> CsvLayout:
-    """The layout a CSV's header line gives (separator, names as written, the columns to read)."""
-    first_line = first_line.lstrip("\ufeff").rstrip("\r\n")
-    delimiter = delimiter_of(first_line)
-    header = [h.strip().strip('"') for h in first_line.split(delimiter)]
-    return CsvLayout(delimiter, header, contract_columns(name, header))
-
-
-@contextmanager
-def reading(path: Path):
-    """Turn what a reader raises on a bad file into a ContractError naming the file."""
-    try:
-        yield
-    except UnicodeDecodeError as exc:
-        raise ContractError(f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV",
-                            file=path.name) from None
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        message = str(exc).splitlines()[0]
-        if "utf8" in message.lower() or "utf-8" in message.lower():
-            raise ContractError(f"is not UTF-8 text ({message}); save it as UTF-8 CSV", file=path.name) from None
-        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
-        raise ContractError(f"cannot be read as {kind} ({message})", file=path.name) from None
-
-
-def dictionary_columns(name: str, schema: pa.Schema) -> list[str]:
-    """Text columns that repeat a lot: read as dictionaries (pandas categoricals), cheap."""
-    return [c for c in ("client_id", *CATEGORY_COLUMNS.get(name, ())) if c in schema.names
-            and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
-
-
-def _read_raw(path: Path, name: str) -> pd.DataFrame:
-    """The columns worth reading, as written; repeated text arrives as categoricals (cheap)."""
-    with reading(path):
-        if path.suffix == ".parquet":
-            schema = pq.read_schema(path)
-            table = pq.read_table(path, columns=contract_columns(name, schema.names),
-                                  read_dictionary=dictionary_columns(name, schema))
-        else:
-            layout = csv_layout(path, name)
-            parse, convert = layout.options(name)
-            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf8"), parse_options=parse,
-                                   convert_options=convert)
-    return normalised(table.to_pandas())
-
-
-def normalised(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame
-
-
-def delimiter_of(header: str) -> str:
-    """The contract's comma; a spreadsheet in a Spanish locale saves ';' (or a tab) instead."""
-    if "," in header:
-        return ","
-    counts = {d: header.count(d) for d in (";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
 def _text(values: pd.Series) -> pd.Series:
     """Trimmed text with empty strings as missing, whatever the stored type.
 
@@ -209,7 +85,7 @@ def client_text(values: pd.Series) -> pd.Series:
     return _text(values)
 
 
-def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(naive UTC datetime64[ns], unparseable mask, out-of-range mask)."""
     present = values.notna()
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -221,9 +97,6 @@ def _time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     out_of_range = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
     parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
     return parsed, unparseable, out_of_range
-
-
-parse_time = _time  # the contract's reading of a date or time, for callers outside this module
 
 
 def _number(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -293,7 +166,7 @@ def _parse_times(frame: pd.DataFrame, name: str, reasons: _Reasons, required: tu
     for column in TIME_COLUMNS[name]:
         if column not in frame:
             continue
-        values, unparseable, out_of_range = _time(frame[column])
+        values, unparseable, out_of_range = parse_time(frame[column])
         if column in required:
             reasons.flag(frame[column].isna(), f"{column} is empty")
         reasons.flag(unparseable, f"{column} is not a date/time")
@@ -393,13 +266,6 @@ def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
     tmp.replace(path)
 
 
-def require_table(folder: Path, name: str, require_churn: bool) -> None:
-    """Raise when a table the run cannot do without is absent from `folder`."""
-    if name == "clients" or (name == "churn" and require_churn):
-        need = "is required" if name == "clients" else "is required to train (who left and when)"
-        raise ContractError(f"table {need}: add {name}.csv or {name}.parquet", file=str(Path(folder) / name))
-
-
 def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,
                 require_churn: bool) -> LoadResult:
     """Read, validate and type every contract table in `folder`."""
@@ -412,7 +278,7 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
         if path is None:
             require_table(folder, name, require_churn)
             continue
-        sources[name] = (_read_raw(path, name), path.name, sha256_of_file(path))
+        sources[name] = (read_raw(path, name), path.name, sha256_of_file(path))
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
 
 
@@ -423,16 +289,12 @@ def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: f
     for name, frame in frames.items():
         if frame is None:
             continue
-        frame = frame.copy()
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        frame = normalised(frame.copy())
         digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
         sources[name] = (frame, f"{name} (frame)", digest.hexdigest())
     if "clients" not in sources:
         raise ContractError("table is required", file="clients")
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
-
-
-ROW_NUMBER = "__row"  # a source's own row number, carried by hash partitions (not data)
 
 
 def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_dir: Path | None,
@@ -477,12 +339,7 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
         elif target is not None and target.exists():
             target.unlink()  # a stale file from an earlier run would mislead
         if n_bad and not keep_rejected:  # a caller keeping rejected rows reports them itself
-            top = ", ".join(f"{r} ({c})" for r, c in list(report.reasons.items())[:3])
-            log.warning("%s: %d of %d rows set aside: %s", file, n_bad, len(raw), top)
-            if n_bad / len(raw) > max_rejected_share:
-                where = f"; see {target}" if target is not None else ""
-                failures.append(f"{file}: {n_bad} of {len(raw)} rows ({n_bad / len(raw):.1%}) break the "
-                                f"contract, above max_rejected_share {max_rejected_share:.1%}: {top}{where}")
+            failures += _rows_set_aside(report, max_rejected_share, target)
         clean = clean.loc[~bad]
         if name == "clients" and numbers is None and not len(clean):
             raise ContractError(f"has no usable rows: all {len(raw)} break the contract ({top_reasons(report)})",
@@ -496,6 +353,18 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
         raise ContractError(" | ".join(failures))
     _warn_churn_before_signup(frames, reports)
     return LoadResult(tables=Tables(**frames), reports=reports, rejected=rejected)
+
+
+def _rows_set_aside(report: TableReport, max_rejected_share: float, target: Path | None) -> list[str]:
+    """Log the rows a table set aside; the failure to report when their share passes the limit."""
+    file, n_bad, rows_in = report.file, report.rows_quarantined, report.rows_in
+    top = ", ".join(f"{r} ({c})" for r, c in list(report.reasons.items())[:3])
+    log.warning("%s: %d of %d rows set aside: %s", file, n_bad, rows_in, top)
+    if n_bad / rows_in > max_rejected_share:
+        where = f"; see {target}" if target is not None else ""
+        return [f"{file}: {n_bad} of {rows_in} rows ({n_bad / rows_in:.1%}) break the "
+                f"contract, above max_rejected_share {max_rejected_share:.1%}: {top}{where}"]
+    return []
 
 
 def top_reasons(report: TableReport, n: int = 3) -> str:

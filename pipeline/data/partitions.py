@@ -31,10 +31,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.tables import TABLE_NAMES
-
 from features.errors import ContractError
-from pipeline.data import contract as io
+from features.tables import TABLE_NAMES
+from pipeline.data import contract, reading
+
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1 << 20
@@ -46,11 +46,11 @@ def partitions_needed(folder: Path, clients_per_partition: int, rows_per_partiti
     """How many partitions keep each within `clients_per_partition` clients and about
     `rows_per_partition` rows of any one table (1: a single pass)."""
     folder = Path(folder)
-    clients = io.find_table(folder, "clients")
+    clients = reading.find_table(folder, "clients")
     if clients is None:
         return 1
     others = [_row_count(path) for name in TABLE_NAMES if name != "clients"
-              and (path := io.find_table(folder, name)) is not None]
+              and (path := reading.find_table(folder, name)) is not None]
     return count(_row_count(clients), others, clients_per_partition, rows_per_partition)
 
 
@@ -65,7 +65,7 @@ def count(clients: int, other_rows: list[int], clients_per_partition: int, rows_
 
 def _row_count(path: Path) -> int:
     if path.suffix == ".parquet":
-        with io.reading(path):
+        with reading.as_contract_errors(path):
             return pq.ParquetFile(path).metadata.num_rows
     with path.open("rb") as handle:  # an estimate is enough to size partitions
         return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1)
@@ -73,7 +73,7 @@ def _row_count(path: Path) -> int:
 
 def client_hashes(ids: pd.Series) -> np.ndarray:
     """A stable 64-bit hash of each client id as the contract reads it (trimmed text)."""
-    text = io.client_text(ids)
+    text = contract.client_text(ids)
     if isinstance(text.dtype, pd.CategoricalDtype):
         per_category = _hash(text.cat.categories.to_numpy(dtype=object))
         return np.r_[per_category, np.uint64(0)][text.cat.codes.to_numpy()]
@@ -131,15 +131,15 @@ class Split:
         self.latest = day if self.latest is None else max(self.latest, day)
 
     def partition(self, p: int) -> dict[str, tuple[pd.DataFrame, str, str]]:
-        """Partition `p` of every table, as `io.validate` takes it (rows carry `__row`)."""
+        """Partition `p` of every table, as `contract.validate` takes it (rows carry `__row`)."""
         sources = {}
         for name, source in self.sources.items():
             path = self.folder / name / f"part-{p:05d}.parquet"
             if path.exists():
-                table = pq.read_table(path, read_dictionary=io.dictionary_columns(name, source.schema))
+                table = pq.read_table(path, read_dictionary=reading.dictionary_columns(name, source.schema))
             else:
                 table = source.schema.empty_table()
-            frame = io.normalised(table.to_pandas())
+            frame = reading.normalised(table.to_pandas())
             sources[name] = (frame, source.file, source.sha256)
         return sources
 
@@ -163,9 +163,9 @@ def split(folder: Path, work: Path, n: int, *, require_churn: bool) -> Split:
     work.mkdir(parents=True)
     result = Split(work, n)
     for name in TABLE_NAMES:
-        path = io.find_table(folder, name)
+        path = reading.find_table(folder, name)
         if path is None:
-            io.require_table(folder, name, require_churn)
+            reading.require_table(folder, name, require_churn)
             continue
         result.sources[name] = _split_table(path, name, work / name, n, result)
     return result
@@ -177,19 +177,19 @@ def _batches(path: Path, name: str):
     Only reading is translated into a ContractError naming the file: a full disk while writing
     partitions is not the input's fault.
     """
-    with io.reading(path):
+    with reading.as_contract_errors(path):
         if path.suffix == ".parquet":
-            handle = pq.ParquetFile(path, read_dictionary=io.dictionary_columns(name, pq.read_schema(path)))
+            handle = pq.ParquetFile(path, read_dictionary=reading.dictionary_columns(name, pq.read_schema(path)))
             batches = handle.iter_batches(batch_size=BATCH_ROWS,
-                                          columns=io.contract_columns(name, handle.schema_arrow.names))
+                                          columns=reading.contract_columns(name, handle.schema_arrow.names))
         else:
-            layout = io.csv_layout(path, name)
+            layout = reading.csv_layout(path, name)
             parse, convert = layout.options(name)
             batches = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8",
                                                                           block_size=CSV_BLOCK_BYTES),
                                      parse_options=parse, convert_options=convert)
     while True:
-        with io.reading(path):
+        with reading.as_contract_errors(path):
             batch = next(batches, None)
         if batch is None:
             return
@@ -207,7 +207,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
         for batch in _batches(path, name):
             columns = [str(c).strip().lower() for c in batch.schema.names]
             numbers = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
-            batch = batch.append_column(io.ROW_NUMBER, pa.array(numbers))
+            batch = batch.append_column(reading.ROW_NUMBER, pa.array(numbers))
             schema = _plain_text(batch.slice(0, 0)).schema
             if "client_id" not in columns:
                 raise ContractError(f"required column is missing (found: {', '.join(columns)})", file=path.name,
@@ -216,12 +216,12 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
             part = (hashes % np.uint64(n)).astype(np.int32)
             if name == "clients":
                 clients.append(hashes)
-            for column in io.TIME_COLUMNS[name]:
+            for column in reading.TIME_COLUMNS[name]:
                 if column in columns:
-                    values, _, _ = io.parse_time(batch.column(columns.index(column)).to_pandas())
+                    values, _, _ = contract.parse_time(batch.column(columns.index(column)).to_pandas())
                     result.saw(values, hashes)
             if name == "tickets" and "ticket_id" in columns:
-                ticket = io.client_text(batch.column(columns.index("ticket_id")).to_pandas())
+                ticket = contract.client_text(batch.column(columns.index("ticket_id")).to_pandas())
                 tickets.append((hash_text(ticket), part, numbers))
             order = np.argsort(part, kind="stable")
             ordered = _plain_text(batch.take(pa.array(order)))
@@ -239,12 +239,12 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
     if name == "clients":
         result.known_clients = np.unique(np.concatenate(clients)) if clients else np.zeros(0, dtype=np.uint64)
     if schema is None:  # a header-only file: its columns still count
-        with io.reading(path):
+        with reading.as_contract_errors(path):
             schema = _header_schema(path, name)
     if tickets:
         result.extra_reasons["tickets"] = reused_tickets(*map(np.concatenate, zip(*tickets)))
     log.info("%s: %d rows split into %d partitions", path.name, rows, n)
-    return Source(path.name, io.sha256_of_file(path), rows, schema)
+    return Source(path.name, reading.sha256_of_file(path), rows, schema)
 
 
 def _plain_text(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -259,11 +259,11 @@ def _plain_text(batch: pa.RecordBatch) -> pa.RecordBatch:
 def _header_schema(path: Path, name: str) -> pa.Schema:
     if path.suffix == ".parquet":
         schema = pq.read_schema(path)
-        fields = [schema.field(c) for c in io.contract_columns(name, schema.names)]
+        fields = [schema.field(c) for c in reading.contract_columns(name, schema.names)]
     else:
-        layout = io.csv_layout(path, name)
+        layout = reading.csv_layout(path, name)
         fields = [pa.field(c, pa.string()) for c in layout.columns]
-    return pa.schema([*fields, pa.field(io.ROW_NUMBER, pa.int64())])
+    return pa.schema([*fields, pa.field(reading.ROW_NUMBER, pa.int64())])
 
 
 def hash_text(values: pd.Series) -> np.ndarray:

@@ -7,7 +7,7 @@ Dask cluster (one you already run, or a `distributed.LocalCluster` started for t
    CSV is read with the layout the local reader detects (separator).
 2. Rows are shuffled on a stable hash of the trimmed client_id into `n` partitions: every row of
    a client lands in one partition, the same one in every table.
-3. Each partition is checked by `io.validate` (the local engine's checks) and kept on the
+3. Each partition is checked by `contract.validate` (the local engine's checks) and kept on the
    workers; what needs the whole portfolio (the as-of day, ticket ids reused across clients,
    the spec's event levels, the cutoff plan, quarantine) is reduced from small per-partition
    summaries.
@@ -37,7 +37,9 @@ from features.cutoffs import as_of, latest_date
 from features.spec import EventLevels, FeatureSpec, event_levels
 from features.tables import TABLE_NAMES, Tables
 from features.errors import ContractError
-from pipeline.data import contract as io
+from pipeline.data import contract
+from pipeline.data.reading import (CATEGORY_COLUMNS, ROW_NUMBER, TIME_COLUMNS, TIME_ORDER, as_contract_errors,
+                                   contract_columns, layout_of_header, normalised, require_table, sha256_of_file)
 from pipeline.data import partitions
 from pipeline.config import EngineConfig
 
@@ -182,7 +184,7 @@ def _digest(fs, files: list[str]) -> str:
     from fsspec.implementations.local import LocalFileSystem
 
     if isinstance(fs, LocalFileSystem) and len(files) == 1:
-        return io.sha256_of_file(Path(files[0]))  # as the local engine: same file, same fingerprint
+        return sha256_of_file(Path(files[0]))  # as the local engine: same file, same fingerprint
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path}:{fs.checksum(path)};".encode())
@@ -191,9 +193,9 @@ def _digest(fs, files: list[str]) -> str:
 
 @contextmanager
 def reading(file: str):
-    """What a worker raises on a bad file, as a ContractError naming it (io.reading's messages)."""
+    """What a worker raises on a bad file, as a ContractError naming it (the messages of reading.as_contract_errors)."""
     try:
-        with io.reading(Path(file)):
+        with as_contract_errors(Path(file)):
             yield
     except FileNotFoundError as exc:
         raise ContractError(f"cannot be read ({exc})", file=file) from None
@@ -205,19 +207,19 @@ def _read_piece(piece: tuple[str, list[int], int], fs, wanted: list[str], file: 
     path, groups, offset = piece
     with reading(file), fs.open(path, "rb") as handle:
         table = pq.ParquetFile(handle).read_row_groups(groups, columns=wanted)
-    return _numbered(io.normalised(table.to_pandas()), offset)
+    return _numbered(normalised(table.to_pandas()), offset)
 
 
 def _numbered(frame: pd.DataFrame, offset: int) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
-    frame[io.ROW_NUMBER] = np.arange(offset, offset + len(frame), dtype=np.int64)
+    frame[ROW_NUMBER] = np.arange(offset, offset + len(frame), dtype=np.int64)
     frame[HASH] = partitions.client_hashes(frame["client_id"]) if len(frame) else np.zeros(0, dtype=np.uint64)
     return frame
 
 
 def _meta(columns: list[str], types: dict[str, pa.DataType]) -> pd.DataFrame:
     schema = pa.schema([pa.field(c, types[c]) for c in columns])
-    frame = io.normalised(schema.empty_table().to_pandas())
+    frame = normalised(schema.empty_table().to_pandas())
     return _numbered(frame, 0)
 
 
@@ -239,7 +241,7 @@ def read_table(base: str, name: str) -> TableSource | None:
             meta = pq.ParquetFile(handle)
             schema, md = meta.schema_arrow, meta.metadata
         if columns is None:
-            columns = io.contract_columns(name, schema.names)
+            columns = contract_columns(name, schema.names)
             types = {c: schema.field(c).type for c in columns}
             if "client_id" not in [c.strip().lower() for c in columns]:
                 raise ContractError(f"required column is missing (found: {', '.join(schema.names)})", file=shown,
@@ -263,7 +265,7 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
     import dask.dataframe as dd
 
     with reading(shown), fs.open(path, "r", encoding="utf-8", newline="") as handle:
-        layout = io.layout_of_header(handle.readline(), name)
+        layout = layout_of_header(handle.readline(), name)
     columns = layout.columns
     if "client_id" not in [c.strip().lower() for c in columns]:
         raise ContractError(f"required column is missing (found: {', '.join(layout.header)})", file=shown,
@@ -273,9 +275,9 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
                           na_values=[""], encoding="utf-8", blocksize=CSV_BLOCK, engine="pyarrow")
         lengths = raw.map_partitions(len).compute()
     offsets = np.r_[0, np.cumsum(lengths)].astype(int).tolist()
-    meta = _numbered(io.normalised(raw._meta.copy()), 0)
+    meta = _numbered(normalised(raw._meta.copy()), 0)
     frame = raw.map_partitions(lambda part, partition_info=None: _numbered(
-        io.normalised(part), offsets[partition_info["number"]]), meta=meta)
+        normalised(part), offsets[partition_info["number"]]), meta=meta)
     return TableSource(name, shown, _digest(fs, [path]), int(offsets[-1]), frame)
 
 
@@ -287,8 +289,8 @@ class Partitioned:
 
     sources: dict[str, TableSource]
     n: int
-    checked: list[Any]  # futures of io.LoadResult, one per partition
-    reports: list[io.LoadResult] = field(default_factory=list)  # each partition's reports and rejected rows
+    checked: list[Any]  # futures of contract.LoadResult, one per partition
+    reports: list[contract.LoadResult] = field(default_factory=list)  # each partition's reports and rejected rows
 
 
 def partitions_for(sources: dict[str, TableSource], clients_per_partition: int, rows_per_partition: int,
@@ -306,31 +308,31 @@ def open_tables(data: str, require_churn: bool) -> dict[str, TableSource]:
     for name in TABLE_NAMES:
         source = read_table(data, name)
         if source is None:
-            io.require_table(Path(str(data)), name, require_churn)
+            require_table(Path(str(data)), name, require_churn)
             continue
         sources[name] = source
     return sources
 
 
 def _ticket_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    ids = io.client_text(frame["ticket_id"]) if "ticket_id" in frame else pd.Series(pd.NA, index=frame.index)
+    ids = contract.client_text(frame["ticket_id"]) if "ticket_id" in frame else pd.Series(pd.NA, index=frame.index)
     return pd.DataFrame({"h": partitions.hash_text(ids), "p": frame[HASH].to_numpy(),
-                         "row": frame[io.ROW_NUMBER].to_numpy()})
+                         "row": frame[ROW_NUMBER].to_numpy()})
 
 
 def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str, str]],
-                     extra: dict[str, pd.Series]) -> io.LoadResult:
-    """io.validate on one partition, rows back in their source order."""
+                     extra: dict[str, pd.Series]) -> contract.LoadResult:
+    """contract.validate on one partition, rows back in their source order."""
     sources, extra_reasons = {}, {}
     for name, frame in frames.items():
-        frame = frame.sort_values(io.ROW_NUMBER, kind="mergesort").drop(columns=[HASH]).reset_index(drop=True)
+        frame = frame.sort_values(ROW_NUMBER, kind="mergesort").drop(columns=[HASH]).reset_index(drop=True)
         sources[name] = (frame, *files[name])
         reasons = extra.get(name)
         if reasons is not None and len(reasons):
-            extra_reasons[name] = pd.Series(reasons.reindex(frame[io.ROW_NUMBER].to_numpy()).to_numpy(),
+            extra_reasons[name] = pd.Series(reasons.reindex(frame[ROW_NUMBER].to_numpy()).to_numpy(),
                                             index=frame.index)
-    return io.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                       extra_reasons=extra_reasons)
+    return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
+                             extra_reasons=extra_reasons)
 
 
 def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_per_partition: int,
@@ -374,14 +376,14 @@ def partition(client: Any, sources: dict[str, TableSource], n: int) -> Partition
     return Partitioned(sources, n, checked, client.gather(client.map(_reports_of, checked)))
 
 
-def _reports_of(loaded: io.LoadResult) -> io.LoadResult:
+def _reports_of(loaded: contract.LoadResult) -> contract.LoadResult:
     """What the driver needs of a partition's check: reports and rejected rows, not the tables."""
-    return io.LoadResult(tables=None, reports=loaded.reports, rejected=loaded.rejected)  # type: ignore[arg-type]
+    return contract.LoadResult(tables=None, reports=loaded.reports, rejected=loaded.rejected)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------ reductions
 
-def _churn_of(loaded: io.LoadResult) -> pd.DataFrame | None:
+def _churn_of(loaded: contract.LoadResult) -> pd.DataFrame | None:
     churn = loaded.tables.churn
     return None if churn is None else churn[["client_id", "churned_at"]].assign(
         client_id=churn["client_id"].astype(str))
@@ -393,7 +395,7 @@ def churn_rows(client: Any, parts: Partitioned) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _latest(loaded: io.LoadResult) -> pd.Timestamp | None:
+def _latest(loaded: contract.LoadResult) -> pd.Timestamp | None:
     try:
         return latest_date(loaded.tables)
     except ContractError:
@@ -407,7 +409,7 @@ def latest(client: Any, parts: Partitioned) -> pd.Timestamp:
     return max(days)
 
 
-def _summary(loaded: io.LoadResult) -> dict[str, pd.DataFrame | None]:
+def _summary(loaded: contract.LoadResult) -> dict[str, pd.DataFrame | None]:
     """A partition's per-client tables whole, and of its logs only the rows holding each date
     column's first and last value: enough for the latest day, the cutoff plan and the spec."""
     out: dict[str, pd.DataFrame | None] = {}
@@ -416,7 +418,7 @@ def _summary(loaded: io.LoadResult) -> dict[str, pd.DataFrame | None]:
             out[name] = frame
             continue
         keep = np.zeros(len(frame), dtype=bool)
-        for column in io.TIME_COLUMNS[name]:
+        for column in TIME_COLUMNS[name]:
             if column in frame and frame[column].notna().any():
                 values = frame[column].reset_index(drop=True)
                 keep[int(values.idxmin())] = True
@@ -427,7 +429,7 @@ def _summary(loaded: io.LoadResult) -> dict[str, pd.DataFrame | None]:
 
 def summary(client: Any, parts: Partitioned) -> Tables:
     """Per-client tables of the whole portfolio and the date extremes of the logs, as one Tables
-    whose client_id is coded on every client (as `io.validate` codes a whole table)."""
+    whose client_id is coded on every client (as `contract.validate` codes a whole table)."""
     pieces = client.gather(client.map(_summary, parts.checked))
     merged: dict[str, pd.DataFrame | None] = {}
     for name in TABLE_NAMES:
@@ -436,30 +438,30 @@ def summary(client: Any, parts: Partitioned) -> Tables:
             merged[name] = None
             continue
         frame = pd.concat([f.assign(client_id=f["client_id"].astype(str)) for f in frames], ignore_index=True)
-        for column in io.CATEGORY_COLUMNS.get(name, ()):
+        for column in CATEGORY_COLUMNS.get(name, ()):
             if column in frame:
                 frame[column] = frame[column].astype(str).where(frame[column].notna()).astype("category")
         merged[name] = frame
     clients = merged["clients"].sort_values("client_id", kind="mergesort")
     for column in clients.columns:
-        if column not in ("client_id", "signup_date", "monthly_value", io.ROW_NUMBER) \
+        if column not in ("client_id", "signup_date", "monthly_value", ROW_NUMBER) \
                 and not pd.api.types.is_numeric_dtype(clients[column]):
             # numeric or text is decided per partition: a column empty in one partition came back as
             # text there; decided again on the whole column, as one pass decides it
-            clients[column] = io.attribute(clients[column].astype(object))
+            clients[column] = contract.attribute(clients[column].astype(object))
     categories = pd.Index(clients["client_id"].to_numpy())
     for name, frame in merged.items():
         if frame is not None:
             merged[name] = frame.assign(client_id=pd.Categorical(frame["client_id"], categories=categories))
     merged["clients"] = clients.assign(client_id=pd.Categorical(clients["client_id"], categories=categories)
                                        ).reset_index(drop=True)
-    for name, column in io.TIME_ORDER.items():
+    for name, column in TIME_ORDER.items():
         if merged.get(name) is not None:
             merged[name] = merged[name].sort_values(column, kind="mergesort").reset_index(drop=True)
     return Tables(**merged)
 
 
-def _levels_at(loaded: io.LoadResult, cutoff: pd.Timestamp) -> EventLevels | None:
+def _levels_at(loaded: contract.LoadResult, cutoff: pd.Timestamp) -> EventLevels | None:
     events = as_of(loaded.tables, cutoff).events
     return None if events is None else event_levels(events)
 
@@ -479,7 +481,7 @@ def check_sources(parts: Partitioned, spec: FeatureSpec, missing: str) -> None:
     check_sources(Tables(**{name: shapes.get(name) for name in TABLE_NAMES}), spec, missing)
 
 
-def _features_of(loaded: io.LoadResult, cutoffs: list[pd.Timestamp], spec: FeatureSpec, missing: str,
+def _features_of(loaded: contract.LoadResult, cutoffs: list[pd.Timestamp], spec: FeatureSpec, missing: str,
                  until: pd.Timestamp | None, horizon_days: int | None) -> pd.DataFrame:
     """One partition's rows: scoring features (with monthly value) or labelled training rows."""
     from models.segments import monthly_values

@@ -43,7 +43,7 @@ from models.playbook import load_playbook
 from models.risk_list import ListOptions
 from models.segments import monthly_values
 from pipeline.exports import writers as exports
-from pipeline.data import contract as io
+from pipeline.data import contract, reading
 from pipeline.data import partitions
 from pipeline.tracking import registry
 from pipeline.config import AppConfig
@@ -169,13 +169,13 @@ def publish_file(path: Path, content: bytes) -> None:
 class InputTotals:
     """Validated input, one partition at a time; reports and quarantine for the whole run."""
 
-    reports: dict[str, io.TableReport] = field(default_factory=dict)
+    reports: dict[str, contract.TableReport] = field(default_factory=dict)
     rejected: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
     churn: list[pd.DataFrame] = field(default_factory=list)
 
-    def account(self, loaded: io.LoadResult) -> None:
+    def account(self, loaded: contract.LoadResult) -> None:
         for name, r in loaded.reports.items():
-            total = self.reports.setdefault(name, io.TableReport(name, r.file, 0, 0, 0, {}, r.sha256))
+            total = self.reports.setdefault(name, contract.TableReport(name, r.file, 0, 0, 0, {}, r.sha256))
             total.rows_in += r.rows_in
             total.rows_used += r.rows_used
             total.rows_quarantined += r.rows_quarantined
@@ -192,7 +192,7 @@ class InputTotals:
         for name, report in self.reports.items():
             target = quarantine_dir / f"{name}.csv"
             if report.rows_quarantined:
-                top = io.top_reasons(report)
+                top = contract.top_reasons(report)
                 log.warning("%s: %d of %d rows set aside: %s", report.file, report.rows_quarantined, report.rows_in,
                             top)
                 share = report.rows_quarantined / report.rows_in
@@ -205,7 +205,7 @@ class InputTotals:
             raise ContractError("has no rows", file=clients.file)
         if clients is not None and not clients.rows_used:
             raise ContractError(f"has no usable rows: all {clients.rows_in} break the contract "
-                                f"({io.top_reasons(clients)})", file=clients.file, count=clients.rows_in)
+                                f"({contract.top_reasons(clients)})", file=clients.file, count=clients.rows_in)
         if failures:
             raise ContractError(" | ".join(failures))
 
@@ -219,21 +219,21 @@ class InputTotals:
                 raise ContractError(
                     f"{report.file}: at least {report.rows_quarantined} of {total} rows "
                     f"({report.rows_quarantined / total:.1%}) break the contract, above max_rejected_share "
-                    f"{max_share:.1%}: {io.top_reasons(report)}; see {quarantine_dir / (name + '.csv')} (stopped "
+                    f"{max_share:.1%}: {contract.top_reasons(report)}; see {quarantine_dir / (name + '.csv')} (stopped "
                     f"after {report.rows_in} rows)")
 
     def write_quarantine(self, quarantine_dir: Path) -> None:
         for name, report in self.reports.items():
             target = quarantine_dir / f"{name}.csv"
             if report.rows_quarantined:
-                rows = pd.concat(self.rejected[name]).sort_values(io.ROW_NUMBER, kind="mergesort")
+                rows = pd.concat(self.rejected[name]).sort_values(reading.ROW_NUMBER, kind="mergesort")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                publish_file(target, rows.drop(columns=io.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
+                publish_file(target, rows.drop(columns=reading.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
             elif target.exists():
                 target.unlink()
 
     def fingerprint(self) -> str:
-        return io.LoadResult(tables=None, reports=self.reports).fingerprint  # type: ignore[arg-type]
+        return contract.LoadResult(tables=None, reports=self.reports).fingerprint  # type: ignore[arg-type]
 
 
 class _Collected:
@@ -246,12 +246,12 @@ class _Collected:
         self.features: pd.DataFrame | None = None  # a single pass keeps its features for the reasons
 
 
-def _validated(split: partitions.Split, p: int) -> io.LoadResult:
+def _validated(split: partitions.Split, p: int) -> contract.LoadResult:
     sources = split.partition(p)
     extra = {name: reasons for name, (frame, _, _) in sources.items()
-             if (reasons := split.reasons_for(name, frame[io.ROW_NUMBER])) is not None}
-    return io.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                       extra_reasons=extra)
+             if (reasons := split.reasons_for(name, frame[reading.ROW_NUMBER])) is not None}
+    return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
+                             extra_reasons=extra)
 
 
 def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None,
@@ -306,8 +306,8 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
         state["partitions"] = n
     elif n == 1:
         with timer("read"):
-            loaded = io.load_folder(data, quarantine_dir=out / "quarantine",
-                                    max_rejected_share=config.data.max_rejected_share, require_churn=False)
+            loaded = contract.load_folder(data, quarantine_dir=out / "quarantine",
+                                          max_rejected_share=config.data.max_rejected_share, require_churn=False)
         run.inputs.account(loaded)
         state["inputs"] = _inputs_of(run.inputs)
         cutoff = pd.Timestamp(as_of_date) if as_of_date else latest_date(loaded.tables)
@@ -400,7 +400,7 @@ def _score(data: Path, *, out: Path, config: AppConfig, tracking_uri: str, model
     _tag_run(tracking_uri, run_id, "status", "published")
     log.info("scored %d clients active at %s with %s (version %s); %d listed", len(scored), day, uri,
              model.version, len(listed))
-    state["outputs"] = {Path(p).name: io.sha256_of_file(Path(p)) for p in paths.values()}
+    state["outputs"] = {Path(p).name: reading.sha256_of_file(Path(p)) for p in paths.values()}
     return {
         "as_of": day,
         "model_uri": uri,

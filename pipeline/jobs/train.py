@@ -28,7 +28,8 @@ from models.segments import monthly_values
 from pipeline.tracking import registry
 from pipeline.config import AppConfig
 from pipeline.progress import Timer
-from pipeline.data.contract import LoadResult, load_folder, sha256_of_file
+from pipeline.data.contract import LoadResult, load_folder
+from pipeline.data.reading import sha256_of_file
 
 log = logging.getLogger(__name__)
 

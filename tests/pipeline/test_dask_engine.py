@@ -66,12 +66,12 @@ def trained(tmp_path_factory):
 def test_features_per_client_are_identical(trained, cluster):
     from features import build_features
     from pipeline.engines import dask_engine
-    from pipeline.data import contract as io
+    from pipeline.data import contract
     from pipeline.tracking import registry
     root, uri, result = trained
     registry.configure(uri)
     spec = registry.load_model(result["model_uri"]).bundle.spec
-    tables = io.load_folder(root / "bad", quarantine_dir=None, max_rejected_share=1.0, require_churn=False).tables
+    tables = contract.load_folder(root / "bad", quarantine_dir=None, max_rejected_share=1.0, require_churn=False).tables
     cutoffs = [pd.Timestamp("2025-11-30"), pd.Timestamp("2025-12-31")]
     local = build_features(tables, cutoffs, spec)
     with distributed.Client(cluster) as client:

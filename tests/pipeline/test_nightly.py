@@ -191,7 +191,7 @@ def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
     import pandas as pd
 
     from features import build_features
-    from pipeline.data import contract as io
+    from pipeline.data import contract
     from pipeline.data import partitions
     from pipeline.tracking.registry import configure, load_model
 
@@ -199,10 +199,10 @@ def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
     configure(uri)
     spec = load_model(model).bundle.spec
     cutoff = pd.Timestamp("2025-11-30")
-    whole = io.load_folder(root / "data", quarantine_dir=None, max_rejected_share=1.0, require_churn=False)
+    whole = contract.load_folder(root / "data", quarantine_dir=None, max_rejected_share=1.0, require_churn=False)
     expected = build_features(whole.tables, [cutoff], spec).sort_values("client_id").reset_index(drop=True)
     split = partitions.split(root / "data", tmp_path / "split", 4, require_churn=False)
-    parts = [build_features(io.validate(split.partition(p), quarantine_dir=None, max_rejected_share=1.0).tables,
+    parts = [build_features(contract.validate(split.partition(p), quarantine_dir=None, max_rejected_share=1.0).tables,
                             [cutoff], spec) for p in range(4)]
     assert all(len(part) for part in parts)
     got = pd.concat(parts).sort_values("client_id").reset_index(drop=True)
