@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole test run, each built once (session scope).
+
+`generated_data`: one folder of generated contract tables (1,500 clients, seed 4).
+`trained_store`: one model trained on it with the default config, registered as churn v1 and
+churn@champion in one MLflow sqlite store.
+
+Both are READ-ONLY for the tests that use them: a test that writes outputs does so in its own
+folder (`folder_with_data`), and a test that registers, promotes or tunes models trains into a
+store of its own. Imports of project code stay inside the fixtures, so a module being moved
+breaks only the tests that use it, not the collection of the whole suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+N_CLIENTS = 1500
+SEED = 4
+
+
+@dataclass(frozen=True)
+class TrainedStore:
+    data: Path           # the generated folder the model was trained on
+    tracking_uri: str    # sqlite store holding churn v1 (champion)
+    result: dict         # what pipeline.jobs.train.train returned
+
+    @property
+    def model_uri(self) -> str:
+        return self.result["model_uri"]
+
+
+@pytest.fixture(scope="session")
+def generated_data(tmp_path_factory) -> Path:
+    from pipeline.synth.generator import generate
+
+    folder = tmp_path_factory.mktemp("shared") / "data"
+    generate(folder, n_clients=N_CLIENTS, seed=SEED)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_store(generated_data, tmp_path_factory) -> TrainedStore:
+    from pipeline.config import load_config
+    from pipeline.jobs.train import train
+
+    root = tmp_path_factory.mktemp("shared_store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = train(generated_data, config=load_config(None), tracking_uri=uri, out=root / "train")
+    return TrainedStore(generated_data, uri, result)
+
+
+@pytest.fixture(scope="session")
+def folder_with_data(generated_data, tmp_path_factory):
+    """make(name): a new folder of the caller's own, with the shared data reachable as <folder>/data
+    (a link), so a module writes its outputs beside the data without writing into it."""
+
+    def make(name: str) -> Path:
+        root = tmp_path_factory.mktemp(name)
+        (root / "data").symlink_to(generated_data, target_is_directory=True)
+        return root
+
+    return make

@@ -1,0 +1,63 @@
+"""What the registry gives back is what training fitted: the calibrator survives registration
+and is what turns the booster's raw score into `churn_probability`, in the pyfunc and the scorer.
+
+Uses the session's shared model (tests/conftest.py), read-only.
+"""
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import build_features
+from models.calibration import Calibrator
+from pipeline.config import load_config
+from pipeline.data.contract import load_folder
+from pipeline.tracking.registry import configure, load_model
+
+
+@pytest.fixture(scope="module")
+def registered(trained_store):
+    configure(trained_store.tracking_uri)
+    model = load_model(trained_store.model_uri)
+    tables = load_folder(trained_store.data, quarantine_dir=None, max_rejected_share=1.0, require_churn=False).tables
+    features = build_features(tables, [pd.Timestamp("2025-12-31")], model.bundle.spec)
+    names = list(model.bundle.spec.feature_names)
+    # the booster's own probability, straight from LightGBM on the model's columns
+    raw = model.bundle.booster.predict(features[names].to_numpy(dtype=np.float32), num_threads=1)
+    return model, features, names, raw
+
+
+def test_the_registered_model_holds_the_calibrator_learnt_on_the_validation_fold(trained_store, registered):
+    model, _, _, raw = registered
+    calibrator = model.bundle.calibrator
+    assert isinstance(calibrator, Calibrator) and calibrator.method == "sigmoid"  # the default config's
+    # refit by hand on the validation fold's raw scores and labels, as logged by the training run
+    path = mlflow.artifacts.download_artifacts(run_id=trained_store.result["run_id"],
+                                               artifact_path="validation_predictions.parquet")
+    valid = pd.read_parquet(path)
+    by_hand = Calibrator("sigmoid").fit(valid["probability_uncalibrated"].to_numpy(), valid["label"].to_numpy())
+    np.testing.assert_allclose(calibrator.transform(raw), by_hand.transform(raw), rtol=0, atol=1e-9)
+
+
+def test_the_pyfunc_churn_probability_is_the_calibrated_score(registered):
+    model, features, names, raw = registered
+    expected = model.bundle.calibrator.transform(raw)
+    got = model.pyfunc.predict(features[names].astype(np.float32))["churn_probability"].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert np.abs(got - raw).max() > 0.01  # calibration moved the scores: the check above can tell them apart
+
+
+def test_the_scorer_lists_the_calibrated_score(trained_store, registered, tmp_path):
+    from pipeline.jobs.train import score
+
+    model, features, _, raw = registered
+    result = score(trained_store.data, out=tmp_path / "risk", config=load_config(None),
+                   tracking_uri=trained_store.tracking_uri, model_uri=trained_store.model_uri)
+    assert result["as_of"] == "2025-12-31"
+    listed = pd.read_parquet(tmp_path / "risk" / "risk_list.parquet").set_index("client_id")["churn_probability"]
+    expected = pd.Series(model.bundle.calibrator.transform(raw), index=features["client_id"].astype(str))
+    assert sorted(listed.index) == sorted(expected.index)  # every active client, once
+    np.testing.assert_allclose(listed.to_numpy(), expected.reindex(listed.index).round(6).to_numpy(), rtol=0,
+                               atol=1e-12)
+    assert np.abs(listed.to_numpy() - pd.Series(raw, index=expected.index).reindex(listed.index)).max() > 0.01
