@@ -1,0 +1,94 @@
+"""Who holds `champion` after a training: on the same data a better model takes it, a worse one
+is `challenger`, and the version's tag says why; a promotion by hand moves it and says so.
+
+The store is this module's own (it registers and promotes); the data is the shared generated
+folder (tests/conftest.py), read-only. The fixture trains three models in order and records the
+registry as it stood after each, so no test depends on what another test did to the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from pipeline.config import load_config
+from pipeline.jobs.train import train
+
+ROOT = Path(__file__).resolve().parents[2]
+# one tree of two leaves on 5% of the features: far worse than the defaults on the same rows
+CRIPPLED = {"training": {"max_boost_rounds": 1, "lightgbm": {"num_leaves": 2, "feature_fraction": 0.05}}}
+
+
+def _aliases(client: MlflowClient) -> dict[str, str | None]:
+    found = {}
+    for alias in ("champion", "challenger"):
+        try:
+            found[alias] = str(client.get_model_version_by_alias("churn", alias).version)
+        except MlflowException:
+            found[alias] = None
+    return found
+
+
+@pytest.fixture(scope="module")
+def contest(folder_with_data):
+    root = folder_with_data("champion_contest")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    steps = {}
+    for step, overrides in (("weak", CRIPPLED), ("strong", None), ("weak again", CRIPPLED)):
+        result = train(root / "data", config=load_config(None, overrides), tracking_uri=uri, out=root / step)
+        steps[step] = {"result": result, "aliases": _aliases(client),
+                       "tags": dict(client.get_model_version("churn", result["model_version"]).tags)}
+    return root, uri, steps
+
+
+def test_a_better_model_on_the_same_data_takes_champion(contest):
+    _, _, steps = contest
+    weak, strong = steps["weak"], steps["strong"]
+    assert weak["result"]["model_version"] == "1" and weak["aliases"] == {"champion": "1", "challenger": None}
+    assert strong["result"]["model_version"] == "2" and strong["result"]["champion"] is True
+    assert strong["aliases"] == {"champion": "2", "challenger": None}
+    old, new = float(weak["tags"]["validation_expected_profit"]), float(strong["tags"]["validation_expected_profit"])
+    assert new > old
+    assert strong["tags"]["champion_decision"] == (f"expected_profit {new:.4f} beats champion v1 ({old:.4f}; "
+                                                   f"higher is better, margin 0.0)")
+    assert strong["tags"]["compared_with"] == "1" and strong["tags"]["champion_metric"] == "expected_profit"
+    assert float(strong["tags"]["difference"]) == pytest.approx(new - old)
+
+
+def test_a_worse_model_on_the_same_data_stays_challenger(contest):
+    _, _, steps = contest
+    strong, weak = steps["strong"], steps["weak again"]
+    assert weak["result"]["model_version"] == "3" and weak["result"]["champion"] is False
+    assert weak["result"]["alias"] == "challenger"
+    assert weak["aliases"] == {"champion": "2", "challenger": "3"}
+    assert weak["result"]["metrics"]["roc_auc"] < strong["result"]["metrics"]["roc_auc"]
+    old, new = float(strong["tags"]["validation_expected_profit"]), float(weak["tags"]["validation_expected_profit"])
+    assert weak["tags"]["champion_decision"] == (f"expected_profit {new:.4f} does not beat champion v2 "
+                                                 f"({old:.4f}; higher is better, margin 0.0)")
+    assert weak["tags"]["compared_with"] == "2"
+    assert float(weak["tags"]["difference"]) == pytest.approx(new - old) and new < old
+
+
+def test_promote_by_hand_moves_the_champion_and_tags_the_decision(contest):
+    root, uri, steps = contest
+    assert steps["weak again"]["aliases"]["champion"] == "2"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
+    promote = [sys.executable, "-m", "pipeline.cli", "promote"]
+    done = subprocess.run(promote + ["3", "--json"], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["previous_champion"] == "2" and result["decision"] == "promoted by hand over v2"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"
+    assert client.get_model_version("churn", "3").tags["champion_decision"] == "promoted by hand over v2"
+    missing = subprocess.run(promote + ["999"], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+    assert missing.returncode == 2 and "model 'churn' has no version 999" in missing.stderr
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"
