@@ -2,7 +2,8 @@
 
 Pure: scored features in, the list and its summary out. Categorical columns hold canonical
 English codes (risk_band, nps_group, loyalty_stage, value_quadrant); reasons and actions are
-already in the requested language. `pipeline.exports` translates headers and codes.
+already in the requested language. `pipeline.exports` translates headers and codes. The summary
+is a `models.summary.ListSummary`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import pandas as pd
 from models.bundle import ModelBundle
 from models.explain import contributions, feature_label, top_reasons
 from models.playbook import Playbook, assign_actions
-from models.segments import (LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig,
-                             expected_value_at_risk, loyalty_stage, nps_group, portfolio_nps, risk_band,
-                             value_quadrant)
+from models.segments import (LOYALTY_STAGES, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig, expected_value_at_risk,
+                             loyalty_stage, nps_group, portfolio_nps, risk_band, value_quadrant)
+from models.summary import ActionCount, Changes, ListSummary, NpsMix, ReasonCount, SegmentCount
 
 COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
            "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
@@ -85,7 +86,7 @@ def order(scored: pd.DataFrame, sort: str) -> pd.DataFrame:
 
 def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None, bundle: ModelBundle,
           config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
-          model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+          model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, ListSummary]:
     """(exported list, every scored client ranked, summary)."""
     scored = order(score_frame(features, probability, monthly_value, config), options.sort)
     listed = select(scored, options)
@@ -108,7 +109,7 @@ def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
 
 def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], bundle: ModelBundle,
            config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
-           model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+           model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, ListSummary]:
     """Actions (in rank order, within each action's capacity), changes since the previous list, summary."""
     families = [[r.family for r in rs] for rs in reasons]
     action_keys = assign_actions(listed, families, playbook)
@@ -119,8 +120,8 @@ def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], bund
         as_of=as_of,
     )
     listed = _against_previous(listed, previous)
-    summary = summarise(listed, scored, reasons, action_keys, playbook, previous, bundle, config, options)
-    summary.update(as_of=as_of, model_version=str(model_version))
+    summary = summarise(listed, scored, reasons, action_keys, playbook, previous, bundle, config, options,
+                        as_of=as_of, model_version=str(model_version))
     return listed[list(COLUMNS)], scored, summary
 
 
@@ -132,18 +133,29 @@ def _against_previous(listed: pd.DataFrame, previous: pd.DataFrame | None) -> pd
     return listed.assign(previous_rank=previous_rank, new_on_list=pd.isna(previous_rank))
 
 
-def _by(frame: pd.DataFrame, column: str, levels: tuple[str, ...]) -> list[dict]:
+def _by(frame: pd.DataFrame, column: str, levels: tuple[str, ...]) -> tuple[SegmentCount, ...]:
     out = []
     for level in levels:
         part = frame[frame[column] == level]
-        out.append({column: level, "clients": int(len(part)),
-                    "value_at_risk": round(float(np.nansum(part["expected_value_at_risk"])), 2)})
-    return out
+        out.append(SegmentCount(level, int(len(part)), round(float(np.nansum(part["expected_value_at_risk"])), 2)))
+    return tuple(out)
+
+
+def _changes(listed: pd.DataFrame, previous: pd.DataFrame | None) -> Changes:
+    new_on_list = int(listed["new_on_list"].sum())
+    if previous is None or not len(previous):
+        return Changes(previous_available=False, new_on_list=new_on_list)
+    was = set(previous["client_id"].astype(str))
+    now = set(listed["client_id"])
+    moved = listed.dropna(subset=["previous_rank"])
+    return Changes(previous_available=True, new_on_list=new_on_list, left_list=len(was - now),
+                   moved_up=int((moved["previous_rank"] > moved["rank"]).sum()),
+                   moved_down=int((moved["previous_rank"] < moved["rank"]).sum()))
 
 
 def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: list[str], playbook: Playbook,
-              previous: pd.DataFrame | None, bundle: ModelBundle, config: SegmentsConfig, options: ListOptions
-              ) -> dict:
+              previous: pd.DataFrame | None, bundle: ModelBundle, config: SegmentsConfig, options: ListOptions,
+              *, as_of: str, model_version: str) -> ListSummary:
     total_var = float(np.nansum(scored["expected_value_at_risk"]))
     listed_var = float(np.nansum(listed["expected_value_at_risk"]))
     has_value = bool(scored["monthly_value"].notna().any())
@@ -151,40 +163,33 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
     retention = config.retention_cost_per_client
     reason_counts = Counter(r.feature for rs in reasons for r in rs)
     action_counts = Counter(action_keys)
-    changes = {"previous_available": previous is not None and len(previous) > 0,
-               "new_on_list": int(listed["new_on_list"].sum())}
-    if changes["previous_available"]:
-        was = set(previous["client_id"].astype(str))
-        now = set(listed["client_id"])
-        moved = listed.dropna(subset=["previous_rank"])
-        changes.update(left_list=len(was - now),
-                       moved_up=int((moved["previous_rank"] > moved["rank"]).sum()),
-                       moved_down=int((moved["previous_rank"] < moved["rank"]).sum()))
-    return {
-        "lang": options.lang,
-        "sort": "expected_value_at_risk" if options.sort == "value" and has_value else "churn_probability",
-        "capacity": options.capacity,
-        "clients_scored": int(len(scored)),
-        "clients_listed": int(len(listed)),
-        "has_monthly_value": has_value,
-        "value_horizon_months": config.value_horizon_months,
-        "value_at_risk_total": round(total_var, 2) if has_value else None,
-        "value_at_risk_listed": round(listed_var, 2) if has_value else None,
-        "value_at_risk_listed_share": round(listed_var / total_var, 4) if has_value and total_var > 0 else None,
-        "by_band_listed": _by(listed, "risk_band", RISK_BANDS),
-        "by_band_portfolio": _by(scored, "risk_band", RISK_BANDS),
-        "by_quadrant_listed": _by(listed, "value_quadrant", VALUE_QUADRANTS),
-        "by_loyalty_listed": _by(listed, "loyalty_stage", LOYALTY_STAGES),
-        "nps_portfolio": portfolio_nps(scored["nps_group"]),
-        "nps_listed": portfolio_nps(listed["nps_group"]),
-        "top_reasons": [{"reason": feature_label(f, bundle.spec, options.lang), "feature": f, "clients": n}
-                        for f, n in reason_counts.most_common(10)],
-        "actions": [{"action": getattr(playbook.actions[k], options.lang), "key": k, "clients": action_counts[k],
-                     "capacity": playbook.actions[k].capacity} for k in playbook.actions if action_counts[k]],
-        "expected_churners": round(expected_churners, 2),
-        "acquisition_to_retention_cost_ratio": config.acquisition_to_retention_cost_ratio,
-        "retention_cost_per_client": retention,
-        "replacement_cost": round(expected_churners * retention * config.acquisition_to_retention_cost_ratio, 2),
-        "retention_cost_listed": round(len(listed) * retention, 2),
-        "changes": changes,
-    }
+    return ListSummary(
+        lang=options.lang,
+        sort="expected_value_at_risk" if options.sort == "value" and has_value else "churn_probability",
+        capacity=options.capacity,
+        clients_scored=int(len(scored)),
+        clients_listed=int(len(listed)),
+        has_monthly_value=has_value,
+        value_horizon_months=config.value_horizon_months,
+        value_at_risk_total=round(total_var, 2) if has_value else None,
+        value_at_risk_listed=round(listed_var, 2) if has_value else None,
+        value_at_risk_listed_share=round(listed_var / total_var, 4) if has_value and total_var > 0 else None,
+        by_band_listed=_by(listed, "risk_band", RISK_BANDS),
+        by_band_portfolio=_by(scored, "risk_band", RISK_BANDS),
+        by_quadrant_listed=_by(listed, "value_quadrant", VALUE_QUADRANTS),
+        by_loyalty_listed=_by(listed, "loyalty_stage", LOYALTY_STAGES),
+        nps_portfolio=NpsMix.of(portfolio_nps(scored["nps_group"])),
+        nps_listed=NpsMix.of(portfolio_nps(listed["nps_group"])),
+        top_reasons=tuple(ReasonCount(feature_label(f, bundle.spec, options.lang), f, n)
+                          for f, n in reason_counts.most_common(10)),
+        actions=tuple(ActionCount(getattr(playbook.actions[k], options.lang), k, action_counts[k],
+                                  playbook.actions[k].capacity) for k in playbook.actions if action_counts[k]),
+        expected_churners=round(expected_churners, 2),
+        acquisition_to_retention_cost_ratio=config.acquisition_to_retention_cost_ratio,
+        retention_cost_per_client=retention,
+        replacement_cost=round(expected_churners * retention * config.acquisition_to_retention_cost_ratio, 2),
+        retention_cost_listed=round(len(listed) * retention, 2),
+        changes=_changes(listed, previous),
+        as_of=as_of,
+        model_version=model_version,
+    )

@@ -1,27 +1,114 @@
-"""Evaluation plots as PNG bytes and one self-contained HTML page (matplotlib, Agg renderer)."""
+"""Every chart as PNG bytes (matplotlib, Agg renderer): the risk report's and the training plots.
+
+One way to save a figure (`_png`): constrained layout, 100 dpi, no Software/date metadata, so
+the same data gives the same bytes. Words on the report's charts come from
+`pipeline.exports.texts`; the training plots are for data scientists and stay in English.
+"""
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from models.segments import NPS_GROUPS, RISK_BANDS
+from models.summary import NpsMix, SegmentCount
+from pipeline.exports import texts
+from pipeline.exports.texts import t
+
+NPS_COLOUR = {"promoter": "#4e9a4a", "passive": "#9e9e9e", "detractor": "#c0392b", "no answer": "#d6d6d6"}
+BAR_COLOUR = "#3b6ea5"
+PORTFOLIO_COLOUR = "#b8c4d2"
 
 
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    # no Software/date metadata: the same data gives the same bytes
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return buffer.getvalue()
 
 
+def _figure(width: float, height: float) -> Figure:
+    # constrained layout keeps every label inside the picture
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+# --------------------------------------------------------------------------------------- the risk report
+
+def _report_axes(width: float, height: float) -> tuple[Figure, Axes]:
+    fig = _figure(width, height)
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _plot_text(text: str, limit: int = 60) -> str:
+    """Data text on a chart: plain (no mathtext from a "$"), cut to fit."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def histogram(probability: np.ndarray, lang: str) -> bytes:
+    """How many clients at each churn probability, in steps of 5%."""
+    fig, ax = _report_axes(8, 3.2)
+    ax.hist(probability, bins=np.linspace(0, 1, 21), color=BAR_COLOUR, edgecolor="white")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(t("distribution_x", lang))
+    ax.set_ylabel(t("distribution_y", lang))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(lambda x, _: texts.percent(x, lang, 0))
+    return _png(fig)
+
+
+def value_by_band(listed: tuple[SegmentCount, ...], portfolio: tuple[SegmentCount, ...], lang: str) -> bytes:
+    """Value at risk per risk band: every scored client beside the clients on the list."""
+    on_list = {r.level: r.value_at_risk for r in listed}
+    whole = {r.level: r.value_at_risk for r in portfolio}
+    fig, ax = _report_axes(8, 3.2)
+    x = np.arange(len(RISK_BANDS))
+    ax.bar(x - 0.2, [whole.get(b, 0) for b in RISK_BANDS], 0.4, color=PORTFOLIO_COLOUR, label=t("series_all", lang))
+    ax.bar(x + 0.2, [on_list.get(b, 0) for b in RISK_BANDS], 0.4, color=BAR_COLOUR,
+           label=t("series_listed", lang))
+    ax.set_xticks(x, [texts.label(b, lang) for b in RISK_BANDS])
+    ax.set_ylabel(t("value_at_risk", lang))
+    ax.yaxis.set_major_formatter(lambda v, _: texts.number(v, lang))
+    ax.legend(frameon=False)
+    return _png(fig)
+
+
+def bars(labels: list[str], values: list[float], xlabel: str, lang: str) -> bytes:
+    """One horizontal bar per label, the first on top."""
+    return _horizontal_bars(labels, values, BAR_COLOUR, xlabel, lang)
+
+
+def nps_mix(nps: NpsMix, lang: str) -> bytes:
+    """Clients per NPS group, each group in its colour."""
+    return _horizontal_bars([texts.label(g, lang) for g in NPS_GROUPS], [nps.count(g) for g in NPS_GROUPS],
+                            [NPS_COLOUR[g] for g in NPS_GROUPS], t("clients", lang), lang)
+
+
+def _horizontal_bars(labels: list[str], values: list[float], colours, xlabel: str, lang: str) -> bytes:
+    fig, ax = _report_axes(8, 0.8 + 0.38 * max(len(labels), 1))
+    y = np.arange(len(labels))[::-1]  # first item on top
+    ax.barh(y, values, color=colours)
+    ax.set_yticks(y, [_plot_text(label) for label in labels])
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(lambda v, _: texts.number(v, lang))
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------------------- training and evaluation
+
 def reliability(tables: dict[str, pd.DataFrame]) -> bytes:
     """Observed churn rate against mean predicted probability per bin, one line per variant."""
-    fig = Figure(figsize=(5, 5))
+    fig = _figure(5, 5)
     ax = fig.subplots()
     top = 0.0
     for name, table in tables.items():
@@ -36,7 +123,8 @@ def reliability(tables: dict[str, pd.DataFrame]) -> bytes:
 
 
 def gains(curves: dict[str, pd.DataFrame]) -> bytes:
-    fig = Figure(figsize=(10, 4))
+    """Cumulative gains and lift against the share of clients contacted, one line per variant."""
+    fig = _figure(10, 4)
     left, right = fig.subplots(1, 2)
     for name, table in curves.items():
         left.plot(table["share"], table["gain"], label=name)
@@ -51,7 +139,8 @@ def gains(curves: dict[str, pd.DataFrame]) -> bytes:
 
 
 def profit(curve: pd.DataFrame, capacity_share: float | None = None) -> bytes:
-    fig = Figure(figsize=(6, 4))
+    """Expected profit against the share contacted, with the best cut and the team's capacity."""
+    fig = _figure(6, 4)
     ax = fig.subplots()
     ax.plot(curve["share"], curve["profit"], label="profit")
     best = int(curve["profit"].to_numpy().argmax())
@@ -66,20 +155,10 @@ def profit(curve: pd.DataFrame, capacity_share: float | None = None) -> bytes:
 
 
 def importance(frame: pd.DataFrame, top: int = 20) -> bytes:
+    """The `top` features by mean absolute contribution, the strongest on top."""
     head = frame.head(top).iloc[::-1]
-    fig = Figure(figsize=(7, 0.3 * len(head) + 1))
+    fig = _figure(7, 0.3 * len(head) + 1)
     ax = fig.subplots()
     ax.barh(head["feature"], head["mean_abs_contribution"])
     ax.set(xlabel="mean |contribution| (log-odds)", title="Global importance")
     return _png(fig)
-
-
-def html_page(title: str, metrics: dict[str, float], images: dict[str, bytes], notes: list[str]) -> str:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in sorted(metrics.items())
-                   if isinstance(v, (int, float)) and np.isfinite(v))
-    pictures = "".join(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' "
-                       f"src='data:image/png;base64,{base64.b64encode(png).decode()}'/>" for name, png in images.items())
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><ul>{items}</ul><table>{rows}</table>{pictures}</body></html>")

@@ -7,6 +7,8 @@
 - `definition(column, lang, **values)`: one sentence per column, for the Definitions sheet.
 - `t(key, lang, **values)`: sheet names, summary labels, report titles and captions.
 - `number(...)` / `percent(...)`: numbers written the way each language reads them.
+- `order`, `ratio`, `nps_score`, `cost_sentence`: phrases of a list summary that the workbook
+  and the report both show.
 
 Reasons and recommended actions are not here: `models.explain` and the playbook already
 write them in the requested language.
@@ -15,6 +17,10 @@ write them in the requested language.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.summary import ListSummary
 
 LANGS = ("en", "es")
 
@@ -129,14 +135,14 @@ DEFINITIONS: dict[str, dict[str, str]] = {
 def header(column: str, lang: str) -> str:
     check_lang(lang)
     if column not in HEADERS:
-        raise KeyError(f"no header for column {column!r}: add it to pipeline/texts.py HEADERS")
+        raise KeyError(f"no header for column {column!r}: add it to pipeline/exports/texts.py HEADERS")
     return HEADERS[column][lang]
 
 
 def definition(column: str, lang: str, **values) -> str:
     check_lang(lang)
     if column not in DEFINITIONS:
-        raise KeyError(f"no definition for column {column!r}: add it to pipeline/texts.py DEFINITIONS")
+        raise KeyError(f"no definition for column {column!r}: add it to pipeline/exports/texts.py DEFINITIONS")
     return DEFINITIONS[column][lang].format(**values)
 
 
@@ -178,7 +184,7 @@ def label(code: str, lang: str) -> str:
     """A code value in words. An unknown code is an error: the code sets are closed."""
     check_lang(lang)
     if code not in CODES:
-        raise ValueError(f"no translation for code value {code!r}: add it to pipeline/texts.py CODES")
+        raise ValueError(f"no translation for code value {code!r}: add it to pipeline/exports/texts.py CODES")
     return CODES[code][lang]
 
 
@@ -328,7 +334,7 @@ def t(key: str, lang: str, **values) -> str:
     """A sheet name, summary label, title or caption; `values` fill its {placeholders}."""
     check_lang(lang)
     if key not in TEXTS:
-        raise KeyError(f"no text {key!r}: add it to pipeline/texts.py TEXTS")
+        raise KeyError(f"no text {key!r}: add it to pipeline/exports/texts.py TEXTS")
     text = TEXTS[key][lang]
     return text.format(**values) if values else text
 
@@ -352,3 +358,28 @@ def percent(share: float | None, lang: str, decimals: int = 1) -> str:
         return ""
     text = number(100 * share, lang, decimals)
     return f"{text} %" if lang == "es" else f"{text}%"
+
+
+# ------------------------------------------------------------------------------- phrases of a summary
+
+def order(sort: str, lang: str) -> str:
+    """How the list is ordered, from the summary's `sort`."""
+    return t("order_value" if sort == "expected_value_at_risk" else "order_probability", lang)
+
+
+def ratio(value: float, lang: str) -> str:
+    """A cost ratio: 5, or 4.5 when it has a fraction."""
+    return number(value, lang, 0 if float(value).is_integer() else 1)
+
+
+def nps_score(score: float | None, lang: str) -> str:
+    return t("nps_nobody", lang) if score is None else number(score, lang, 1)
+
+
+def cost_sentence(summary: ListSummary, lang: str) -> str:
+    """Losing clients against keeping them, in one sentence (the workbook and the report)."""
+    return t("cost_sentence", lang, ratio=ratio(summary.acquisition_to_retention_cost_ratio, lang),
+             churners=number(summary.expected_churners, lang, 1),
+             replacement=number(summary.replacement_cost, lang, 2),
+             retention=number(summary.retention_cost_listed, lang, 2),
+             listed=number(summary.clients_listed, lang))

@@ -1,5 +1,6 @@
 """The list assembly on a tiny real LightGBM model: order, capacity, changes, and reasons."""
 
+import json
 from pathlib import Path
 
 import lightgbm as lgb
@@ -10,9 +11,10 @@ import pytest
 from features.spec import FeatureSpec, FeaturesConfig
 from models import risk_list
 from models.bundle import ModelBundle
-from models.playbook import load_playbook
+from models.playbook import Playbook, load_playbook
 from models.risk_list import ListOptions
 from models.segments import SegmentsConfig
+from models.summary import Changes, ListSummary
 
 PLAYBOOK = load_playbook(Path(__file__).resolve().parents[2] / "configs" / "playbook.yaml")
 
@@ -47,7 +49,7 @@ def test_sorted_by_expected_value_at_risk_by_default(bundle):
     assert listed["client_id"].tolist() == ["b", "c", "a", "d"]
     assert listed["expected_value_at_risk"].tolist() == [600.0, 240.0, 48.0, 24.0]
     assert listed["rank"].tolist() == [1, 2, 3, 4]
-    assert summary["sort"] == "expected_value_at_risk"
+    assert summary.sort == "expected_value_at_risk"
 
 
 def test_sort_by_probability(bundle):
@@ -58,7 +60,8 @@ def test_sort_by_probability(bundle):
 def test_capacity_exports_the_first_n_and_states_the_value_share_they_cover(bundle):
     listed, scored, summary = build(bundle, capacity=2)
     assert listed["client_id"].tolist() == ["b", "c"] and len(scored) == 4
-    assert summary["value_at_risk_listed_share"] == pytest.approx(840 / 912, abs=1e-4)
+    # b 600 and c 240 of 912, rounded to four decimals
+    assert summary.value_at_risk_listed_share == 0.9211
 
 
 def test_reasons_are_computed_only_for_exported_rows(bundle, monkeypatch):
@@ -77,8 +80,8 @@ def test_reasons_are_computed_only_for_exported_rows(bundle, monkeypatch):
 def test_open_tickets_reason_quotes_the_clients_count(bundle):
     listed, _, _ = build(bundle)
     reasons = dict(zip(listed["client_id"], listed["top_reasons"]))
-    assert "3 tickets open" in reasons["a"]
-    assert "tickets open" not in reasons["b"]  # no open ticket: it cannot raise b's risk
+    # b and d have no open ticket: it cannot raise their risk, and tenure never does here
+    assert reasons == {"a": "3 tickets open", "b": "", "c": "2 tickets open", "d": ""}
 
 
 def test_previous_rank_and_new_on_list(bundle):
@@ -88,8 +91,8 @@ def test_previous_rank_and_new_on_list(bundle):
     assert by_id.loc["b", "previous_rank"] == 2 and not by_id.loc["b", "new_on_list"]
     assert pd.isna(by_id.loc["c", "previous_rank"]) and by_id.loc["c", "new_on_list"]
     # today b 1, c 2, a 3, d 4: b rose from 2, a fell from 1, c and d are new, z left
-    assert summary["changes"] == {"previous_available": True, "new_on_list": 2, "left_list": 1, "moved_up": 1,
-                                  "moved_down": 1}
+    assert summary.changes == Changes(previous_available=True, new_on_list=2, left_list=1, moved_up=1,
+                                      moved_down=1)
 
 
 def test_portfolio_nps_and_replacement_cost(bundle):
@@ -97,13 +100,73 @@ def test_portfolio_nps_and_replacement_cost(bundle):
     _, _, summary = risk_list.build(features, PROBABILITY, VALUE, bundle, SegmentsConfig(), PLAYBOOK, None,
                                     "2024-03-31", "7", ListOptions())
     # 3 answered: 2 promoters, 1 detractor -> NPS = (2 - 1) / 3 = 33.3
-    assert summary["nps_portfolio"]["score"] == pytest.approx(33.3)
+    assert summary.nps_portfolio.score == 33.3
+    assert (summary.nps_portfolio.answered, summary.nps_portfolio.counts) == (3, (2, 0, 1, 1))
     # expected churners 0.75; replacing them costs 0.75 x 50 x 5
-    assert summary["replacement_cost"] == pytest.approx(0.75 * 50 * 5)
+    assert (summary.expected_churners, summary.replacement_cost) == (0.75, 187.5)
 
 
 def test_without_monthly_value_the_list_is_ranked_by_probability(bundle):
     listed, _, summary = risk_list.build(FEATURES, PROBABILITY, None, bundle, SegmentsConfig(), PLAYBOOK, None,
                                          "2024-03-31", "7", ListOptions())
     assert listed["client_id"].tolist() == ["a", "c", "d", "b"]
-    assert summary["sort"] == "churn_probability" and summary["value_at_risk_total"] is None
+    assert summary.sort == "churn_probability" and not summary.has_monthly_value
+    assert (summary.value_at_risk_total, summary.value_at_risk_listed, summary.value_at_risk_listed_share) == (
+        None, None, None)
+
+
+# ------------------------------------------------------------------------------------ the summary as a dict
+
+# one rule per action, so the dict does not hang on the shipped playbook's wording
+SMALL_PLAYBOOK = Playbook.model_validate({
+    "actions": {"call": {"en": "Call", "es": "Llamar", "capacity": 100}, "email": {"en": "Email", "es": "Correo"}},
+    "rules": [{"action": "call", "when": {"risk_band": ["medium"]}}],
+    "default_action": "email",
+})
+
+
+def test_summary_dict_keeps_the_keys_the_score_job_returns(bundle):
+    previous = pd.DataFrame({"client_id": ["a", "b", "z"], "rank": [1, 2, 3]})
+    _, _, summary = risk_list.build(FEATURES, PROBABILITY, VALUE, bundle, SegmentsConfig(), SMALL_PLAYBOOK,
+                                    previous, "2024-03-31", "7", ListOptions(capacity=2))
+    assert isinstance(summary, ListSummary)
+    as_dict = summary.to_dict()
+    # listed: b (600, low band, 400 days: client), c (240, medium band, 30 days: new buyer); a and z left,
+    # b rose from 2 to 1, c is new; value at risk a 48, b 600, c 240, d 24
+    assert as_dict == {
+        "lang": "en", "sort": "expected_value_at_risk", "capacity": 2, "clients_scored": 4, "clients_listed": 2,
+        "has_monthly_value": True, "value_horizon_months": 12, "value_at_risk_total": 912.0,
+        "value_at_risk_listed": 840.0, "value_at_risk_listed_share": 0.9211,
+        "by_band_listed": [{"risk_band": "high", "clients": 0, "value_at_risk": 0.0},
+                           {"risk_band": "medium", "clients": 1, "value_at_risk": 240.0},
+                           {"risk_band": "low", "clients": 1, "value_at_risk": 600.0}],
+        "by_band_portfolio": [{"risk_band": "high", "clients": 1, "value_at_risk": 48.0},
+                              {"risk_band": "medium", "clients": 2, "value_at_risk": 264.0},
+                              {"risk_band": "low", "clients": 1, "value_at_risk": 600.0}],
+        "by_quadrant_listed": [{"value_quadrant": "retain now", "clients": 0, "value_at_risk": 0.0},
+                               {"value_quadrant": "keep and grow", "clients": 2, "value_at_risk": 840.0},
+                               {"value_quadrant": "develop", "clients": 0, "value_at_risk": 0.0},
+                               {"value_quadrant": "maintain at low cost", "clients": 0, "value_at_risk": 0.0}],
+        "by_loyalty_listed": [{"loyalty_stage": "new buyer", "clients": 1, "value_at_risk": 240.0},
+                              {"loyalty_stage": "client", "clients": 1, "value_at_risk": 600.0},
+                              {"loyalty_stage": "frequent client", "clients": 0, "value_at_risk": 0.0},
+                              {"loyalty_stage": "advocate", "clients": 0, "value_at_risk": 0.0},
+                              {"loyalty_stage": "promoter", "clients": 0, "value_at_risk": 0.0}],
+        "nps_portfolio": {"score": None, "answered": 0, "promoter": 0, "passive": 0, "detractor": 0,
+                          "no answer": 4},
+        "nps_listed": {"score": None, "answered": 0, "promoter": 0, "passive": 0, "detractor": 0, "no answer": 2},
+        "top_reasons": [{"reason": "open tickets", "feature": "tickets_open", "clients": 1}],
+        "actions": [{"action": "Call", "key": "call", "clients": 1, "capacity": 100},
+                    {"action": "Email", "key": "email", "clients": 1, "capacity": None}],
+        "expected_churners": 0.75, "acquisition_to_retention_cost_ratio": 5, "retention_cost_per_client": 50,
+        "replacement_cost": 187.5, "retention_cost_listed": 100,
+        "changes": {"previous_available": True, "new_on_list": 1, "left_list": 2, "moved_up": 1, "moved_down": 0},
+        "as_of": "2024-03-31", "model_version": "7",
+    }
+    assert list(as_dict) == list(ListSummary.__dataclass_fields__)  # the order the JSON result shows
+    assert json.loads(json.dumps(as_dict)) == as_dict  # plain JSON values, nothing to convert
+
+
+def test_without_a_previous_list_the_changes_dict_holds_only_what_is_known(bundle):
+    _, _, summary = build(bundle)
+    assert summary.changes.to_dict() == {"previous_available": False, "new_on_list": 4}

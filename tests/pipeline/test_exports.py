@@ -1,6 +1,7 @@
 """Exports by hand: a tiny list through the real `summarise`, written as Parquet, CSV, XLSX and HTML."""
 
 import csv
+import dataclasses
 import html
 import types
 import zipfile
@@ -15,9 +16,8 @@ from models.explain import Reason
 from models.playbook import Playbook
 from models.risk_list import COLUMNS, ListOptions, summarise
 from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig
-from pipeline.exports import writers as exports
-from pipeline.exports import texts
-from pipeline.exports.writers import write_outputs
+from pipeline import exports
+from pipeline.exports import report, texts, write_outputs
 
 HYPERLINK = '=HYPERLINK("evil","click")'
 REASONS = ["+cmd; Página vista", "-1+2; <script>alert(1)</script>", "@SUM(A1)"]
@@ -29,6 +29,10 @@ PLAYBOOK = Playbook.model_validate({
     "default_action": "email",
 })
 BUNDLE = types.SimpleNamespace(spec=FeatureSpec(config=FeaturesConfig(), sources=(), optional_columns={}))
+SPANISH_HEADERS = ["ID de cliente", "Posición", "Probabilidad de baja", "Nivel de riesgo", "Valor mensual",
+                   "Valor en riesgo esperado", "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor",
+                   "Motivos principales", "Acción recomendada", "Posición anterior", "Nuevo en la lista",
+                   "Versión del modelo", "Fecha de corte"]
 
 
 def frames(lang="en", value=True, listed_rows=3, previous=None):
@@ -58,8 +62,7 @@ def frames(lang="en", value=True, listed_rows=3, previous=None):
                []][:listed_rows]
     keys = ["call", "email", "email"][:listed_rows]
     summary = summarise(listed, scored, reasons, keys, PLAYBOOK, previous, BUNDLE, SegmentsConfig(),
-                        ListOptions(capacity=3, lang=lang))
-    summary.update(as_of="2025-12-31", model_version="7")
+                        ListOptions(capacity=3, lang=lang), as_of="2025-12-31", model_version="7")
     return listed, scored, summary
 
 
@@ -150,7 +153,7 @@ def test_list_sheet_formats_probability_as_percent_and_value_as_money(english):
     formats = {name: ws.cell(2, header.index(texts.header(name, "en")) + 1).number_format
                for name in ("churn_probability", "monthly_value", "expected_value_at_risk")}
     assert formats == {"churn_probability": "0.0%", "monthly_value": "#,##0.00", "expected_value_at_risk": "#,##0.00"}
-    assert ws.cell(2, header.index("Churn probability") + 1).value == pytest.approx(0.62)
+    assert ws.cell(2, header.index("Churn probability") + 1).value == 0.62
 
 
 def test_band_cells_are_filled_by_band(english):
@@ -158,8 +161,8 @@ def test_band_cells_are_filled_by_band(english):
     at = [c.value for c in ws[1]].index("Risk band") + 1
     cells = [ws.cell(r, at) for r in (2, 3, 4)]
     assert [c.value for c in cells] == ["high", "medium", "low"]
-    assert all(c.fill.fill_type == "solid" for c in cells)
-    assert len({c.fill.fgColor.rgb for c in cells}) == 3
+    assert [(c.fill.fill_type, c.fill.fgColor.rgb) for c in cells] == [
+        ("solid", "00E88C8C"), ("solid", "00F6C26B"), ("solid", "009FD08C")]
 
 
 def test_summary_sheet_states_nps_costs_and_coverage(english):
@@ -168,18 +171,25 @@ def test_summary_sheet_states_nps_costs_and_coverage(english):
     # portfolio: 1 promoter, 1 detractor among 3 answers -> 0; list: 1 detractor among 2 answers -> -50
     assert [row[1] for row in rows if row[0] == texts.t("nps_score", "en")] == [0, -50]
     assert values[texts.t("cost_ratio", "en")] == 5
-    assert values[texts.t("expected_churners", "en")] == pytest.approx(0.87)
-    assert values[texts.t("replacement_cost", "en")] == pytest.approx(0.87 * 50 * 5)
+    # 0.62 + 0.2 + 0.05 + 0.00001, rounded to cents; replacing them costs 0.87001 x 50 x 5 = 217.5025
+    assert values[texts.t("expected_churners", "en")] == 0.87
+    assert values[texts.t("replacement_cost", "en")] == 217.5
     assert values[texts.t("retention_cost_listed", "en")] == 150
-    assert values[texts.t("value_share", "en")] == pytest.approx(876 / 876.12, abs=1e-4)
+    assert values[texts.t("value_share", "en")] == 0.9999  # 876 / 876.12, to four decimals
     assert values["'\tcall now"] == 1  # the action text, neutralised, with its count
     assert texts.t("no_previous", "en") in values
 
 
 def test_definitions_sheet_has_one_row_per_column(spanish):
     rows = list(openpyxl.load_workbook(spanish["xlsx"])["Definiciones"].iter_rows(values_only=True))
-    assert [row[1] for row in rows[1:]] == list(COLUMNS)
-    assert rows[2][0] == "Posición" and "1 es el primer cliente" in rows[2][2]
+    assert rows[0] == ("Columna", "Nombre del campo (Parquet)", "Significado")
+    assert [row[0] for row in rows[1:]] == SPANISH_HEADERS
+    assert [row[1] for row in rows[1:]] == [
+        "client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
+        "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
+        "new_on_list", "model_version", "as_of"]
+    assert rows[2][2] == ("Posición en la lista: 1 es el primer cliente a contactar. La lista está ordenada por "
+                          "valor en riesgo esperado (empates por probabilidad de baja).")
 
 
 def test_workbook_dates_come_from_as_of(english):
@@ -203,15 +213,14 @@ def test_csv_starts_with_a_bom_uses_newlines_and_keeps_accents(english):
 
 def test_spanish_headers_and_code_values(spanish):
     rows = read_csv_rows(spanish["csv"])
-    assert rows[0] == [texts.header(c, "es") for c in COLUMNS]
-    assert rows[0][:4] == ["ID de cliente", "Posición", "Probabilidad de baja", "Nivel de riesgo"]
+    assert rows[0] == SPANISH_HEADERS
     assert column(rows, "risk_band", "es") == ["alto", "medio", "bajo"]
     assert column(rows, "nps_group", "es") == ["detractor", "pasivo", "sin respuesta"]
     assert column(rows, "loyalty_stage", "es") == ["comprador nuevo", "cliente frecuente", "defensor"]
     assert column(rows, "value_quadrant", "es") == ["retener ya", "mantener y crecer", "desarrollar"]
     assert column(rows, "new_on_list", "es") == ["sí", "sí", "sí"]
     ws = openpyxl.load_workbook(spanish["xlsx"])["Lista de riesgo"]
-    assert [c.value for c in ws[1]][:4] == rows[0][:4]
+    assert [c.value for c in ws[1]] == SPANISH_HEADERS
     assert ws.cell(2, 4).value == "alto"
 
 
@@ -234,7 +243,8 @@ def test_same_input_gives_the_same_bytes(tmp_path):
 
 
 def test_only_the_four_files_are_left_in_out(english):
-    assert sorted(p.name for p in english["csv"].parent.iterdir()) == sorted(exports.FILES.values())
+    assert sorted(p.name for p in english["csv"].parent.iterdir()) == [
+        "risk_list.csv", "risk_list.parquet", "risk_list.xlsx", "risk_report.html"]
 
 
 def test_a_failed_export_leaves_the_previous_files_untouched(tmp_path, monkeypatch):
@@ -244,7 +254,7 @@ def test_a_failed_export_leaves_the_previous_files_untouched(tmp_path, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("plot failed")
 
-    monkeypatch.setattr(exports, "report_html", broken)
+    monkeypatch.setattr(report, "report_html", broken)
     with pytest.raises(RuntimeError, match="plot failed"):
         write(tmp_path, "es")
     assert {kind: path.read_bytes() for kind, path in paths.items()} == before
@@ -257,7 +267,8 @@ def test_report_is_self_contained(english):
     page = english["html"].read_text(encoding="utf-8")
     for external in ("http://", "https://", 'src="//', "<link", "@import", "url(", "<script"):
         assert external not in page, external
-    assert page.count('src="data:image/png;base64,') >= 4
+    # score distribution, bands, value quadrants, loyalty stages, reasons, NPS
+    assert page.count('src="data:image/png;base64,') == 6
 
 
 def test_report_escapes_data_text(english):
@@ -268,7 +279,9 @@ def test_report_escapes_data_text(english):
 
 def test_report_escapes_reason_labels_from_the_summary(tmp_path):
     listed, scored, summary = frames()
-    summary["top_reasons"][0]["reason"] = "<script>x</script> $a$"
+    first, *rest = summary.top_reasons
+    summary = dataclasses.replace(summary, top_reasons=(dataclasses.replace(first, reason="<script>x</script> $a$"),
+                                                        *rest))
     page = write_outputs(listed, scored, summary, tmp_path)["html"].read_text(encoding="utf-8")
     assert "&lt;script&gt;x&lt;/script&gt; $a$" in page and "<script>" not in page
 
@@ -276,6 +289,7 @@ def test_report_escapes_reason_labels_from_the_summary(tmp_path):
 def test_report_titles_follow_the_language(spanish):
     page = spanish["html"].read_text(encoding="utf-8")
     assert '<html lang="es">' in page
+    assert "<title>Informe de riesgo de baja 2025-12-31</title>" in page
     assert texts.t("report_title", "es") in page and texts.t("distribution_title", "es") in page
     assert html.escape(texts.t("no_previous", "es")) in page
 
@@ -285,8 +299,8 @@ def test_report_counts_changes_against_the_previous_list(tmp_path):
     paths = write(tmp_path, previous=previous)
     page = paths["html"].read_text(encoding="utf-8")
     # 00123 stays at 2 (was 1: down), -42 goes to 3 (was 5: up), "gone" left, the first is new
-    for key, count in (("new_on_list", 1), ("left_list", 1), ("moved_up", 1), ("moved_down", 1)):
-        assert f"<td>{html.escape(texts.t(key, 'en'))}</td><td class=\"n\">{count}</td>" in page
+    for words in ("New on the list", "Left the list", "Moved up", "Moved down"):
+        assert f'<td>{words}</td><td class="n">1</td>' in page
     assert texts.t("no_previous", "en") not in page
     assert column(read_csv_rows(paths["csv"]), "previous_rank") == ["", "1", "5"]
 
@@ -309,7 +323,7 @@ def test_without_monthly_value_money_cells_are_blank_and_value_is_unknown(tmp_pa
 
 def test_an_empty_list_writes_every_file(tmp_path):
     paths = write(tmp_path, "es", listed_rows=0)
-    assert read_csv_rows(paths["csv"]) == [[texts.header(c, "es") for c in COLUMNS]]
+    assert read_csv_rows(paths["csv"]) == [SPANISH_HEADERS]
     frame = pd.read_parquet(paths["parquet"])
     assert list(frame.columns) == list(COLUMNS) and len(frame) == 0
     assert str(frame["rank"].dtype) == "int64"
@@ -317,7 +331,8 @@ def test_an_empty_list_writes_every_file(tmp_path):
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
     page = paths["html"].read_text(encoding="utf-8")
     assert html.escape(texts.t("empty_list", "es")) in page
-    assert 'src="data:image/png;base64,' in page  # the score distribution of the scored clients
+    # the score distribution and value by band of the scored clients; the segment charts show zeros
+    assert page.count('src="data:image/png;base64,') == 4
 
 
 def test_a_list_missing_a_column_is_refused(tmp_path):
@@ -363,3 +378,16 @@ def test_numbers_read_the_way_each_language_writes_them():
 def test_neutralise_leaves_safe_text_alone():
     assert [exports.neutralise(x) for x in ("=1", "+1", "-1", "@a", "\tx", "\rx", "a=1", "", "'=1")] == [
         "'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "a=1", "", "'=1"]
+
+
+# ------------------------------------------------------------------------------------ evaluation page
+
+def test_evaluation_page_escapes_text_and_shows_finite_metrics_in_name_order():
+    page = exports.evaluation_page("Validation <2024>", {"brier": 0.1, "auc": 0.8123456, "ece": float("nan"),
+                                                         "name": "not a number"},
+                                   {"a&b.png": b"\x89PNG"}, ["note & <one>"])
+    assert "<title>Validation &lt;2024&gt;</title>" in page and "<h1>Validation &lt;2024&gt;</h1>" in page
+    assert "<li>note &amp; &lt;one&gt;</li>" in page
+    assert "<tr><td>auc</td><td>0.8123</td></tr>\n<tr><td>brier</td><td>0.1000</td></tr>" in page
+    assert "ece" not in page and "not a number" not in page
+    assert '<h2>a&amp;b.png</h2><img alt="a&amp;b.png" src="data:image/png;base64,iVBORw==">' in page
