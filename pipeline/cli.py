@@ -111,7 +111,7 @@ def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] |
 def _data(value: str, config) -> Any:
     """A data folder: a local path, or (Dask engine) any fsspec URL."""
     from features.errors import ContractError
-    from pipeline.jobs.score import is_url
+    from pipeline.data.location import is_url
 
     if is_url(value):
         if config.engine.kind != "dask":
@@ -144,14 +144,14 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Write realistic synthetic data in the input contract, plus truth.parquet."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import demo
     end_date = _date(end, "--end")
 
     def show(r: dict[str, Any]) -> None:
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
         typer.echo(f"generated {rows} in {r['seconds']} s -> {r['out']}")
 
-    _run(lambda: jobs.generate(out, clients=clients, seed=seed, end=end_date), as_json, show)
+    _run(lambda: demo.generate(out, clients=clients, seed=seed, end=end_date), as_json, show)
 
 
 @app.command()
@@ -166,14 +166,14 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Train on monthly cutoffs, validate out of time, log and register in MLflow."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import train
     until_date = _date(until, "--until")
     engine_overrides = _engine(engine, scheduler)
 
     def job() -> dict[str, Any]:
         overrides = _merged({"training": {"horizon_days": horizon}} if horizon else None, engine_overrides)
         settings = _config(config, overrides)
-        return jobs.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
+        return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
                           out=out)
 
     def show(r: dict[str, Any]) -> None:
@@ -215,7 +215,7 @@ def score(
     Exit codes: 0 published, 2 bad input or config, 3 stopped by a gate (drift, a missing
     feature, realised performance; the previous list stays), 1 unexpected.
     """
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import score
     as_of_date = _date(as_of, "--as-of")
     if sort not in (None, "value", "probability"):
         _fail(f"--sort: '{sort}' is not one of value, probability", EXIT_BAD_INPUT)
@@ -239,7 +239,7 @@ def score(
 
     def job() -> dict[str, Any]:
         settings = _config(config, engine_overrides)
-        return jobs.score(_data(data, settings), out=out, config=settings, tracking_uri=_tracking_uri(),
+        return score.score(_data(data, settings), out=out, config=settings, tracking_uri=_tracking_uri(),
                           model_uri=model, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                           partition_clients=partition_clients)
 
@@ -260,7 +260,7 @@ def tune(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Search LightGBM parameters with Optuna, validated out of time on rolling origins."""
-    from pipeline.jobs import tune as tuning
+    from pipeline.jobs import tune
     until_date = _date(until, "--until")
 
     def show(r: dict[str, Any]) -> None:
@@ -269,7 +269,7 @@ def tune(
                    + (f" (current settings {base:.4f})" if base is not None else "")
                    + f"; config written to {r['config_path']} (use: churn train --config {r['config_path']})")
 
-    _run(lambda: tuning.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
+    _run(lambda: tune.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
                              trials=trials, timeout=timeout, out_config=out_config, out=out, folds=folds),
          as_json, show)
 
@@ -284,7 +284,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Grade a model on a cutoff with observed labels: ranking, calibration, lift, expected profit."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import evaluate
     as_of_date = _date(as_of, "--as-of")
 
     def show(r: dict[str, Any]) -> None:
@@ -301,7 +301,7 @@ def evaluate(
             typer.echo(f"note: {note}")
         typer.echo(f"report: {r['outputs']['html']}")
 
-    _run(lambda: jobs.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
+    _run(lambda: evaluate.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
                                as_of_date=as_of_date, out=out), as_json, show)
 
 
@@ -312,11 +312,11 @@ def promote(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Make a registered version the champion by hand (the decision is tagged on the version)."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import promote
     def show(r: dict[str, Any]) -> None:
         typer.echo(f"{r['model']} v{r['version']} is now {r['alias']} ({r['decision']})")
 
-    _run(lambda: jobs.promote(version, config=_config(config), tracking_uri=_tracking_uri()), as_json, show)
+    _run(lambda: promote.promote(version, config=_config(config), tracking_uri=_tracking_uri()), as_json, show)
 
 
 @app.command()
@@ -326,11 +326,11 @@ def features(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
 ) -> None:
     """List every feature this data gives: name, source table, window, what it measures."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import catalogue
     def show(r: dict[str, Any]) -> None:
         typer.echo(f"{r['features']} features -> {r['out']}" if r["out"] else r["text"])
 
-    _run(lambda: jobs.feature_catalogue(data, config=_config(config), out_file=out), False, show)
+    _run(lambda: catalogue.feature_catalogue(data, config=_config(config), out_file=out), False, show)
 
 
 @app.command()
@@ -340,7 +340,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Generate data, train, register and score: the whole pipeline on the embedded default."""
-    from pipeline.jobs import train as jobs
+    from pipeline.jobs import demo
     def show(r: dict[str, Any]) -> None:
         t, s = r["train"], r["score"]
         typer.echo(f"data:       {r['generate']['out']}")
@@ -350,7 +350,7 @@ def demo(
         typer.echo(f"risk list:  {s['outputs']['csv']} ({s['clients_scored']:,} clients as of {s['as_of']})")
         typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
 
-    _run(lambda: jobs.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
+    _run(lambda: demo.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
 
 
 def main() -> None:

@@ -17,7 +17,11 @@ import mlflow
 import yaml
 
 from models import tuning as search
-from pipeline.jobs import train as jobs
+from pipeline.engines.local import LocalEngine
+from pipeline.data.totals import rows_summary
+from pipeline.progress import Timer
+from pipeline.publish.files import publish_file
+from pipeline.tracking.training_run import code_version
 from pipeline.tracking import registry
 from pipeline.config import AppConfig, load_config
 
@@ -34,8 +38,9 @@ def tune(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None
     `timeout` (seconds) bounds the search, checked before each trial; the search seed is
     `config.training.seed`. Returns a JSON-able summary; `out_config` holds the tuned config.
     """
-    timer = jobs.Timer()
-    prepared = jobs.prepare_training(data, config=config, until=until, out=out, timer=timer)
+    timer = Timer()
+    # the search holds its rows in memory: this process's engine, whatever the config says
+    prepared = LocalEngine().prepare_training(data, config=config, until=until, out=Path(out), timer=timer)
     rows, spec, tc = prepared.rows, prepared.spec, config.training
     until_day = str(prepared.until.date())
     log.info("tuning on %d rows over %d cutoffs, %d features: %d trial(s)%s", len(rows), len(prepared.plan.cutoffs),
@@ -44,24 +49,15 @@ def tune(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None
     registry.configure(tracking_uri)
     experiment_id = registry.ensure_experiment(config.registry.experiment, tracking_uri)
 
-    def log_trial(number: int, params: dict[str, Any], evaluation: dict[str, Any]) -> None:
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"trial-{number}", nested=True):
-            mlflow.set_tags({"kind": "tuning_trial", "trial_number": number})
-            mlflow.log_params({f"lgbm_{k}": v for k, v in params.items()})
-            mlflow.log_metrics(_finite(_trial_metrics(evaluation)))
-        if math.isfinite(evaluation["roc_auc"]):
-            mlflow.log_metric("trial_roc_auc", evaluation["roc_auc"], step=number)  # the parent's curve
-        log.info("trial %d: mean ROC AUC %.4f", number, evaluation["roc_auc"])
-
     with mlflow.start_run(experiment_id=experiment_id, run_name="tuning") as run:
         mlflow.set_tags({"kind": "tuning", "input_fingerprint": prepared.loaded.fingerprint, "until": until_day,
-                         "code_version": jobs._code_version(), "data_folder": str(Path(data).resolve())})
+                         "code_version": code_version(), "data_folder": str(Path(data).resolve())})
         mlflow.log_params({"trials_requested": trials, "timeout_s": timeout, "seed": tc.seed, "n_folds": folds,
                            "horizon_days": tc.horizon_days, "training_rows": len(rows),
                            "n_features": len(spec.feature_names)})
         with timer("search"):
             result = search.tune(rows, spec, tc, n_trials=trials, timeout=timeout, seed=tc.seed,
-                                 on_trial=log_trial, n_folds=folds)
+                                 on_trial=_trial_logger(experiment_id), n_folds=folds)
         best = next(t for t in result.trials if t.number == result.best_number)
         tuned = config.model_copy(update={"training": search.with_params(tc, result.best_params)})
         config_path = _write_config(tuned, Path(out_config), run.info.run_id, result.best_value)
@@ -76,8 +72,27 @@ def tune(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None
                           "trials.json")
     log.info("best of %d trial(s): mean ROC AUC %.4f (trial %d) -> %s", _completed(result), result.best_value,
              result.best_number, config_path)
+    return _result(run.info.run_id, experiment_id, result, best, kind, trials, config_path, until_day, prepared,
+                   timer, tracking_uri)
+
+def _trial_logger(experiment_id: str):
+    """Each trial as a nested run, and the parent's curve of mean ROC AUC per trial."""
+    def log_trial(number: int, params: dict[str, Any], evaluation: dict[str, Any]) -> None:
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"trial-{number}", nested=True):
+            mlflow.set_tags({"kind": "tuning_trial", "trial_number": number})
+            mlflow.log_params({f"lgbm_{k}": v for k, v in params.items()})
+            mlflow.log_metrics(_finite(_trial_metrics(evaluation)))
+        if math.isfinite(evaluation["roc_auc"]):
+            mlflow.log_metric("trial_roc_auc", evaluation["roc_auc"], step=number)  # the parent's curve
+        log.info("trial %d: mean ROC AUC %.4f", number, evaluation["roc_auc"])
+    return log_trial
+
+
+def _result(run_id: str, experiment_id: str, result: search.TuningResult, best: search.TrialRecord, kind: str,
+            trials: int, config_path: Path, until_day: str, prepared, timer: Timer, tracking_uri: str
+            ) -> dict[str, Any]:
     return {
-        "run_id": run.info.run_id,
+        "run_id": run_id,
         "experiment_id": experiment_id,
         "best_params": result.best_params,
         "best_value": round(result.best_value, 6),
@@ -92,7 +107,7 @@ def tune(data: Path, *, config: AppConfig, tracking_uri: str, until: date | None
         "until": until_day,
         "input_fingerprint": prepared.loaded.fingerprint,
         "notes": list(prepared.plan.notes),
-        "rows": jobs._rows_summary(prepared.loaded),
+        "rows": rows_summary(prepared.loaded),
         "timings_s": timer.stages,
         "tracking_uri": tracking_uri,
     }
@@ -121,7 +136,7 @@ def _write_config(config: AppConfig, path: Path, run_id: str, value: float) -> P
               f"# the best mean out-of-time ROC AUC ({value:.4f}); everything else is the config tuning ran with.\n")
     text = header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    jobs.publish_file(path, text.encode("utf-8"))
+    publish_file(path, text.encode("utf-8"))
     if load_config(path) != config:
         raise RuntimeError(f"{path} does not read back as the config it was written from")
     return path

@@ -16,7 +16,8 @@ distributed = pytest.importorskip("distributed")
 from features.errors import ContractError, GateStop  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.synth.generator import generate  # noqa: E402
-from pipeline.jobs.train import score, train  # noqa: E402
+from pipeline.jobs.score import score  # noqa: E402
+from pipeline.jobs.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
@@ -65,7 +66,7 @@ def trained(tmp_path_factory):
 
 def test_features_per_client_are_identical(trained, cluster):
     from features import build_features
-    from pipeline.engines import dask_engine
+    from pipeline.engines import dask_tables, dask_work
     from pipeline.data import contract
     from pipeline.tracking import registry
     root, uri, result = trained
@@ -75,12 +76,12 @@ def test_features_per_client_are_identical(trained, cluster):
     cutoffs = [pd.Timestamp("2025-11-30"), pd.Timestamp("2025-12-31")]
     local = build_features(tables, cutoffs, spec)
     with distributed.Client(cluster) as client:
-        sources = dask_engine.open_tables(str(root / "bad"), require_churn=False)
-        parts = dask_engine.partition(client, sources, 4)
+        sources = dask_tables.open_tables(str(root / "bad"), require_churn=False)
+        parts = dask_tables.partition(client, sources, 4)
         assert parts.n == 4
-        spread = dask_engine.features(client, parts, cutoffs, spec)
+        spread = dask_work.features(client, parts, cutoffs, spec)
         assert spread.npartitions == 4
-        remote = spread.compute().drop(columns=[dask_engine.MONTHLY])
+        remote = spread.compute().drop(columns=[dask_work.MONTHLY])
     key = ["cutoff", "client_id"]
     local = local.assign(client_id=local["client_id"].astype(str)).sort_values(key).reset_index(drop=True)
     remote = remote.sort_values(key).reset_index(drop=True)

@@ -349,3 +349,21 @@ def test_promote_by_hand_moves_the_champion_and_tags_the_decision(workspace):
     run(["promote", "1"], root, env)  # put it back
     assert result["previous_champion"] is not None
     run(["promote", "999"], root, env, expect=2)
+
+
+def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
+    """The list files and the model's own text file, byte for byte, as recorded before pipeline/ moved."""
+    import hashlib
+
+    import mlflow
+
+    root, env, trained = workspace
+    expected = json.loads((Path(__file__).parent / "fixtures" / "end_to_end_sha256.json").read_text())
+    run(["score", "--data", str(root / "data"), "--out", str(root / "bytes")], root, env)
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=trained["model_uri"],
+                                                         dst_path=str(root / "model_bytes")))
+    files = {"risk_list.csv": root / "bytes" / "risk_list.csv", "risk_list.parquet": root / "bytes" / "risk_list.parquet",
+             "booster.txt": next(model_dir.rglob("booster.txt"))}
+    found = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+    assert found == {name: expected[name] for name in files}

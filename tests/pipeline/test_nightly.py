@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.synth.generator import generate
-from pipeline.jobs.train import score, train
-from pipeline.jobs.score import exclusive
+from pipeline.jobs.score import score
+from pipeline.jobs.train import train
+from pipeline.publish.lock import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -277,21 +278,21 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
 
 
 KILL_AT = {  # the step of the publication a SIGKILL lands on, and which list readers see after it
-    "staged, before the rename": ("_fsync_tree", 1, "before"),
+    "staged, before the rename": ("fsync_tree", 1, "before"),
     "renamed, before the switch": ("_switch", 1, "before"),
-    "current switched, links not yet checked": ("_replace_link", 2, "after"),
-    "switched, history not yet written": ("_record_history", 2, "after"),
+    "current switched, links not yet checked": ("replace_link", 2, "after"),
+    "switched, history not yet written": ("record_history", 2, "after"),
     "history written, old runs not yet pruned": ("_prune_runs", 1, "after"),
 }
 KILLER = """
 import os, signal, sys
-from pipeline.jobs import score as scoring
+from pipeline.publish import runs as scoring
 name, nth = sys.argv[1], int(sys.argv[2])
 original, calls = getattr(scoring, name), []
 def killing(*args, **kwargs):
     calls.append(1)
     if len(calls) == nth:
-        if name == "_fsync_tree":
+        if name == "fsync_tree":
             original(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGKILL)
     return original(*args, **kwargs)

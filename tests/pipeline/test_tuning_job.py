@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.jobs import train as jobs
+from pipeline.jobs.train import train
 from pipeline.config import AppConfig, load_config
 from pipeline.synth.generator import generate
 from pipeline.jobs.tune import tune
@@ -54,7 +54,7 @@ def test_written_config_holds_the_best_params_and_keeps_the_rest(tuned):
 
 def test_train_accepts_the_tuned_config(tuned):
     root, uri, result = tuned
-    trained = jobs.train(root / "data", config=load_config(result["config_path"]), tracking_uri=uri,
+    trained = train(root / "data", config=load_config(result["config_path"]), tracking_uri=uri,
                          out=root / "train")
     assert trained["run_id"]
     run = MlflowClient(tracking_uri=uri).get_run(trained["run_id"])

@@ -1,0 +1,163 @@
+"""The engine interface: where the work of a job runs, one contract for every engine.
+
+An engine reads and checks the data folder, finds the latest day, builds features and training
+rows with the builders of `features/`, fits, and scores; the jobs call it and never ask which
+engine it is. Three engines keep to it:
+
+    LocalEngine        one pass in this process (engines/local.py)
+    PartitionedEngine  hash partitions of the clients, one at a time: memory follows the
+                       partition, not the data (engines/partitioned.py)
+    DaskEngine         client partitions on a Dask cluster (engines/dask_engine.py)
+
+A new engine is one more module implementing `Engine`, chosen in `engines.open_engine`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import pandas as pd
+
+from features import build_features, fit_spec
+from features.cutoffs import CutoffPlan, as_of, training_cutoffs
+from features.errors import ContractError
+from features.spec import EventLevels, FeatureSpec
+from features.tables import Tables
+from models import FitResult, ModelBundle, drift, risk_list, validation_window
+from models.segments import monthly_values
+from pipeline.config import AppConfig
+from pipeline.data.contract import LoadResult
+from pipeline.data.totals import InputTotals, inputs_summary
+from pipeline.progress import Timer
+from pipeline.publish.manifest import RunRecord
+
+log = logging.getLogger(__name__)
+
+# another model's probabilities at given cutoffs (the champion check): client_id, cutoff, probability
+ScoresAt = Callable[[list[pd.Timestamp], ModelBundle], pd.DataFrame]
+
+
+@dataclass
+class TrainingData:
+    """Everything a fit needs, prepared once: data known at `until`, cutoffs, spec and rows."""
+
+    loaded: LoadResult
+    known: Tables            # the tables cut at `until`
+    until: pd.Timestamp
+    plan: CutoffPlan
+    spec: FeatureSpec
+    rows: pd.DataFrame       # labelled rows (an engine on a cluster: those the report needs)
+    scores_at: ScoresAt
+    total_rows: int          # every training row, wherever it lives
+
+
+@dataclass
+class ScoringJob:
+    """What an engine needs to score a portfolio."""
+
+    data: Path | str
+    out: Path
+    config: AppConfig
+    bundle: ModelBundle
+    profiles: dict                   # the model's drift reference, per column
+    as_of: pd.Timestamp | None       # None: the latest day in the data
+    partition_clients: int
+    timer: Timer
+    record: RunRecord
+
+
+@dataclass
+class Portfolio:
+    """What an engine leaves for the portfolio-wide steps (list, gates, reasons, publication)."""
+
+    inputs: InputTotals
+    counter: drift.DriftCounter
+    cutoff: pd.Timestamp | None = None
+    cores: list[pd.DataFrame] = field(default_factory=list)   # per-client list columns
+    # the feature rows of given clients, read back for the reasons of the listed ones
+    rows_of: Callable[[np.ndarray], pd.DataFrame] | None = None
+    parts_url: str | None = None   # a partitioned risk list written by the engine's workers
+
+    @classmethod
+    def empty(cls, profiles: dict) -> "Portfolio":
+        return cls(InputTotals(), drift.DriftCounter(profiles))
+
+    def churn(self) -> pd.DataFrame | None:
+        return pd.concat(self.inputs.churn, ignore_index=True) if self.inputs.churn else None
+
+
+class Engine(Protocol):
+    kind: str
+
+    def prepare_training(self, data: Path | str, *, config: AppConfig, until: date | None, out: Path,
+                         timer: Timer) -> TrainingData: ...
+
+    def fit(self, training: TrainingData, config: AppConfig) -> FitResult: ...
+
+    def score(self, job: ScoringJob) -> Portfolio: ...
+
+    def clean_up(self, record: RunRecord, published: bool) -> None: ...
+
+
+# ------------------------------------------------------------------------ pieces every engine shares
+
+def plan_training(known: Tables, until: pd.Timestamp, config: AppConfig) -> tuple[CutoffPlan, pd.Timestamp]:
+    """Cutoffs, validation window and the day the spec learns from (data known before validation)."""
+    tc = config.training
+    plan = training_cutoffs(known, until, tc.horizon_days, tc.n_cutoffs, tc.min_history_days, tc.cutoff_anchor)
+    for note in plan.notes:
+        log.warning(note)
+    if not plan.cutoffs or not any(plan.churners):
+        raise ContractError(f"no usable training cutoff holds a churner up to {until.date()} with a "
+                            f"{tc.horizon_days}-day horizon: the churn table needs churn dates after the first "
+                            f"cutoff and at least {tc.horizon_days} days before --until", file="churn",
+                            column="churned_at", count=int(sum(plan.churners)))
+    window = validation_window(dict(zip(plan.cutoffs, plan.churners)), tc.validation_cutoffs)
+    spec_date = max([t for t in plan.cutoffs if t < min(window)], default=plan.cutoffs[0]) if window \
+        else max(t for t, n in zip(plan.cutoffs, plan.churners) if n)
+    return plan, spec_date
+
+
+def learn_spec(known: Tables, spec_date: pd.Timestamp, config: AppConfig,
+               levels: EventLevels | None = None) -> FeatureSpec:
+    """The spec (event types, category levels) from what was known before validation only."""
+    spec = fit_spec(as_of(known, spec_date), config.features, levels=levels)
+    for column, why in spec.ignored_columns.items():
+        log.warning("clients column '%s' not used as a feature: %s", column, why)
+    return spec
+
+
+def scores_of(features: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    """client_id, cutoff (ISO date) and the model's probability of each feature row."""
+    return pd.DataFrame({"client_id": features["client_id"].astype(str).to_numpy(),
+                         "cutoff": features["cutoff"].dt.date.astype(str).to_numpy(),
+                         "probability": bundle.predict(features)})
+
+
+def score_tables(tables: Tables, cutoff: pd.Timestamp, job: ScoringJob, portfolio: Portfolio) -> pd.DataFrame:
+    """Features, probabilities, drift counts and list columns of one piece of the data; its features back."""
+    timer, config = job.timer, job.config
+    with timer("features"):
+        features = build_features(tables, [cutoff], job.bundle.spec, missing=config.scoring.missing_features)
+    with timer("predict"):
+        probability = job.bundle.predict(features)
+    with timer("drift"):
+        portfolio.counter.add(features.assign(churn_probability=probability))
+    with timer("list"):
+        portfolio.cores.append(risk_list.score_core(features, probability, monthly_values(tables.clients),
+                                                    config.segments))
+    if tables.churn is not None and len(tables.churn):
+        portfolio.inputs.churn.append(tables.churn[["client_id", "churned_at"]].assign(
+            client_id=lambda f: f["client_id"].astype(str)))
+    return features
+
+
+def account(portfolio: Portfolio, loaded: LoadResult, record: RunRecord) -> None:
+    """A checked piece's row counts into the run's totals (and the manifest's account of them)."""
+    portfolio.inputs.account(loaded)
+    record.inputs = inputs_summary(portfolio.inputs)

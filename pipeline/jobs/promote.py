@@ -1,0 +1,30 @@
+"""The promote job: give a registered version the champion alias by hand, and say so on the version."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from features.errors import ContractError
+from pipeline.config import AppConfig
+from pipeline.tracking import registry
+
+log = logging.getLogger(__name__)
+
+
+def promote(version: str, *, config: AppConfig, tracking_uri: str) -> dict[str, Any]:
+    """Give `version` the champion alias by hand, and say so on the version."""
+    registry.configure(tracking_uri)
+    reg = config.registry
+    if not registry.version_exists(reg.model_name, version):
+        raise ContractError(f"model '{reg.model_name}' has no version {version}", file="VERSION")
+    current = registry.champion(reg.model_name, reg.champion_alias)
+    previous = current[0] if current else None
+    registry.set_alias(reg.model_name, reg.champion_alias, version)
+    reason = f"promoted by hand over v{previous}" if previous and previous != str(version) else "promoted by hand"
+    registry.tag_version(reg.model_name, version, {"champion_decision": reason,
+                                                   "compared_with": previous or ""})
+    log.info("%s v%s is now %s (%s)", reg.model_name, version, reg.champion_alias, reason)
+    return {"model": reg.model_name, "version": str(version), "alias": reg.champion_alias,
+            "previous_champion": previous, "decision": reason}
+

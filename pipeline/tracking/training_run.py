@@ -1,0 +1,60 @@
+"""A training run in MLflow: parameters, validation figures, baselines as nested runs, the
+artifacts a data scientist opens (plots, evaluation page, feature catalogue, predictions)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+from models.bundle import ModelBundle
+from models.explain import feature_catalogue_markdown
+from models.training import FitResult
+from models.validation import ValidationReport
+from pipeline.config import AppConfig
+from pipeline.data.location import data_location
+from pipeline.engines import TrainingData
+from pipeline.data.totals import rows_summary
+from pipeline.tracking import registry
+
+
+def log_training_run(experiment_id: str, config: AppConfig, training: TrainingData, result: FitResult,
+                     bundle: ModelBundle, report: ValidationReport, pictures: dict[str, bytes], page: str,
+                     notes: list[str], data: Any) -> None:
+    """Everything of the fit into the active run (the model itself is logged by the caller)."""
+    tc, spec, plan = config.training, training.spec, training.plan
+    mlflow.log_params({**{f"lgbm_{k}": v for k, v in tc.lightgbm.model_dump().items()},
+                       "horizon_days": tc.horizon_days, "until": bundle.info["until"], "n_cutoffs": len(plan.cutoffs),
+                       "cutoff_anchor": plan.anchor, "validation_kind": result.split.kind,
+                       "validation_window": ",".join(result.split.window), "calibration": tc.calibration,
+                       "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
+                       "training_rows": training.total_rows, "seed": tc.seed, "engine": config.engine.kind})
+    mlflow.log_metrics({f"validation_{k}": v for k, v in report.metrics.items()})
+    mlflow.set_tags({"input_fingerprint": training.loaded.fingerprint, "code_version": code_version(),
+                     "data_folder": data_location(data), "kind": "training",
+                     "beats_baselines": str(report.beats_baselines).lower()})
+    for name, figures in report.baselines.items():
+        with mlflow.start_run(run_name=f"baseline: {name}", nested=True, experiment_id=experiment_id):
+            mlflow.set_tags({"kind": "baseline", "baseline": name})
+            mlflow.log_metrics({f"validation_{k}": v for k, v in figures.items()})
+    registry.log_json(list(spec.feature_names), "features.json")
+    registry.log_text(feature_catalogue_markdown(spec), "features.md")
+    registry.log_frame(report.importance, "importance.parquet")
+    registry.log_frame(report.predictions, "validation_predictions.parquet")
+    for name, png in pictures.items():
+        registry.log_bytes(png, name)
+    registry.log_text(page, "evaluation.html")
+    registry.log_json(config.model_dump(mode="json"), "config.json")
+    registry.log_json(bundle.info["drift_reference"], "drift_reference.json")
+    registry.log_json({**rows_summary(training.loaded), "notes": notes}, "data_report.json")
+
+
+def code_version() -> str:
+    """The git commit of this code, or "unknown" (an installed package)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
