@@ -38,13 +38,22 @@ import subprocess
 import sys
 import time
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scale  # noqa: E402
-from bench_scale import (EVENTS_PER_CLIENT_AT_SCALE_1, MIB, cli, ensure_data, last_json, log, measure,  # noqa: E402
-                         median, stage_seconds)
+from bench_scale import (  # noqa: E402
+    EVENTS_PER_CLIENT_AT_SCALE_1,
+    MIB,
+    cli,
+    ensure_data,
+    last_json,
+    log,
+    measure,
+    median,
+    stage_seconds,
+)
 
 ROOT = bench_scale.ROOT
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -393,12 +402,14 @@ def reading(r: dict) -> list[str]:
     load = other_load(r)
     if load.get("flagged"):
         out.append(f"**Caution.** Other processes took more than {QUIET_SHARE:.0%} of the machine's CPU during "
-                   f"{len(load['flagged'])} of the {load['commands']} measured commands (up to {load['worst_share']:.0%}, "
-                   f"in {load['worst']}): those wall times and the medians they enter are inflated by that load, not "
-                   f"by the engine. Rerun on a quiet machine before reading much into small differences.")
+                   f"{len(load['flagged'])} of the {load['commands']} measured commands "
+                   f"(up to {load['worst_share']:.0%}, in {load['worst']}): those wall times and the medians "
+                   f"they enter are inflated by that load, not by the engine. "
+                   f"Rerun on a quiet machine before reading much into small differences.")
 
     # training
-    text = (f"**Train.** Dask took {td['wall']:.1f} s against {tl['wall']:.1f} s locally ({_times(td['wall'], tl['wall'])}), "
+    text = (f"**Train.** Dask took {td['wall']:.1f} s against {tl['wall']:.1f} s locally "
+            f"({_times(td['wall'], tl['wall'])}), "
             f"peak RSS {td['rss'] / MIB:,.0f} MiB against {tl['rss'] / MIB:,.0f} MiB for the process tree.")
     grown = [x["rounds_grown"] for x in dask_train if x["rounds_grown"]]
     best_d = [x["best_iteration"] for x in dask_train if x["best_iteration"]]
@@ -433,8 +444,10 @@ def reading(r: dict) -> list[str]:
     # scoring
     post = [n for n in set(sd["stages"]) | set(sl["stages"]) if n not in ("split", "read", "features", "predict")]
     n_local, n_dask = r["score"]["local"]["runs"][0]["partitions"], r["score"]["dask"]["runs"][0]["partitions"]
-    text = (f"**Score.** Dask took {sd['wall']:.1f} s against {sl['wall']:.1f} s locally ({_times(sd['wall'], sl['wall'])}): "
-            f"{r['score']['dask']['clients_per_s']:,.0f} against {r['score']['local']['clients_per_s']:,.0f} clients/s, "
+    text = (f"**Score.** Dask took {sd['wall']:.1f} s against {sl['wall']:.1f} s locally "
+            f"({_times(sd['wall'], sl['wall'])}): "
+            f"{r['score']['dask']['clients_per_s']:,.0f} against "
+            f"{r['score']['local']['clients_per_s']:,.0f} clients/s, "
             f"peak RSS {sd['rss'] / MIB:,.0f} against {sl['rss'] / MIB:,.0f} MiB. "
             f"Reading and checking the tables (`split`+`read`) took {_stage(sd, 'split', 'read'):.1f} s on Dask "
             f"({n_dask} partitions, shuffled between {w} worker processes) against {_stage(sl, 'split', 'read'):.1f} s "
@@ -469,7 +482,8 @@ def reading(r: dict) -> list[str]:
         if up:
             parts.append(f"{sum(d for _, d in up):.1f} s more in " + ", ".join(f"`{n}` (+{d:.1f})" for n, d in up[:3]))
         if down:
-            parts.append(f"{-sum(d for _, d in down):.1f} s less in " + ", ".join(f"`{n}` ({d:.1f})" for n, d in down[:3]))
+            parts.append(f"{-sum(d for _, d in down):.1f} s less in "
+                         + ", ".join(f"`{n}` ({d:.1f})" for n, d in down[:3]))
         text += (f"`{job}` ({_times(a['wall'], b['wall'])} on Dask)"
                  + (f": its stages took {' and '.join(parts)}" if parts else "") + ". ")
         if job == "train" and any(n == "evaluate" for n, _ in up + down) and best_d and best_l \
@@ -549,15 +563,16 @@ def report(r: dict, args, command: str) -> str:
              f"Run: {r['started']} UTC, {r['elapsed_s'] / 60:.0f} min in all; median of {args.runs} run(s), "
              f"min / max shown; the engines alternate run by run, each command a fresh process.  ",
              code_line(r["code"], r), "",
-             f"- Data: `pipeline.synth.generator.generate(activity_scale={r['scale']:.4f}, seed={args.seed})`: training set "
-             f"{args.train_clients:,} clients ({gen['train']['rows']['events']:,} events), scoring set {args.clients:,} "
+             f"- Data: `pipeline.synth.generator.generate(activity_scale={r['scale']:.4f}, seed={args.seed})`: "
+             f"training set {args.train_clients:,} clients ({gen['train']['rows']['events']:,} events), "
+             f"scoring set {args.clients:,} "
              f"clients ({gen['score']['rows']['events']:,} events), about {args.events_per_client:g} per client.",
              f"- Dask: `--engine dask` without `--scheduler`, so each command starts a `distributed.LocalCluster` of "
              f"{cfg['workers']} worker process(es) x {cfg['threads_per_worker']} thread(s) (memory limit "
              f"{cfg['memory_limit']}); an empty one, started and stopped in its own process, took "
              f"{cluster['start_s']:.1f} s + {cluster['stop_s']:.1f} s ({cluster['wall_s']:.1f} s with Python start-up "
              f"and imports), peak RSS {cluster['peak_rss'] / MIB:,.0f} MiB.",
-             f"- Train: `churn train --data DIR --out DIR --json [--engine dask]`"
+             "- Train: `churn train --data DIR --out DIR --json [--engine dask]`"
              + (f" `--config` {r['config_overrides']}" if r["config_overrides"] else "")
              + f", {rows} training rows, max_boost_rounds {cfg['max_boost_rounds']}, early stopping "
              f"{cfg['early_stopping_rounds']} rounds; a fresh benchmark MLflow store (sqlite) under the work folder: "
@@ -566,8 +581,8 @@ def report(r: dict, args, command: str) -> str:
              f"- Score: `churn score --data DIR --out DIR --model {r['model_uri']} --capacity {args.capacity}"
              + (f" --partition-clients {args.partition_clients}" if args.partition_clients else "")
              + (f" --as-of {args.as_of}" if args.as_of else "")
-             + f" --json [--engine dask]`, the first local train's model, a fresh output folder per run; stages "
-             f"from `<out>/manifest.json`.",
+             + " --json [--engine dask]`, the first local train's model, a fresh output folder per run; stages "
+             "from `<out>/manifest.json`.",
              "- Peak RSS: the whole process tree (the CLI and the Dask workers it starts), polled every 50 ms with "
              "psutil and summed, or the largest process's own kernel peak if higher.", "",
              "| engine | job | median wall s | min / max s | peak RSS MiB (median) | largest process MiB | "
@@ -604,7 +619,8 @@ def report(r: dict, args, command: str) -> str:
         ""]
     load = other_load(r)
     if load:
-        lines += [f"Other load: while the {load['commands']} measured commands ran, other processes on the machine used "
+        lines += [f"Other load: while the {load['commands']} measured commands ran, "
+                  f"other processes on the machine used "
                   f"{load['total_s']:.1f} CPU-seconds ({load['share']:.1%} of its {r['cores']} cores over that time; "
                   f"most in {load['worst']}: {load['worst_s']:.1f} s, {load['worst_share']:.0%})"
                   + (f"; **not a quiet machine**: {len(load['flagged'])} command(s) above {QUIET_SHARE:.0%} ("
@@ -673,12 +689,14 @@ def main() -> None:
     parser.add_argument("--as-of", help="pass --as-of to churn score (default: the latest day in the data)")
     parser.add_argument("--max-boost-rounds", type=int, help="training.max_boost_rounds for both engines "
                                                               "(default: the project's config)")
-    parser.add_argument("--workers", type=int, help="engine.workers of the LocalCluster (default: the project's config)")
+    parser.add_argument("--workers", type=int,
+                        help="engine.workers of the LocalCluster (default: the project's config)")
     parser.add_argument("--threads-per-worker", type=int,
                         help="engine.threads_per_worker of the LocalCluster (default: the project's config)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "dask")
-    parser.add_argument("--reuse", action="store_true", help="reuse generated data when present (same size, seed, scale)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse generated data when present (same size, seed, scale)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     parser.add_argument("--from-raw", action="store_true",
                         help="run nothing: write the report again from <work>/bench_dask_raw.json (its own figures, "
@@ -707,7 +725,8 @@ def main() -> None:
     try:
         import psutil  # noqa: F401
     except ImportError:
-        raise SystemExit("psutil is missing: install the bench extra (pip install -e '.[bench]' or make bench-dask)")
+        raise SystemExit(
+            "psutil is missing: install the bench extra (pip install -e '.[bench]' or make bench-dask)") from None
 
     command = command_line()
     work = args.work.resolve()
@@ -737,7 +756,7 @@ def run(args, work: Path, env: dict[str, str], command: str) -> None:
     cfg = settings(config_file, work, env)
 
     code_before = code_state()
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    started, clock = datetime.now(UTC), time.perf_counter()
     scale = round(args.events_per_client / EVENTS_PER_CLIENT_AT_SCALE_1, 4)
     log(f"train {args.train_clients:,} / score {args.clients:,} clients; {args.runs} run(s); activity_scale {scale}; "
         f"LocalCluster {cfg['workers']} x {cfg['threads_per_worker']}; work {work}; load average "
@@ -755,7 +774,8 @@ def run(args, work: Path, env: dict[str, str], command: str) -> None:
     clusters = [run_helper("_cluster", [str(cfg["workers"]), str(cfg["threads_per_worker"]), str(cfg["memory_limit"])],
                            work=work, env=env) for _ in range(args.runs)]
     cluster = {k: median([c[k] for c in clusters]) for k in ("import_s", "start_s", "stop_s", "wall_s", "peak_rss")}
-    log(f"  start {cluster['start_s']:.1f} s, stop {cluster['stop_s']:.1f} s, peak RSS {cluster['peak_rss'] / MIB:,.0f} MiB")
+    log(f"  start {cluster['start_s']:.1f} s, stop {cluster['stop_s']:.1f} s, "
+        f"peak RSS {cluster['peak_rss'] / MIB:,.0f} MiB")
 
     trains: dict[str, list[dict]] = {e: [] for e in ENGINES}
     for k in range(args.runs):
@@ -787,7 +807,8 @@ def run(args, work: Path, env: dict[str, str], command: str) -> None:
     for engine in ENGINES:
         shutil.rmtree(work / f"score_{engine}", ignore_errors=True)
 
-    results: dict = {"command": command, "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    results: dict = {"command": command,
+                     "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                      "started": f"{started:%Y-%m-%d %H:%M}", "machine": "", "cores": os.cpu_count(), "scale": scale,
                      "config": cfg, "config_overrides": json.dumps(overrides) if overrides else "",
                      "generated": generated, "cluster": {**cluster, "runs": clusters}, "model_uri": model_uri,
@@ -801,7 +822,7 @@ def run(args, work: Path, env: dict[str, str], command: str) -> None:
                                     "clients_per_s": (scores[engine][0]["clients_scored"] or 0) / s["wall"]}
     local_auc = [x["roc_auc"] for x in trains["local"]]
     dask_auc = [x["roc_auc"] for x in trains["dask"]]
-    largest = max(abs(d - l) for d in dask_auc for l in local_auc)
+    largest = max(abs(d - loc) for d in dask_auc for loc in local_auc)
     results["auc"] = {"local": median(local_auc), "dask": median(dask_auc),
                       "difference": median(dask_auc) - median(local_auc), "largest": largest,
                       "met": largest <= AUC_TOLERANCE}

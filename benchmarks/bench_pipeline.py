@@ -39,6 +39,14 @@ def run_stage(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[dict, fl
     return json.loads(out.decode().strip().splitlines()[-1]), seconds, usage.ru_maxrss / 1024
 
 
+def commit() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" plus uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}"
@@ -60,7 +68,8 @@ def main() -> None:
     samples: dict[str, list[tuple[dict, float, float]]] = {"generate": [], "train": [], "score": []}
     for k in range(args.repeat):
         shutil.rmtree(data, ignore_errors=True)
-        samples["generate"].append(run_stage(["generate", "--out", str(data), "--clients", str(args.clients)], work, env))
+        samples["generate"].append(
+            run_stage(["generate", "--out", str(data), "--clients", str(args.clients)], work, env))
         samples["train"].append(run_stage(["train", "--data", str(data), "--out", str(work / "train")], work, env))
         samples["score"].append(run_stage(["score", "--data", str(data), "--out", str(work / "risk")], work, env))
         print(f"run {k + 1}/{args.repeat} done", file=sys.stderr)
@@ -81,7 +90,8 @@ def main() -> None:
          f"{events:,} events, {gen['rows']['clients']:,} clients"),
         ("train (whole command)", median("train", 1), median("train", 2),
          f"{n_cutoffs} cutoffs; features {train_features:.1f} s, fit {fit_seconds:.1f} s; "
-         f"validation ROC AUC {train['metrics']['roc_auc']:.3f} (oracle {train['metrics'].get('oracle_roc_auc', float('nan')):.3f})"),
+         f"validation ROC AUC {train['metrics']['roc_auc']:.3f} "
+         f"(oracle {train['metrics'].get('oracle_roc_auc', float('nan')):.3f})"),
         ("score (whole command)", median("score", 1), median("score", 2),
          f"{score['clients_scored']:,} clients, {score['clients_listed']:,} listed; stages "
          + ", ".join(f"{k} {v:.1f} s" for k, v in score["timings_s"].items())
@@ -90,7 +100,7 @@ def main() -> None:
     ]
     command = f".venv/bin/python benchmarks/bench_pipeline.py --clients {args.clients} --repeat {args.repeat}"
     lines = [BEGIN, f"## Pipeline end to end, {args.clients:,} clients", "",
-             f"Command: `{command}`  ", f"Machine: {machine()}  ",
+             f"Command: `{command}`  ", f"Machine: {machine()}  ", f"Commit: {commit()}  ",
              f"Median of {args.repeat} run(s); each stage is one `churn` process, peak RSS from its own rusage.", "",
              "| stage | wall s | peak RSS MiB | detail |", "|---|---:|---:|---|"]
     lines += [f"| {name} | {sec:.1f} | {rss:,.0f} | {detail} |" for name, sec, rss, detail in rows]
@@ -98,7 +108,9 @@ def main() -> None:
     block = "\n".join(lines)
     print(block)
     if not args.no_write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nFigures written by the scripts in this folder; each block names its command.\n"
+        text = (RESULTS.read_text() if RESULTS.exists()
+                else "# Benchmark results\n\n"
+                     "Figures written by the scripts in this folder; each block names its command.\n")
         if BEGIN in text:
             text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
         else:

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,10 +302,9 @@ def helper_inprocess(data: str, as_of: str, model_uri: str, runs: str, check: st
     import pandas as pd
 
     from features import build_features, cutoffs, events
-    from features.tables import Tables
-    from pipeline.tracking import registry
     from pipeline.config import AppConfig
     from pipeline.data.contract import load_folder
+    from pipeline.tracking import registry
 
     config = AppConfig()
     registry.configure(os.environ["MLFLOW_TRACKING_URI"])
@@ -462,7 +461,8 @@ def ensure_model(args, scale: float, work: Path, env: dict[str, str]) -> dict:
     saved = {**wanted, "model_uri": trained["model_uri"], "seconds": round(result["seconds"], 1),
              "metrics": {k: v for k, v in trained.get("metrics", {}).items() if k in ("roc_auc", "oracle_roc_auc")}}
     marker.write_text(json.dumps(saved, indent=2) + "\n")
-    log(f"trained {saved['model_uri']} in {result['seconds']:.0f} s, ROC AUC {saved['metrics'].get('roc_auc', math.nan):.3f}")
+    log(f"trained {saved['model_uri']} in {result['seconds']:.0f} s, "
+        f"ROC AUC {saved['metrics'].get('roc_auc', math.nan):.3f}")
     return saved
 
 
@@ -542,7 +542,8 @@ def bench_size(n: int, args, scale: float, model: dict, work: Path, env: dict[st
         inproc = run_helper("_inprocess", [str(data), as_of, model["model_uri"], str(args.runs),
                                             str(duck_file) if check else ""], work=work, env=env)
         log(f"  events.build {median(inproc['events_build_s']):.2f} s, build_features "
-            f"{median(inproc['build_features_s']):.2f} s, booster.predict {median(inproc['booster_all_cores_s']):.3f} s "
+            f"{median(inproc['build_features_s']):.2f} s, "
+            f"booster.predict {median(inproc['booster_all_cores_s']):.3f} s "
             f"({inproc['cores']} threads) / {median(inproc['booster_1_thread_s']):.3f} s (1 thread)")
         if check and "check" in inproc:
             c = inproc["check"]
@@ -567,6 +568,14 @@ def versions() -> str:
         except PackageNotFoundError:
             parts.append(f"{pkg} (absent)")
     return ", ".join(parts)
+
+
+def commit() -> str:
+    """The commit measured, marked when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" plus uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def machine() -> str:
@@ -623,10 +632,12 @@ def size_section(size: dict, args) -> list[str]:
              f"Generated in {gen['seconds']:.0f} s, peak RSS {gen['peak_rss'] / MIB:,.0f} MiB. "
              f"Load average before the runs: {' / '.join(f'{x:.2f}' for x in size['loadavg_before'])}.",
              "", "| measure | median | runs |", "|---|---:|---|",
-             f"| `churn score` wall s (whole command) | {s['wall']:.1f} | {fmt_runs([r['wall_s'] for r in runs], '.1f')} |",
+             f"| `churn score` wall s (whole command) | {s['wall']:.1f} | "
+             f"{fmt_runs([r['wall_s'] for r in runs], '.1f')} |",
              f"| peak RSS MiB (process tree) | {s['rss'] / MIB:,.0f} | "
              f"{fmt_runs([r['peak_rss'] / MIB for r in runs], ',.0f')} |",
-             f"| largest single process, peak RSS MiB | {median([r['peak_rss_largest_process'] for r in runs]) / MIB:,.0f} | "
+             f"| largest single process, peak RSS MiB | "
+             f"{median([r['peak_rss_largest_process'] for r in runs]) / MIB:,.0f} | "
              f"{fmt_runs([r['peak_rss_largest_process'] / MIB for r in runs], ',.0f')} |"]
     names = [name for name in STAGE_ORDER if any(name in r["stages"] for r in runs)]
     names += sorted({name for r in runs for name in r["stages"]} - set(names))
@@ -653,14 +664,16 @@ def size_section(size: dict, args) -> list[str]:
             f"| in-process `build_features` s (all builders, unpartitioned) | {s['build_features']:.2f} | "
             f"{fmt_runs(inproc['build_features_s'], '.2f')} |",
             f"| LightGBM `booster.predict` s, {inproc['cores']} threads ({inproc['matrix_rows']:,} x "
-            f"{inproc['matrix_columns']} float32) | {s['booster']:.3f} | {fmt_runs(inproc['booster_all_cores_s'], '.3f')} |",
+            f"{inproc['matrix_columns']} float32) | {s['booster']:.3f} | "
+            f"{fmt_runs(inproc['booster_all_cores_s'], '.3f')} |",
             f"| LightGBM `booster.predict` s, 1 thread | {s['booster1']:.3f} | "
             f"{fmt_runs(inproc['booster_1_thread_s'], '.3f')} |",
             f"| the project's `ModelBundle.predict` in-process s (same rows, unpartitioned) | "
             f"{median(inproc['bundle_s']):.3f} | {fmt_runs(inproc['bundle_s'], '.3f')} |",
             f"| in-process helper peak RSS MiB (whole folder read and featurised at once, unpartitioned) | "
             f"{inproc['peak_rss'] / MIB:,.0f} | |",
-            f"| ratio `predict` stage / booster.predict, {inproc['cores']} threads (target <= {TARGET_PREDICT_RATIO}) | "
+            f"| ratio `predict` stage / booster.predict, {inproc['cores']} threads "
+            f"(target <= {TARGET_PREDICT_RATIO}) | "
             f"{s['predict_ratio']:.2f} | |",
             f"| ratio `predict` stage / booster.predict, 1 thread | {s['predict_ratio1']:.2f} | |",
         ]
@@ -696,15 +709,18 @@ def targets_section(sizes: list[dict], args) -> list[str]:
         if "events_build" in s:
             extra = (f" On equal scope (events only, unpartitioned, in-process) `events.build` takes "
                      f"{s['events_build']:.2f} s, ratio {s['events_build'] / s['duck']:.2f}; the other builders "
-                     f"(clients, surveys, tickets) and the cut at as-of add {max(s['build_features'] - s['events_build'], 0):.2f} s "
+                     f"(clients, surveys, tickets) and the cut at as-of add "
+                     f"{max(s['build_features'] - s['events_build'], 0):.2f} s "
                      f"in-process.")
         why.append(f"- features vs DuckDB: DuckDB ran with {size['duckdb']['threads']} threads and reads only the "
                    f"columns it needs; the project's `features` stage covers every builder, per partition, on one "
                    f"thread (numpy).{extra}")
     if s["front_ratio"] > TARGET_FEATURES_RATIO:
         stages = {k: median([r["stages"].get(k) for r in size["runs"]]) for k in ("split", "read", "features")}
-        twice = ""  # the split notes the latest day: each partition is read once (twice only if a set-aside row held it)
-        why.append(f"- reading included: `split` {stages['split'] or 0:.1f} s + `read` {stages['read'] or 0:.1f} s + "
+        # the split notes the latest day: each partition is read once (twice only if a set-aside row held it)
+        twice = ""
+        why.append(f"- reading included: `split` {stages['split'] or 0:.1f} s + "
+                   f"`read` {stages['read'] or 0:.1f} s + "
                    f"`features` {stages['features'] or 0:.1f} s against DuckDB's {s['duck']:.1f} s; the project "
                    f"hash-partitions every table to disk, then reads and validates the contract of all five tables "
                    f"(ids, times, duplicates, quarantine) into pandas, where DuckDB scans three tables' columns "
@@ -713,20 +729,22 @@ def targets_section(sizes: list[dict], args) -> list[str]:
         lines.append(f"| scoring at most {TARGET_PREDICT_RATIO}x LightGBM's predict: `predict` / booster.predict | "
                      f"{s['predict_ratio']:.2f} | {verdict(s['predict_ratio'], TARGET_PREDICT_RATIO)} |")
         if s["predict_ratio"] > TARGET_PREDICT_RATIO:
-            why.append(f"- predict: LightGBM alone took {s['booster']:.3f} s on {size['inprocess']['cores']} threads and "
-                       f"{s['booster1']:.3f} s on 1 thread, against which the stage is {s['predict_ratio1']:.2f}x "
-                       f"(the project predicts with num_threads=1); the stage also aligns the columns by name, converts "
+            why.append(f"- predict: LightGBM alone took {s['booster']:.3f} s on {size['inprocess']['cores']} threads "
+                       f"and {s['booster1']:.3f} s on 1 thread, against which the stage is "
+                       f"{s['predict_ratio1']:.2f}x (the project predicts with num_threads=1); "
+                       f"the stage also aligns the columns by name, converts "
                        f"to float32 and applies the calibrator, once per partition.")
     else:
         lines.append("| scoring at most 1.3x LightGBM's predict | - | not measured at this size |")
-    lines.append(f"| end to end under {TARGET_E2E_SECONDS:.0f} s (whole `churn score`, top {args.capacity:,} with reasons) | "
+    lines.append(f"| end to end under {TARGET_E2E_SECONDS:.0f} s "
+                 f"(whole `churn score`, top {args.capacity:,} with reasons) | "
                  f"{s['wall']:.1f} s | {verdict(s['wall'], TARGET_E2E_SECONDS)} |")
     lines.append(f"| peak RSS under 6 GB ({TARGET_RSS_BYTES / MIB:,.0f} MiB) | {s['rss'] / MIB:,.0f} MiB | "
                  f"{verdict(s['rss'], TARGET_RSS_BYTES)} |")
     if s["wall"] > TARGET_E2E_SECONDS or s["rss"] > TARGET_RSS_BYTES:
         stages = {k: median([r["stages"].get(k) for r in size["runs"]]) for k in size["runs"][0]["stages"]}
         top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
-        why.append(f"- end to end: the largest stages were " + ", ".join(
+        why.append("- end to end: the largest stages were " + ", ".join(
             f"`{k}` {v:.1f} s ({v / s['wall']:.0%})" for k, v in top) + ".")
     # flatness over the sizes whose data fills at least one partition
     full = [x for x in sizes if x["clients"] >= args.partition_clients]
@@ -736,7 +754,8 @@ def targets_section(sizes: list[dict], args) -> list[str]:
         growth = high / low - 1
         ok = growth <= FLAT_RSS_TOLERANCE
         lines.append(f"| peak RSS flat across sizes filling a partition ({', '.join(f'{n:,}' for n, _ in peaks)}): "
-                     f"spread <= {FLAT_RSS_TOLERANCE:.0%} | {growth:+.0%} ({low / MIB:,.0f} to {high / MIB:,.0f} MiB) | "
+                     f"spread <= {FLAT_RSS_TOLERANCE:.0%} | "
+                     f"{growth:+.0%} ({low / MIB:,.0f} to {high / MIB:,.0f} MiB) | "
                      + ("met" if ok else f"**missed** by {(growth - FLAT_RSS_TOLERANCE) * 100:.0f} points") + " |")
         if not ok:
             why.append("- RSS: some memory grows with the number of clients rather than the partition size "
@@ -754,13 +773,15 @@ def report(sizes: list[dict], args, scale: float, model: dict, command: str, sta
     lines = [BEGIN, f"## Scale: {size_list} clients, partitioned scoring against DuckDB and LightGBM", "",
              f"Command: `{command}`  ",
              f"Machine: {machine()}  ",
+             f"Commit: {commit()}  ",
              f"Run: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.0f} min in all; median of {args.runs} run(s) "
              f"(individual runs listed).", "",
              f"- Data: `pipeline.synth.generator.generate(activity_scale={scale:.4f}, seed={args.seed})`, about "
              f"{args.events_per_client:g} events per client (the default generator makes about "
              f"{EVENTS_PER_CLIENT_AT_SCALE_1:.0f}).",
              f"- Model: `{model['model_uri']}`, trained by `churn train` on {args.train_clients:,} clients generated "
-             f"the same way (ROC AUC {model['metrics'].get('roc_auc', math.nan):.3f}), in a store under the work folder.",
+             f"the same way (ROC AUC {model['metrics'].get('roc_auc', math.nan):.3f}), "
+             f"in a store under the work folder.",
              f"- Scoring: `churn score --data DIR --out DIR --capacity {args.capacity} --partition-clients "
              f"{args.partition_clients}{f' --as-of {args.as_of}' if args.as_of else ''} --model URI --json`, "
              f"a fresh process per run; stages from its "
@@ -770,7 +791,8 @@ def report(sizes: list[dict], args, scale: float, model: dict, command: str, sta
              "- DuckDB: one SQL query over the same `events.parquet` (plus clients and churn for the active set), "
              "the aggregations of `features/events.py` at the same as-of date (counts per type over 7/30/90 days, "
              "30-day change, shares, 30-vs-90-day rates, active days, days since the last event, value sums, channel "
-             "shares), one row per active client, materialised as an Arrow table (`to_arrow_table()`, `fetch_arrow_table()` before DuckDB 2), DuckDB's default threads.",
+             "shares), one row per active client, materialised as an Arrow table (`to_arrow_table()`, "
+             "`fetch_arrow_table()` before DuckDB 2), DuckDB's default threads.",
              "- LightGBM: the registered booster's `predict` on the float32 matrix `features.build_features` "
              "builds in one process (unpartitioned), with all cores and with 1 thread.", ""]
     checks = [s for s in sizes if s["inprocess"] and "check" in s["inprocess"]]
@@ -784,11 +806,13 @@ def report(sizes: list[dict], args, scale: float, model: dict, command: str, sta
     lines += targets_section(sizes, args)
     lines += ["### Peak RSS by size (same partition size)", "",
               f"| clients | events | partitions of {args.partition_clients:,} | peak RSS MiB (median) | runs | "
-              f"`churn score` wall s | generation s | generation peak RSS MiB |", "|---:|---:|---:|---:|---|---:|---:|---:|"]
+              f"`churn score` wall s | generation s | generation peak RSS MiB |",
+              "|---:|---:|---:|---:|---|---:|---:|---:|"]
     for size in sizes:
         s = summarise(size)
         gen = size["generated"]
-        lines.append(f"| {size['clients']:,} | {s['events']:,} | {math.ceil(size['clients'] / args.partition_clients)} | "
+        lines.append(f"| {size['clients']:,} | {s['events']:,} | "
+                     f"{math.ceil(size['clients'] / args.partition_clients)} | "
                      f"{s['rss'] / MIB:,.0f} | {fmt_runs([r['peak_rss'] / MIB for r in size['runs']], ',.0f')} | "
                      f"{s['wall']:.1f} | {gen['seconds']:.0f} | {gen['peak_rss'] / MIB:,.0f} |")
     lines.append("")
@@ -799,7 +823,9 @@ def report(sizes: list[dict], args, scale: float, model: dict, command: str, sta
 
 
 def write_results(block: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nFigures written by the scripts in this folder; each block names its command.\n"
+    text = (RESULTS.read_text() if RESULTS.exists()
+            else "# Benchmark results\n\n"
+                 "Figures written by the scripts in this folder; each block names its command.\n")
     if BEGIN in text and END in text:
         text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
     else:
@@ -814,7 +840,8 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100000,1000000,3000000", help="client counts, comma separated (k/M allowed)")
+    parser.add_argument("--sizes", default="100000,1000000,3000000",
+                        help="client counts, comma separated (k/M allowed)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measure; the median is reported")
     parser.add_argument("--partition-clients", type=int, default=250_000)
     parser.add_argument("--capacity", type=int, default=100_000, help="clients in the exported list (with reasons)")
@@ -824,7 +851,8 @@ def main() -> None:
     parser.add_argument("--as-of", help="pass --as-of to churn score (default: none, the scorer finds the latest "
                                         "day, which reads every partition once more)")
     parser.add_argument("--compare-up-to", type=int, default=1_000_000,
-                        help="largest size for the in-process feature matrix and LightGBM predict (memory grows with it)")
+                        help="largest size for the in-process feature matrix and LightGBM predict "
+                             "(memory grows with it)")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "scale")
     parser.add_argument("--reuse", action="store_true", help="reuse generated data and the trained model when present")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
@@ -839,13 +867,14 @@ def main() -> None:
         import duckdb  # noqa: F401
         import psutil  # noqa: F401
     except ImportError as exc:
-        raise SystemExit(f"{exc.name} is missing: install the bench extra (pip install -e '.[bench]' or make bench-scale)")
+        raise SystemExit(f"{exc.name} is missing: install the bench extra "
+                         f"(pip install -e '.[bench]' or make bench-scale)") from exc
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     check_score_cli(env, work)
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    started, clock = datetime.now(UTC), time.perf_counter()
     scale = round(args.events_per_client / EVENTS_PER_CLIENT_AT_SCALE_1, 4)
     log(f"sizes {', '.join(f'{n:,}' for n in sizes)}; {args.runs} run(s); partition {args.partition_clients:,}; "
         f"activity_scale {scale}; work {work}; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
