@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 N_CLIENTS = 1500
@@ -63,3 +64,27 @@ def folder_with_data(generated_data, tmp_path_factory):
         return root
 
     return make
+
+
+def _day(values: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(values)
+    return stamps.dt.tz_convert("UTC").dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+
+
+@pytest.fixture(scope="session")
+def active_at():
+    """active_at(folder, day): ids of the clients signed up by the end of `day` and not churned by
+    then, read straight from the folder's Parquet files (not through the pipeline's loader): what a
+    scoring run as of `day` must score."""
+
+    def ids(folder: Path, day: str) -> set[str]:
+        end = pd.Timestamp(day) + pd.Timedelta(days=1)
+        clients = pd.read_parquet(Path(folder) / "clients.parquet")
+        signed = set(clients.loc[_day(clients["signup_date"]) < end, "client_id"].astype(str))
+        churn_file = Path(folder) / "churn.parquet"
+        if not churn_file.exists():
+            return signed
+        churn = pd.read_parquet(churn_file)
+        return signed - set(churn.loc[_day(churn["churned_at"]) < end, "client_id"].astype(str))
+
+    return ids

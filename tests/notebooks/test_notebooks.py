@@ -1,16 +1,12 @@
 """The notebooks run top to bottom on small generated data, and on a bare CRM extract.
 
-The data and the model come from the real CLI (generate, train into a temporary MLflow sqlite
-store); each notebook is executed in memory with nbclient, its inputs given by environment
+The data and the model are the run's shared ones (tests/conftest.py: generated data, a model
+trained into a temporary MLflow sqlite store as churn@champion), read-only; each notebook is executed in memory with nbclient, its inputs given by environment
 variables the kernel inherits. Nothing is written back into notebooks/.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbclient
@@ -22,25 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 EXPLORE = NOTEBOOKS / "01_explore_data.ipynb"
 REVIEW = NOTEBOOKS / "02_model_review.ipynb"
-CHURN = [sys.executable, "-m", "pipeline.cli"]
-
-
-def run_cli(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    done = subprocess.run(CHURN + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    return done
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """Generated data (1,500 clients) and a model trained and registered as churn@champion."""
-    root = tmp_path_factory.mktemp("notebooks")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}", "PYTHONPATH": str(REPO)}
-    data = root / "data"
-    run_cli(["generate", "--out", str(data), "--clients", "1500", "--seed", "5"], root, env)
-    done = run_cli(["train", "--data", str(data), "--json", "--out", str(root / "train")], root, env)
-    trained = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"root": root, "data": data, "tracking_uri": env["MLFLOW_TRACKING_URI"], "trained": trained}
+def workspace(trained_store, folder_with_data):
+    """Generated data (1,500 clients) and a model registered as churn@champion: the shared ones."""
+    root = folder_with_data("notebooks")
+    return {"root": root, "data": root / "data", "tracking_uri": trained_store.tracking_uri,
+            "trained": trained_store.result}
 
 
 @pytest.fixture

@@ -38,5 +38,7 @@ def test_wrong_value_names_the_key(tmp_path):
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"horizon_days\s+Instance is frozen"):
         AppConfig().training.horizon_days = 5  # type: ignore[misc]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-distributed = pytest.importorskip("distributed")
+import distributed  # a hard dependency (pyproject): a broken install must fail here, not skip
 
 from features.errors import ContractError, GateStop  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -21,6 +21,7 @@ from pipeline.jobs.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +56,11 @@ def _with_bad_rows(source: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dask")
-    generate(root / "data", n_clients=1500, seed=11)
+def trained(trained_store, folder_with_data):
+    """The shared data and model (tests/conftest.py), read-only; outputs go to this module's folder."""
+    root = folder_with_data("dask")
     _with_bad_rows(root / "data", root / "bad")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    result = train(root / "data", config=load_config(None), tracking_uri=uri, out=root / "train")
-    return root, uri, result
+    return root, trained_store.tracking_uri, trained_store.result
 
 
 def test_features_per_client_are_identical(trained, cluster):
@@ -98,7 +97,7 @@ def test_features_per_client_are_identical(trained, cluster):
                                   check_exact=True)
 
 
-def test_dask_score_publishes_the_local_bytes(trained, cluster):
+def test_dask_score_publishes_the_local_bytes(trained, cluster, active_at):
     root, uri, result = trained
     model = result["model_uri"]
     local = score(root / "bad", out=root / "local", config=load_config(None), tracking_uri=uri, model_uri=model,
@@ -106,7 +105,11 @@ def test_dask_score_publishes_the_local_bytes(trained, cluster):
     spread = score(root / "bad", out=root / "spread", config=_dask(cluster.scheduler_address, partition_clients=400),
                    tracking_uri=uri, model_uri=model, capacity=300)
     assert spread["engine"] == "dask" and spread["partitions"] == 4
-    assert local["as_of"] == spread["as_of"] and local["clients_scored"] == spread["clients_scored"] > 300
+    assert local["as_of"] == spread["as_of"]
+    # every active client but the one whose clients row _with_bad_rows spoiled (set aside)
+    spoiled = str(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].iloc[3])
+    expected = active_at(root / "data", local["as_of"]) - {spoiled}
+    assert local["clients_scored"] == spread["clients_scored"] == len(expected)
     for name in LIST_FILES:
         assert (root / "local" / name).read_bytes() == (root / "spread" / name).read_bytes(), name
     quarantined = sorted(p.name for p in (root / "local" / "quarantine").iterdir())
@@ -115,8 +118,20 @@ def test_dask_score_publishes_the_local_bytes(trained, cluster):
         assert (root / "local" / "quarantine" / name).read_bytes() == \
             (root / "spread" / "quarantine" / name).read_bytes(), name
     assert local["inputs"] == spread["inputs"]
-    for table in spread["inputs"].values():
-        assert table["rows_in"] == table["rows_used"] + table["rows_quarantined"]
+    # exactly the rows _with_bad_rows spoiled are set aside, and the quarantine files hold them: the 3
+    # rows of the unknown client, 2 reused ticket ids, 2 NPS of 11, 1 negative monthly value, and every
+    # row of the client whose clients row is set aside (its rows then belong to no known client)
+    def own(name: str) -> int:
+        return int((pd.read_parquet(root / "bad" / f"{name}.parquet")["client_id"] == spoiled).sum())
+
+    set_aside = {"clients": 1, "events": 3 + own("events"), "surveys": 2 + own("surveys"),
+                 "tickets": 2 + own("tickets"), "churn": own("churn")}
+    for name, table in spread["inputs"].items():
+        rows = len(pd.read_parquet(root / "bad" / f"{name}.parquet"))
+        quarantine = root / "spread" / "quarantine" / f"{name}.csv"
+        in_file = len(pd.read_csv(quarantine)) if quarantine.exists() else 0
+        assert (table["rows_in"], table["rows_used"]) == (rows, rows - set_aside[name]), name
+        assert table["rows_quarantined"] == set_aside[name] == in_file, name
     # the partitioned risk list the workers wrote, published with the run: every scored client once
     parts = Path(spread["partitioned_list"])
     assert parts.is_dir() and len(list(parts.glob("*.parquet"))) == 4
@@ -135,7 +150,9 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     0.01 of the local fit's; on a few hundred validation churners the noise is larger than that."""
     import mlflow
 
-    root, uri, _ = trained
+    root, _, _ = trained
+    # a store of its own: this test registers two models, and the shared store stays as it was
+    uri = f"sqlite:///{root / 'training.db'}"
     data = root / "train_data"
     generate(data, n_clients=6000, seed=21)
     local = train(data, config=load_config(None), tracking_uri=uri, out=root / "train_local")
@@ -234,7 +251,7 @@ def test_cli_unreachable_scheduler_is_a_clear_error(trained):
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
-def test_more_partitions_than_clients_leaves_empty_partitions_and_the_local_bytes(trained, cluster):
+def test_more_partitions_than_clients_leaves_empty_partitions_and_the_local_bytes(trained, cluster, active_at):
     root, uri, result = trained
     data = root / "ten"
     data.mkdir()
@@ -249,7 +266,8 @@ def test_more_partitions_than_clients_leaves_empty_partitions_and_the_local_byte
     spread = score(data, out=root / "ten_dask", config=load_config(None, {
         **quiet, "engine": {"kind": "dask", "scheduler": cluster.scheduler_address},
         "scoring": {"partition_clients": 1}}), tracking_uri=uri, model_uri=model)
-    assert spread["partitions"] == 10 and spread["clients_scored"] == local["clients_scored"] > 0
+    assert spread["partitions"] == 10
+    assert spread["clients_scored"] == local["clients_scored"] == len(active_at(data, local["as_of"])) > 0
     for name in LIST_FILES:
         assert (root / "ten_local" / name).read_bytes() == (root / "ten_dask" / name).read_bytes(), name
 

@@ -6,14 +6,12 @@ import pytest
 
 from models import fit
 from pipeline.config import load_config
-from pipeline.synth.generator import generate
 from pipeline.jobs.train import prepare_training
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repro")
-    generate(root / "data", n_clients=1500, seed=21)
+def prepared(folder_with_data):
+    root = folder_with_data("repro")  # the shared data (tests/conftest.py), read-only
     config = load_config(None)
     return root, config, prepare_training(root / "data", config=config, until=None, out=root / "out")
 
