@@ -10,33 +10,40 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.synth.generator import generate
 from pipeline.jobs.score import score
-from pipeline.jobs.train import train
 from pipeline.publish.lock import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nightly")
-    generate(root / "data", n_clients=1500, seed=4)
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    result = train(root / "data", config=load_config(None), tracking_uri=uri, out=root / "train")
-    return root, uri, result["model_uri"]
+def trained(trained_store, folder_with_data):
+    """The shared data and model (tests/conftest.py), read-only; outputs go to this module's folder."""
+    return folder_with_data("nightly"), trained_store.tracking_uri, trained_store.model_uri
 
 
-def test_manifest_of_a_finished_run(trained):
+def _rows(path: Path) -> int:
+    import pandas as pd
+
+    return 0 if not path.exists() else len(pd.read_csv(path)) if path.suffix == ".csv" else len(pd.read_parquet(path))
+
+
+def test_manifest_of_a_finished_run(trained, active_at):
     root, uri, model = trained
     out = root / "ok"
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=40)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["model_version"] == model.rsplit("/", 1)[-1]
-    for table in manifest["inputs"].values():
-        assert table["rows_in"] == table["rows_used"] + table["rows_quarantined"]
-    assert manifest["clients_listed"] == 40 and manifest["clients_scored"] > 40
+    # generated data meets the contract: every row of every file is read and used, none set aside
+    assert set(manifest["inputs"]) == {"clients", "events", "surveys", "tickets", "churn"}
+    for name, table in manifest["inputs"].items():
+        rows = _rows(root / "data" / f"{name}.parquet")
+        assert (table["rows_in"], table["rows_used"], table["rows_quarantined"]) == (rows, rows, 0), name
+    assert not (out / "quarantine").exists() or not any((out / "quarantine").iterdir())
+    assert manifest["clients_listed"] == 40
+    assert manifest["clients_scored"] == len(active_at(root / "data", manifest["as_of"]))
     for name, digest in manifest["outputs"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
     assert {"read", "features", "predict", "list", "write"} <= set(manifest["timings_s"])
@@ -100,6 +107,21 @@ def _with_bad_rows(source: Path, target: Path) -> None:
         frame.to_parquet(target / path.name, index=False)
 
 
+def _set_aside_by_bad_rows(folder: Path) -> dict[str, int]:
+    """Rows per table the checks must set aside in a folder written by _with_bad_rows: the 4 rows of
+    the unknown client, 3 reused ticket ids, 2 NPS of 11, 1 negative monthly value, and every row of
+    the client whose clients row is set aside (its rows then belong to no known client)."""
+    import pandas as pd
+
+    spoiled = pd.read_parquet(folder / "clients.parquet")["client_id"].iloc[3]
+
+    def own(name: str) -> int:
+        return int((pd.read_parquet(folder / f"{name}.parquet")["client_id"] == spoiled).sum())
+
+    return {"clients": 1, "events": 4 + own("events"), "surveys": 2 + own("surveys"), "tickets": 3 + own("tickets"),
+            "churn": own("churn")}
+
+
 def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
     import logging
 
@@ -123,14 +145,19 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
         assert path.read_bytes() == (root / "many" / "quarantine" / path.name).read_bytes(), path.name
     assert one["inputs"] == many["inputs"]
     assert many["inputs"]["tickets"]["reasons"]["duplicate ticket_id (first row kept)"] == 3
-    for table in many["inputs"].values():
-        assert table["rows_in"] == table["rows_used"] + table["rows_quarantined"]
+    # the rows _with_bad_rows spoiled, and only those, are set aside; the quarantine files hold them
+    set_aside = _set_aside_by_bad_rows(data)
+    for name, table in many["inputs"].items():
+        rows = _rows(data / f"{name}.parquet")
+        assert table["rows_in"] == rows, name
+        assert table["rows_quarantined"] == set_aside[name] == _rows(root / "many" / "quarantine" / f"{name}.csv"), name
+        assert table["rows_used"] == rows - set_aside[name], name
     manifest = json.loads((root / "many" / "manifest.json").read_text())
     assert manifest["partitions"] == 5 and {"split", "read", "features", "predict", "explain"} <= set(
         manifest["timings_s"])
 
 
-def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained):
+def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained, active_at):
     """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches."""
     import pandas as pd
 
@@ -145,16 +172,21 @@ def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained):
     one = score(data, out=root / "csv_one", config=config, tracking_uri=uri, model_uri=model, capacity=200)
     many = score(data, out=root / "csv_many", config=config, tracking_uri=uri, model_uri=model, capacity=200,
                  partition_clients=400)
-    assert many["partitions"] == 4 and one["clients_scored"] == many["clients_scored"] > 200
+    assert many["partitions"] == 4
+    # every active client but the one whose clients row _with_bad_rows spoiled (set aside)
+    spoiled = str(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].iloc[3])
+    expected = active_at(root / "data", one["as_of"]) - {spoiled}
+    assert one["clients_scored"] == many["clients_scored"] == len(expected)
     for name in LIST_FILES:
         assert (root / "csv_one" / name).read_bytes() == (root / "csv_many" / name).read_bytes(), name
     assert one["inputs"] == many["inputs"]
-    assert sum(t["rows_quarantined"] for t in many["inputs"].values()) > 0
+    assert {name: t["rows_quarantined"] for name, t in many["inputs"].items()} == \
+        _set_aside_by_bad_rows(root / "csv_source")
     for path in (root / "csv_one" / "quarantine").iterdir():
         assert path.read_bytes() == (root / "csv_many" / "quarantine" / path.name).read_bytes(), path.name
 
 
-def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained):
+def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained, active_at):
     import pandas as pd
 
     root, uri, model = trained
@@ -169,7 +201,8 @@ def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained):
     one = score(data, out=root / "dozen_one", config=config, tracking_uri=uri, model_uri=model)
     many = score(data, out=root / "dozen_many", config=config, tracking_uri=uri, model_uri=model,
                  partition_clients=1)
-    assert many["partitions"] == 12 and one["clients_scored"] == many["clients_scored"] > 0
+    assert many["partitions"] == 12
+    assert one["clients_scored"] == many["clients_scored"] == len(active_at(data, one["as_of"])) > 0
     for name in LIST_FILES:
         assert (root / "dozen_one" / name).read_bytes() == (root / "dozen_many" / name).read_bytes(), name
 
@@ -406,7 +439,7 @@ def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
     assert result["drift"]["stop"] is False and _snapshot(out) != before
 
 
-def test_a_feature_the_data_cannot_provide_stops_the_run(trained):
+def test_a_feature_the_data_cannot_provide_stops_the_run(trained, active_at):
     from features.errors import GateStop
 
     root, uri, model = trained
@@ -415,7 +448,8 @@ def test_a_feature_the_data_cannot_provide_stops_the_run(trained):
     with pytest.raises(GateStop, match=r"clients\.plan \(feature client_plan\)"):
         score(data, out=root / "no_plan_out", config=load_config(None), tracking_uri=uri, model_uri=model)
     relaxed = load_config(None, {"scoring": {"missing_features": "warn"}})
-    assert score(data, out=root / "no_plan_out", config=relaxed, tracking_uri=uri, model_uri=model)["clients_scored"]
+    result = score(data, out=root / "no_plan_out", config=relaxed, tracking_uri=uri, model_uri=model)
+    assert result["clients_scored"] == len(active_at(root / "data", result["as_of"]))
 
 
 def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):

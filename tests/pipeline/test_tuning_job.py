@@ -7,16 +7,16 @@ from mlflow import MlflowClient
 
 from pipeline.jobs.train import train
 from pipeline.config import AppConfig, load_config
-from pipeline.synth.generator import generate
 from pipeline.jobs.tune import tune
 
 TRIALS = 3
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tuned(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tune")
-    generate(root / "data", n_clients=1500, seed=3)
+def tuned(folder_with_data):
+    # the shared data (tests/conftest.py), read-only; a store of its own: the tests register a model
+    root = folder_with_data("tune")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     result = tune(root / "data", config=AppConfig(), tracking_uri=uri, until=None, trials=TRIALS, timeout=None,
                   out_config=root / "tuned.yaml", out=root / "tune")
@@ -41,7 +41,30 @@ def test_folds_validate_out_of_time_on_the_latest_churn_cutoffs(tuned):
     assert result["validation"]["kind"] == "rolling_origin"
     assert len(result["validation"]["cutoffs"]) == 3
     assert result["validation"]["cutoffs"] == sorted(result["validation"]["cutoffs"])
-    assert result["best_value"] >= result["baseline_value"]  # trial 0 is the configured parameters
+
+
+def test_trial_0_is_the_configured_parameters_graded_as_a_separate_evaluation_grades_them(tuned):
+    import json
+
+    import mlflow
+
+    from models.tuning import TUNED_PARAMS, evaluate_params, rolling_origin_folds
+    from pipeline.jobs.train import prepare_training
+
+    root, uri, result = tuned
+    mlflow.set_tracking_uri(uri)
+    trials = json.loads(mlflow.artifacts.load_text(f"runs:/{result['run_id']}/trials.json"))
+    configured = AppConfig().training
+    baseline = trials[0]
+    assert baseline["number"] == 0
+    assert baseline["params"] == {k: v for k, v in configured.lightgbm.model_dump().items() if k in TUNED_PARAMS}
+    prepared = prepare_training(root / "data", config=AppConfig(), until=None, out=root / "again")
+    folds = rolling_origin_folds(prepared.rows, 3, configured)
+    again = evaluate_params(prepared.rows, prepared.spec, configured, baseline["params"], folds)
+    assert baseline["roc_auc"] == pytest.approx(again["roc_auc"], abs=1e-12)
+    assert baseline["fold_roc_auc"] == pytest.approx(again["fold_roc_auc"], abs=1e-12)
+    assert result["baseline_value"] == round(baseline["roc_auc"], 6)  # the summary rounds to 6 places
+    assert result["best_value"] == round(max(t["roc_auc"] for t in trials), 6)
 
 
 def test_written_config_holds_the_best_params_and_keeps_the_rest(tuned):
