@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup bench bench-scale bench-dask docs clean
+.PHONY: demo test lint setup bench bench-scale bench-dask docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 demo: $(STAMP)
 	$(BIN)/churn demo --out churn_demo
 
+# lint first (ruff, configured in pyproject.toml), then the suite
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 docs: $(STAMP)
@@ -40,4 +45,4 @@ bench-dask: $(STAMP)
 		--work benchmarks/_work/dask --reuse
 
 clean:
-	rm -rf churn_demo churn_output mlflow.db mlartifacts churn-error.log .pytest_cache
+	rm -rf churn_demo churn_output mlflow.db mlartifacts churn-error.log .pytest_cache build

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from features import clients, cutoffs, events, surveys, tickets
-from features.spec import EventLevels, FeatureSpec, FeaturesConfig, learn_spec
-from features.tables import Tables
 from features.errors import ContractError, GateStop
+from features.spec import EventLevels, FeaturesConfig, FeatureSpec, learn_spec
+from features.tables import Tables
 
-__all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables", "ContractError",
+__all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables",
+           "ContractError",
            "categorical_features", "KEY_COLUMNS"]
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.tables import Tables
-
 from features.errors import ContractError
+from features.tables import Tables
 
 DAY = pd.Timedelta(days=1)
 

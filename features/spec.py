@@ -118,7 +118,7 @@ class EventLevels:
     valued_event_types: frozenset = frozenset()  # types with a filled `value` (None: no value column)
     has_value: bool = False
 
-    def __add__(self, other: "EventLevels") -> "EventLevels":
+    def __add__(self, other: EventLevels) -> EventLevels:
         channels = None if self.channels is None and other.channels is None else \
             (self.channels if self.channels is not None else pd.Series(dtype="int64")).add(
                 other.channels if other.channels is not None else pd.Series(dtype="int64"), fill_value=0)

@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 
 from features import cutoffs
-from features._grouping import (codes, count_per_client, last_per_client, n_codes, previous_per_client, ratio,
-                                rows_for_clients, take)
+from features._grouping import (
+    codes,
+    count_per_client,
+    last_per_client,
+    n_codes,
+    previous_per_client,
+    ratio,
+    rows_for_clients,
+    take,
+)
 from features.spec import FeatureSpec
 from features.tables import Tables
 

@@ -41,7 +41,7 @@ class Tables:
     tickets: pd.DataFrame | None = None
     churn: pd.DataFrame | None = None
 
-    def replace(self, **changes: pd.DataFrame | None) -> "Tables":
+    def replace(self, **changes: pd.DataFrame | None) -> Tables:
         return replace(self, **changes)
 
     def present(self) -> dict[str, pd.DataFrame]:

@@ -7,5 +7,6 @@ from models.config import LightGBMParams, TrainingConfig
 from models.metrics import classification_metrics, is_better
 from models.training import FitResult, Split, fit, split_rows, validation_window
 
-__all__ = ["baselines", "ModelBundle", "Decision", "decide", "LightGBMParams", "TrainingConfig", "classification_metrics",
+__all__ = ["baselines", "ModelBundle", "Decision", "decide", "LightGBMParams", "TrainingConfig",
+           "classification_metrics",
            "is_better", "FitResult", "Split", "fit", "split_rows", "validation_window"]

@@ -12,7 +12,6 @@ from features import categorical_features
 from features.spec import FeatureSpec
 from models.calibration import Calibrator
 
-
 PARALLEL_ROWS = 20_000
 
 

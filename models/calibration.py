@@ -28,7 +28,7 @@ class Calibrator:
     def __init__(self, method: Literal["isotonic", "sigmoid"] = "isotonic") -> None:
         self.method = method
 
-    def fit(self, probability: np.ndarray, label: np.ndarray) -> "Calibrator":
+    def fit(self, probability: np.ndarray, label: np.ndarray) -> Calibrator:
         if self.method == "isotonic":
             self.model_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
             self.model_.fit(np.asarray(probability, dtype=float), np.asarray(label, dtype=float))

@@ -41,7 +41,7 @@ class DriftConfig(BaseModel):
     stop_on: Literal["score", "any", "never"] = "score"
 
     @model_validator(mode="after")
-    def _ordered(self) -> "DriftConfig":
+    def _ordered(self) -> DriftConfig:
         if self.warn_psi >= self.stop_psi:
             raise ValueError("warn_psi must be below stop_psi")
         return self
@@ -78,7 +78,7 @@ class Profile:
                 "proportions": [float(p) for p in self.proportions]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Profile":
+    def from_dict(cls, d: dict[str, Any]) -> Profile:
         if set(d) != _PROFILE_KEYS:
             raise ValueError(f"a profile has keys {sorted(_PROFILE_KEYS)}, not {sorted(d)}")
         return cls(kind=d["kind"], edges=tuple(float(e) for e in d["edges"]),
@@ -255,7 +255,7 @@ class DriftCounter:
         self.profiles = profiles
         self.counts = {column: np.zeros(p.n_bins, dtype=np.int64) for column, p in profiles.items()}
 
-    def add(self, frame: pd.DataFrame) -> "DriftCounter":
+    def add(self, frame: pd.DataFrame) -> DriftCounter:
         """Counts `frame`'s rows; a profiled column the frame lacks counts every row as missing."""
         for column, profile in self.profiles.items():
             if column in frame:

@@ -39,7 +39,7 @@ class Conditions(BaseModel):
     min_monthly_value: float | None = None
 
     @model_validator(mode="after")
-    def _known_values(self) -> "Conditions":
+    def _known_values(self) -> Conditions:
         allowed = {"reason_family": FAMILIES, "top_reason_family": FAMILIES, "nps_group": NPS_GROUPS,
                    "risk_band": RISK_BANDS, "loyalty_stage": LOYALTY_STAGES, "value_quadrant": VALUE_QUADRANTS}
         for key, values in allowed.items():
@@ -62,7 +62,7 @@ class Playbook(BaseModel):
     default_action: str
 
     @model_validator(mode="after")
-    def _actions_exist(self) -> "Playbook":
+    def _actions_exist(self) -> Playbook:
         for i, rule in enumerate(self.rules):
             if rule.action not in self.actions:
                 raise ValueError(f"rules[{i}].action: '{rule.action}' is not an action defined under 'actions'")

@@ -18,8 +18,18 @@ import pandas as pd
 from models.bundle import ModelBundle
 from models.explain import contributions, feature_label, top_reasons
 from models.playbook import Playbook, assign_actions
-from models.segments import (LOYALTY_STAGES, RISK_BANDS, VALUE_QUADRANTS, SegmentsConfig, expected_value_at_risk,
-                             loyalty_stage, nps_group, portfolio_nps, risk_band, value_quadrant)
+from models.segments import (
+    LOYALTY_STAGES,
+    RISK_BANDS,
+    VALUE_QUADRANTS,
+    SegmentsConfig,
+    expected_value_at_risk,
+    loyalty_stage,
+    nps_group,
+    portfolio_nps,
+    risk_band,
+    value_quadrant,
+)
 from models.summary import ActionCount, Changes, ListSummary, NpsMix, ReasonCount, SegmentCount
 
 COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",

@@ -33,7 +33,7 @@ class SegmentsConfig(BaseModel):
     retention_cost_per_client: float = Field(50.0, ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "SegmentsConfig":
+    def _ordered(self) -> SegmentsConfig:
         if self.medium_risk_from >= self.high_risk_from:
             raise ValueError("medium_risk_from must be below high_risk_from")
         if isinstance(self.value_split, str) and self.value_split != "median":

@@ -58,7 +58,8 @@ def grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.
     curves = Curves(
         reliability={"before calibration": reliability_table(label, raw, config.calibration_bins),
                      "after calibration": reliability_table(label, calibrated, config.calibration_bins)},
-        gains={"model": gains_table(label, calibrated), **{n: gains_table(label, p) for n, p in (others or {}).items()}},
+        gains={"model": gains_table(label, calibrated),
+               **{n: gains_table(label, p) for n, p in (others or {}).items()}},
         profit=profit_curve(label, calibrated, value, config), capacity_share=capacity)
     return metrics, curves
 

@@ -12,9 +12,10 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -188,7 +189,7 @@ def train(
         base = ", ".join(f"{name} ROC AUC {f.get('roc_auc', float('nan')):.3f}" for name, f in r["baselines"].items())
         typer.echo(f"baselines: {base}; LightGBM "
                    + ("beats them" if r["beats_baselines"] else "does NOT beat them (ROC AUC or expected profit)"))
-        typer.echo((f"champion: " if r["champion"] else f"{r['alias']}: ") + r["champion_decision"])
+        typer.echo(("champion: " if r["champion"] else f"{r['alias']}: ") + r["champion_decision"])
 
     _run(job, as_json, show)
 
@@ -200,7 +201,8 @@ def score(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Score as of this day (default: latest in data)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
     sort: Optional[str] = typer.Option(None, "--sort", help="value (expected value at risk, default) or probability."),
-    capacity: Optional[int] = typer.Option(None, "--capacity", min=1, help="Export only the N clients the team can handle."),
+    capacity: Optional[int] = typer.Option(None, "--capacity", min=1,
+                                           help="Export only the N clients the team can handle."),
     lang: Optional[str] = typer.Option(None, "--lang", help="en (default) or es: reasons, actions, headers, report."),
     partition_clients: Optional[int] = typer.Option(None, "--partition-clients", min=1,
                                                     help="Clients per hash partition (default 250000): memory "
@@ -278,7 +280,8 @@ def tune(
 def evaluate(
     data: Path = typer.Option(..., "--data", help="Folder of contract tables, churn included."),
     model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Cutoff to grade at (default: latest fully labelled month-end)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of",
+                                        help="Cutoff to grade at (default: latest fully labelled month-end)."),
     out: Path = typer.Option(Path("churn_output/evaluate"), "--out", help="Where the report and plots go."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
@@ -290,7 +293,8 @@ def evaluate(
     def show(r: dict[str, Any]) -> None:
         m = r["metrics"]
         typer.echo(f"model version {r['model_version']} at {r['as_of']}: ROC AUC {m.get('roc_auc', float('nan')):.3f}, "
-                   f"Brier {m.get('brier', float('nan')):.4f} (uncalibrated {m.get('uncalibrated_brier', float('nan')):.4f}), "
+                   f"Brier {m.get('brier', float('nan')):.4f} "
+                   f"(uncalibrated {m.get('uncalibrated_brier', float('nan')):.4f}), "
                    f"ECE {m.get('ece', float('nan')):.4f}, lift@10% {m.get('lift_at_10pct', float('nan')):.2f}, "
                    f"expected profit {m.get('expected_profit', float('nan')):,.0f} at the top "
                    f"{m.get('profit_best_share', float('nan')):.1%}")

@@ -7,19 +7,17 @@ or value is a ContractError naming the key and the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from typing import Literal
-
-from features.spec import FeaturesConfig
 from features.errors import ContractError
+from features.spec import FeaturesConfig
 from models.config import TrainingConfig
 from models.drift import DriftConfig
-from models.monitoring import MonitoringConfig
 from models.evaluation import EvaluationConfig
+from models.monitoring import MonitoringConfig
 from models.segments import SegmentsConfig
 
 

@@ -18,8 +18,17 @@ import pandas as pd
 
 from features.errors import ContractError
 from features.tables import REQUIRED_COLUMNS, TABLE_NAMES, Tables
-from pipeline.data.reading import (CATEGORY_COLUMNS, ROW_NUMBER, TIME_COLUMNS, TIME_ORDER, find_table, normalised,
-                                   read_raw, require_table, sha256_of_file)
+from pipeline.data.reading import (
+    CATEGORY_COLUMNS,
+    ROW_NUMBER,
+    TIME_COLUMNS,
+    TIME_ORDER,
+    find_table,
+    normalised,
+    read_raw,
+    require_table,
+    sha256_of_file,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ cluster) for as long as the job runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from pipeline.config import AppConfig
 from pipeline.data import partitions

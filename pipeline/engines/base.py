@@ -15,10 +15,11 @@ A new engine is one more module implementing `Engine`, chosen in `engines.open_e
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ class Portfolio:
     parts_url: str | None = None   # a partitioned risk list written by the engine's workers
 
     @classmethod
-    def empty(cls, profiles: dict) -> "Portfolio":
+    def empty(cls, profiles: dict) -> Portfolio:
         return cls(InputTotals(), drift.DriftCounter(profiles))
 
     def churn(self) -> pd.DataFrame | None:

@@ -4,25 +4,12 @@ its workers checked for this project's code and versions, their warnings forward
 from __future__ import annotations
 
 import logging
-import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import reduce
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from features import build_features, check_sources, training_rows
-from features.cutoffs import as_of, latest_date
-from features.spec import EventLevels, FeatureSpec, event_levels
-from features.tables import TABLE_NAMES, Tables
 from features.errors import ContractError
-from pipeline.data import contract
-from pipeline.data import datasets, partitions
 from pipeline.config import EngineConfig
 
 log = logging.getLogger(__name__)

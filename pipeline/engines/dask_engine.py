@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class DaskEngine:
         """Partitions checked, featurised and scored on the cluster; back here come the reports,
         quarantine, per-client list columns and drift counts, as the local engine's."""
         config, engine, client = job.config, job.config.engine, self.client
-        work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}" \
+        work = engine.work_url.rstrip("/") + f"/churn-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}" \
             if engine.work_url else str((job.out / WORK / "dask").resolve())
         job.record.dask_work = work  # clean_up removes what the run leaves there, whatever its outcome
         portfolio = Portfolio.empty(job.profiles)

@@ -19,28 +19,29 @@ Dask cluster (one you already run, or a `distributed.LocalCluster` started for t
 from __future__ import annotations
 
 import logging
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import reduce
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features import build_features, check_sources, training_rows
-from features.cutoffs import as_of, latest_date
-from features.spec import EventLevels, FeatureSpec, event_levels
-from features.tables import TABLE_NAMES, Tables
 from features.errors import ContractError
-from pipeline.data import contract
-from pipeline.data.reading import (ROW_NUMBER, as_contract_errors, contract_columns, layout_of_header, normalised,
-                                   require_table, sha256_of_file)
-from pipeline.data import datasets, partitions
-from pipeline.config import EngineConfig
+from features.tables import TABLE_NAMES
+from pipeline.data import contract, datasets, partitions
+from pipeline.data.reading import (
+    ROW_NUMBER,
+    as_contract_errors,
+    contract_columns,
+    layout_of_header,
+    normalised,
+    require_table,
+    sha256_of_file,
+)
+from pipeline.engines.dask_cluster import worker_threads
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,8 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
         raise ContractError(f"required column is missing (found: {', '.join(layout.header)})", file=shown,
                             column="client_id")
     with reading(shown):
-        raw = dd.read_csv(fs.unstrip_protocol(path), sep=layout.delimiter, usecols=columns, dtype=str, keep_default_na=False,
+        raw = dd.read_csv(fs.unstrip_protocol(path), sep=layout.delimiter, usecols=columns, dtype=str,
+                          keep_default_na=False,
                           na_values=[""], encoding="utf-8", blocksize=CSV_BLOCK, engine="pyarrow")
         lengths = raw.map_partitions(len).compute()
     offsets = np.r_[0, np.cumsum(lengths)].astype(int).tolist()

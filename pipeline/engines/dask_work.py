@@ -8,29 +8,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from features import build_features, check_sources, training_rows
 from features.cutoffs import as_of, latest_date
+from features.errors import ContractError
 from features.spec import EventLevels, FeatureSpec, event_levels
 from features.tables import TABLE_NAMES, Tables
-from features.errors import ContractError
-from pipeline.data import contract, reading
-from pipeline.data import datasets, partitions
-from pipeline.config import EngineConfig
+from pipeline.data import contract, datasets, reading
+from pipeline.engines.dask_tables import Partitioned
 
 log = logging.getLogger(__name__)
-
-from pipeline.engines.dask_tables import Partitioned
 
 
 def _churn_of(loaded: contract.LoadResult) -> pd.DataFrame | None:
@@ -201,7 +194,6 @@ def score(client: Any, parts: Partitioned, cutoff: pd.Timestamp, bundle: Any, *,
     """Features per partition, the model per partition (`map_partitions`), outputs written by the
     workers as partitioned Parquet under `work`; the per-client list columns come back here."""
     import dask
-    import dask.dataframe as dd
 
     check_model_sources(parts, bundle.spec, missing)
     frame = features(client, parts, [cutoff], bundle.spec, missing=missing)

@@ -14,8 +14,16 @@ from features.cutoffs import as_of, latest_date
 from models import FitResult, fit
 from pipeline.config import AppConfig
 from pipeline.data import contract
-from pipeline.engines.base import (Portfolio, ScoringJob, TrainingData, account, learn_spec, plan_training,
-                                   score_tables, scores_of)
+from pipeline.engines.base import (
+    Portfolio,
+    ScoringJob,
+    TrainingData,
+    account,
+    learn_spec,
+    plan_training,
+    score_tables,
+    scores_of,
+)
 from pipeline.progress import Timer
 from pipeline.publish.manifest import RunRecord
 

@@ -73,7 +73,8 @@ def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str
         registry.log_text(page, "evaluation.html")
         registry.log_frame(predictions, "predictions.parquet")
     return {"run_id": run.info.run_id, "model_uri": uri, "model_version": model.version,
-            "as_of": str(cutoff.date()), "horizon_days": horizon, "metrics": {k: round(v, 6) for k, v in metrics.items()},
+            "as_of": str(cutoff.date()), "horizon_days": horizon,
+            "metrics": {k: round(v, 6) for k, v in metrics.items()},
             "notes": notes, "outputs": {"html": str(out / "evaluation.html")}}
 
 

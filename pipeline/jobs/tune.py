@@ -17,13 +17,13 @@ import mlflow
 import yaml
 
 from models import tuning as search
-from pipeline.engines.local import LocalEngine
+from pipeline.config import AppConfig, load_config
 from pipeline.data.totals import rows_summary
+from pipeline.engines.local import LocalEngine
 from pipeline.progress import Timer
 from pipeline.publish.files import publish_file
-from pipeline.tracking.training_run import code_version
 from pipeline.tracking import registry
-from pipeline.config import AppConfig, load_config
+from pipeline.tracking.training_run import code_version
 
 log = logging.getLogger(__name__)
 

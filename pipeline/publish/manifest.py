@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class RunRecord:
     command: str
     data: str
     engine: str
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     pid: int = field(default_factory=os.getpid)
     status: str = "running"
     exit_code: int | None = None
@@ -59,6 +59,6 @@ class RunRecord:
 
 
 def write_manifest(out: Path, record: RunRecord) -> None:
-    manifest = {**record.as_manifest(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    manifest = {**record.as_manifest(), "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
     publish_file(out / MANIFEST, text.encode("utf-8"))

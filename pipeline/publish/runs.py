@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def publish_run(out: Path, publication: Publication, keep_runs: int, keep_histor
     """Stage the whole set, then switch `current` to it in one rename; history follows the switch."""
     adopt_legacy_files(out)
     p = publication
-    name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_{p.day}"
+    name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}_{p.day}"
     staging = out / RUNS / f"{STAGING_PREFIX}{name}"
     staging.mkdir(parents=True)
     written = write_outputs(p.listed, p.scored, p.summary, staging, p.lang)
@@ -137,7 +137,7 @@ def adopt_legacy_files(out: Path) -> None:
     legacy = [name for name in FILES.values() if (out / name).is_file() and not (out / name).is_symlink()]
     if not legacy or (out / CURRENT).exists():
         return
-    name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}_legacy"
+    name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}_legacy"
     staging = out / RUNS / f"{STAGING_PREFIX}{name}"
     staging.mkdir(parents=True)
     for file in legacy:

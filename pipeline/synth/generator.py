@@ -47,7 +47,8 @@ def generate(
     months: int = 18,
     activity_scale: float = 1.0,
 ) -> dict[str, int]:
-    """Write clients/events/surveys/tickets/churn/truth .parquet into `out` (created if needed); return row counts per table.
+    """Write clients/events/surveys/tickets/churn/truth .parquet into `out` (created if needed); return row counts
+    per table.
 
     `activity_scale` multiplies every client's expected event rate (all types alike), so the event
     volume scales with it (about 224 events per client at 1.0; benchmarks use about 0.22 for 50).

@@ -10,7 +10,11 @@ import pyarrow as pa
 
 from pipeline.synth.clients import Clients, daily_hazard, step_health
 from pipeline.synth.parameters import (
-    SECONDS_PER_DAY, SLOW_MONTH_FACTOR, SLOW_MONTH_PROB, SUPPORT_MONTH_SIGMA, TRUTH_HORIZON_DAYS,
+    SECONDS_PER_DAY,
+    SLOW_MONTH_FACTOR,
+    SLOW_MONTH_PROB,
+    SUPPORT_MONTH_SIGMA,
+    TRUTH_HORIZON_DAYS,
 )
 from pipeline.synth.tickets import draw_month_tickets
 from pipeline.synth.window import Calendar

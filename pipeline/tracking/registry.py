@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import joblib
-import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd

@@ -15,8 +15,8 @@ from models.training import FitResult
 from models.validation import ValidationReport
 from pipeline.config import AppConfig
 from pipeline.data.location import data_location
-from pipeline.engines import TrainingData
 from pipeline.data.totals import rows_summary
+from pipeline.engines import TrainingData
 from pipeline.tracking import registry
 
 
