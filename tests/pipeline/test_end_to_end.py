@@ -19,7 +19,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 CHURN = [sys.executable, "-m", "pipeline.cli"]
+# its own data and store, not the shared ones of tests/conftest.py: the real CLI end to end, enough
+# clients for the model-vs-oracle ROC AUC claim (within 0.05), and recorded output bytes
 N_CLIENTS = 8000
+pytestmark = pytest.mark.slow
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess:
@@ -30,6 +33,12 @@ def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> sub
 
 def last_json(done: subprocess.CompletedProcess) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def own_store(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """The environment with a store of its own: a test that trains registers there, so the
+    workspace's store holds v1 (champion) whatever order the tests run in."""
+    return {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'own.db'}"}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +91,7 @@ def test_mlflow_holds_the_run_the_registered_model_and_the_champion_alias(worksp
     assert {"features.json", "config.json", "data_report.json"} <= artifacts
 
 
-def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace):
+def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace, active_at):
     root, env, _ = workspace
     first = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env))
     run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
@@ -96,19 +105,20 @@ def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace):
     assert risk["expected_value_at_risk"].is_monotonic_decreasing
     assert np.allclose(risk["expected_value_at_risk"], risk["churn_probability"] * risk["monthly_value"] * 12, atol=0.01)
     assert risk["churn_probability"].between(0, 1).all()
-    assert first["clients_scored"] == len(risk) > 0
+    assert first["clients_scored"] == len(risk) == len(active_at(root / "data", first["as_of"]))
     # only clients active at as-of are scored
     churn = pd.read_parquet(root / "data" / "churn.parquet")
     gone = set(churn.loc[pd.to_datetime(churn["churned_at"]) <= pd.Timestamp(first["as_of"]), "client_id"].astype(str))
     assert not gone & set(risk["client_id"])
 
 
-def test_sort_by_probability_and_capacity(workspace):
+def test_sort_by_probability_and_capacity(workspace, active_at):
     root, env, _ = workspace
     result = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "cap"), "--sort", "probability",
                             "--capacity", "100", "--json"], root, env))
     risk = pd.read_parquet(root / "cap" / "risk_list.parquet")
-    assert len(risk) == 100 and result["clients_listed"] == 100 and result["clients_scored"] > 100
+    assert len(risk) == 100 and result["clients_listed"] == 100
+    assert result["clients_scored"] == len(active_at(root / "data", result["as_of"]))
     assert risk["churn_probability"].is_monotonic_decreasing
     share = result["summary"]["value_at_risk_listed_share"]
     assert share == pytest.approx(risk["expected_value_at_risk"].sum() / result["summary"]["value_at_risk_total"],
@@ -183,7 +193,7 @@ def test_point_in_time_scoring_on_full_data_equals_scoring_on_data_cut_at_t(work
         assert (root / "pit_full" / name).read_bytes() == (root / "pit_cut" / name).read_bytes()
 
 
-def test_scoring_a_fresh_extract_without_churn_table(workspace):
+def test_scoring_a_fresh_extract_without_churn_table(workspace, active_at):
     root, env, _ = workspace
     # an extract of the clients still with us: no churn table, and no trace of those who left
     fresh = root / "fresh"
@@ -193,30 +203,16 @@ def test_scoring_a_fresh_extract_without_churn_table(workspace):
         frame = pd.read_parquet(root / "data" / f"{name}.parquet")
         frame[~frame["client_id"].isin(gone)].to_parquet(fresh / f"{name}.parquet", index=False)
     result = last_json(run(["score", "--data", str(fresh), "--out", str(root / "fresh_out"), "--json"], root, env))
-    assert result["clients_scored"] > 0
+    # every client of the extract signed up by the as-of: the data holds no churn to leave out
+    assert result["clients_scored"] == len(active_at(fresh, result["as_of"]))
+    assert active_at(fresh, result["as_of"]) == active_at(root / "data", result["as_of"])
 
 
-def test_a_worse_model_does_not_take_champion(workspace):
-    root, env, trained = workspace
-    weak = root / "weak.yaml"
-    weak.write_text("training:\n  max_boost_rounds: 1\n  lightgbm:\n    num_leaves: 2\n    feature_fraction: 0.05\n")
-    result = last_json(run(["train", "--data", str(root / "data"), "--config", str(weak), "--json"], root, env))
-    assert result["metrics"]["roc_auc"] < trained["metrics"]["roc_auc"]
-    assert result["champion"] is False
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
-    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
-    assert str(client.get_model_version_by_alias("churn", "challenger").version) == result["model_version"]
-    tags = client.get_model_version("churn", result["model_version"]).tags
-    assert "does not beat" in tags["champion_decision"]
-    assert tags["compared_with"] == "1" and tags["champion_metric"] == "expected_profit"
-    assert float(tags["difference"]) < 0
-
-
-def test_train_until_uses_no_later_cutoff(workspace):
+def test_train_until_uses_no_later_cutoff(workspace, tmp_path, generated_data):
+    # which cutoffs --until allows does not depend on size: the run's small shared data will do
     root, env, _ = workspace
-    result = last_json(run(["train", "--data", str(root / "data"), "--until", "2025-09-30", "--json"], root, env))
+    result = last_json(run(["train", "--data", str(generated_data), "--until", "2025-09-30", "--json"], root,
+                           own_store(env, tmp_path)))
     assert result["until"] == "2025-09-30"
     assert max(result["cutoffs"]) <= "2025-08-31"  # its 30-day window must end by 2025-09-30
 
@@ -246,6 +242,7 @@ def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path
                   "monthly_value": charges.round(2), "Contract": contract, "PaperlessBilling": rng.choice(["Yes", "No"], n)}
                  ).to_csv(tmp_path / "clients.csv", index=False)
     pd.DataFrame({"client_id": np.array(ids)[churned], "churned_at": "2024-07-31"}).to_csv(tmp_path / "churn.csv", index=False)
+    env = own_store(env, tmp_path)
     done = run(["train", "--data", str(tmp_path), "--json"], root, env)
     result = last_json(done)
     assert result["validation"]["kind"] == "by_client"
@@ -257,7 +254,7 @@ def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path
     assert scored["clients_scored"] == n - int(churned.sum())
 
 
-def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tmp_path):
+def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tmp_path, active_at):
     """Third-party shape: CSV files, no optional column anywhere, other event-type names."""
     root, env, _ = workspace
     from features.tables import REQUIRED_COLUMNS
@@ -269,13 +266,14 @@ def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tm
         if name == "events":
             frame["event_type"] = frame["event_type"].map(renames)
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    env = own_store(env, tmp_path)
     trained = last_json(run(["train", "--data", str(tmp_path), "--horizon", "60", "--json"], root, env))
     assert trained["horizon_days"] == 60
     assert trained["metrics"]["roc_auc"] > 0.7
     scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
                             trained["model_uri"], "--json"], root, env))
     risk = pd.read_csv(tmp_path / "o" / "risk_list.csv", dtype={"client_id": str})
-    assert len(risk) == scored["clients_scored"] > 0
+    assert len(risk) == scored["clients_scored"] == len(active_at(root / "data", scored["as_of"]))
     assert "monthly_value" not in risk.columns  # not in the data, so not invented
 
 
@@ -290,10 +288,15 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
     names = sorted(c.data.tags["baseline"] for c in children)
     assert names[0] == "logistic regression" and names[1].startswith("recency")
     assert all("validation_roc_auc" in c.data.metrics for c in children)
-    assert run.data.tags["beats_baselines"] in ("true", "false")
     assert set(trained["baselines"]) == set(names)
-    if not trained["beats_baselines"]:
-        assert any("does not beat the baseline" in note for note in trained["notes"])
+    # a baseline is not beaten when its ROC AUC is as high or its expected profit higher: on this data
+    # the logistic regression earns more (its ROC AUC is lower), so the run says LightGBM does not beat it
+    m = trained["metrics"]
+    not_beaten = sorted(name for name, f in trained["baselines"].items()
+                        if f["roc_auc"] >= m["roc_auc"] or f["expected_profit"] > m["expected_profit"])
+    assert not_beaten == ["logistic regression"]
+    assert trained["beats_baselines"] is False and run.data.tags["beats_baselines"] == "false"
+    assert "LightGBM does not beat the baseline(s) logistic regression on the validation window (ROC AUC or "            "expected profit): prefer the simpler model or look at the data" in trained["notes"]
     for key in ("ece", "log_loss", "lift_at_5pct", "gain_at_20pct", "expected_profit", "profit_best_share",
                 "value_saved_at_capacity", "uncalibrated_brier"):
         assert key in trained["metrics"], key
@@ -302,12 +305,14 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
             "importance.parquet", "features.md"} <= artifacts
 
 
-def test_calibration_lowers_the_brier_score_of_an_inflated_model(workspace):
+def test_calibration_lowers_the_brier_score_of_an_inflated_model(workspace, tmp_path, generated_data):
     """Churners weighted x10 inflate the raw probabilities; the calibrator, fitted out of time, fixes them."""
     root, env, _ = workspace
-    weighted = root / "weighted.yaml"
+    env = own_store(env, tmp_path)
+    weighted = tmp_path / "weighted.yaml"
     weighted.write_text("training:\n  lightgbm:\n    scale_pos_weight: 10\n")
-    metrics = last_json(run(["train", "--data", str(root / "data"), "--config", str(weighted), "--json"],
+    # an inflation this large shows on the run's small shared data as well
+    metrics = last_json(run(["train", "--data", str(generated_data), "--config", str(weighted), "--json"],
                             root, env))["metrics"]
     assert metrics["brier"] < metrics["uncalibrated_brier"]
     assert metrics["ece"] < metrics["uncalibrated_ece"] / 2
@@ -335,20 +340,6 @@ def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(workspace):
     root, env, _ = workspace
     done = run(["evaluate", "--data", str(root / "data"), "--as-of", "2025-12-15"], root, env, expect=2)
     assert "not fully observed" in done.stderr
-
-
-def test_promote_by_hand_moves_the_champion_and_tags_the_decision(workspace):
-    root, env, _ = workspace
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"], registry_uri=env["MLFLOW_TRACKING_URI"])
-    latest = max(int(v.version) for v in client.search_model_versions("name = 'churn'"))
-    result = last_json(run(["promote", str(latest), "--json"], root, env))
-    assert str(client.get_model_version_by_alias("churn", "champion").version) == str(latest)
-    assert client.get_model_version("churn", str(latest)).tags["champion_decision"].startswith("promoted by hand")
-    run(["promote", "1"], root, env)  # put it back
-    assert result["previous_champion"] is not None
-    run(["promote", "999"], root, env, expect=2)
 
 
 def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
