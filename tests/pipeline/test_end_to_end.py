@@ -351,7 +351,9 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
     root, env, trained = workspace
     expected = json.loads((Path(__file__).parent / "fixtures" / "end_to_end_sha256.json").read_text())
     run(["score", "--data", str(root / "data"), "--out", str(root / "bytes")], root, env)
+    # both URIs: models:/ resolves in the registry, which another module of this run may have pointed elsewhere
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
     model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=trained["model_uri"],
                                                          dst_path=str(root / "model_bytes")))
     files = {"risk_list.csv": root / "bytes" / "risk_list.csv", "risk_list.parquet": root / "bytes" / "risk_list.parquet",

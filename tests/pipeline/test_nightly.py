@@ -361,7 +361,7 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
         assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], step
         assert json.loads((out / "manifest.json").read_text())["status"] == "running", step
     # the next run rolls forward the history of a run killed between its switch and its history
-    out = root / "kill__record_history"
+    out = root / "kill_record_history"
     assert not (out / "history" / "risk_list_2025-12-31.parquet").exists()
     done = _cli(root, uri, "--out", str(out), "--model", model, "--as-of", "2025-12-31", "--capacity", "30")
     assert done.wait(timeout=120) == 0
