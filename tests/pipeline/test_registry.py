@@ -49,7 +49,7 @@ def test_the_pyfunc_churn_probability_is_the_calibrated_score(registered):
 
 
 def test_the_scorer_lists_the_calibrated_score(trained_store, registered, tmp_path):
-    from pipeline.jobs.train import score
+    from pipeline.jobs.score import score
 
     model, features, _, raw = registered
     result = score(trained_store.data, out=tmp_path / "risk", config=load_config(None),
