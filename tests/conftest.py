@@ -12,11 +12,16 @@ breaks only the tests that use it, not the collection of the whole suite.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+# as the churn command does (pipeline/cli.py): LightGBM's OpenMP threads wait passively, or a test
+# fitting in this process while another process holds a core slows down fivefold
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 N_CLIENTS = 1500
 SEED = 4

@@ -18,17 +18,7 @@ import pandas as pd
 
 from features.errors import ContractError
 from features.tables import REQUIRED_COLUMNS, TABLE_NAMES, Tables
-from pipeline.data.reading import (
-    CATEGORY_COLUMNS,
-    ROW_NUMBER,
-    TIME_COLUMNS,
-    TIME_ORDER,
-    find_table,
-    normalised,
-    read_raw,
-    require_table,
-    sha256_of_file,
-)
+from pipeline.data import reading
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +162,7 @@ def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | N
 
 def _parse_times(frame: pd.DataFrame, name: str, reasons: _Reasons, required: tuple[str, ...]) -> dict:
     parsed = {}
-    for column in TIME_COLUMNS[name]:
+    for column in reading.TIME_COLUMNS[name]:
         if column not in frame:
             continue
         values, unparseable, out_of_range = parse_time(frame[column])
@@ -283,11 +273,11 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
         raise ContractError("data folder not found", file=str(folder))
     sources: dict[str, tuple[pd.DataFrame, str, str]] = {}
     for name in TABLE_NAMES:
-        path = find_table(folder, name)
+        path = reading.find_table(folder, name)
         if path is None:
-            require_table(folder, name, require_churn)
+            reading.require_table(folder, name, require_churn)
             continue
-        sources[name] = (read_raw(path, name), path.name, sha256_of_file(path))
+        sources[name] = (reading.read_raw(path, name), path.name, reading.sha256_of_file(path))
     return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
 
 
@@ -298,7 +288,7 @@ def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: f
     for name, frame in frames.items():
         if frame is None:
             continue
-        frame = normalised(frame.copy())
+        frame = reading.normalised(frame.copy())
         digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
         sources[name] = (frame, f"{name} (frame)", digest.hexdigest())
     if "clients" not in sources:
@@ -325,7 +315,7 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
             continue
         raw, file, digest = sources[name]
         raw = raw.reset_index(drop=True)
-        numbers = raw.pop(ROW_NUMBER) if ROW_NUMBER in raw else None
+        numbers = raw.pop(reading.ROW_NUMBER) if reading.ROW_NUMBER in raw else None
         _check_columns(raw, name, file)
         if name == "clients" and raw.empty and numbers is None:
             raise ContractError("has no rows", file=file)
@@ -342,7 +332,7 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
         target = None if quarantine_dir is None else Path(quarantine_dir) / f"{name}.csv"
         if keep_rejected:
             kept = raw.loc[bad].assign(reason=reasons.reason[bad])
-            rejected[name] = kept if numbers is None else kept.assign(**{ROW_NUMBER: numbers[bad].to_numpy()})
+            rejected[name] = kept if numbers is None else kept.assign(**{reading.ROW_NUMBER: numbers[bad].to_numpy()})
         if n_bad and target is not None:
             _write_quarantine(raw, reasons, target)
         elif target is not None and target.exists():
@@ -382,7 +372,7 @@ def top_reasons(report: TableReport, n: int = 3) -> str:
 
 def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
     """Categoricals for repeated text; logs sorted by time so the time module can binary-search."""
-    for column in CATEGORY_COLUMNS.get(name, ()):
+    for column in reading.CATEGORY_COLUMNS.get(name, ()):
         if column in clean:
             values = clean[column]
             if not isinstance(values.dtype, pd.CategoricalDtype):
@@ -390,8 +380,8 @@ def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
             values = values.cat.remove_unused_categories()
             values = values.cat.set_categories(sorted(str(c) for c in values.cat.categories))
             clean = clean.assign(**{column: values})
-    if name in TIME_ORDER:
-        clean = clean.sort_values(TIME_ORDER[name], kind="mergesort")
+    if name in reading.TIME_ORDER:
+        clean = clean.sort_values(reading.TIME_ORDER[name], kind="mergesort")
     return clean.reset_index(drop=True)
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features import cutoffs
-from features import fit_spec
+from features import cutoffs, fit_spec
 from features.spec import FeaturesConfig, FeatureSpec
 from features.tables import Tables
 from pipeline.data.contract import tables_from_frames

@@ -5,10 +5,10 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from features_testkit import T, frame, make_tables, spec_for
 
 import features
 from features import ContractError
-from features_testkit import T, frame, make_tables, spec_for
 
 EVENTS = frame("events", [("a", "2024-03-30T10:00:00Z", "checkout"), ("b", "2024-03-31T10:00:00Z", "Página vista")])
 SURVEYS = frame("surveys", [("a", "2024-03-20T10:00:00Z", "8")])

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pandas as pd
+from features_testkit import T, build_one, frame, make_tables, spec_for
 
 from features import clients
-from features_testkit import T, build_one, frame, make_tables, spec_for
 
 
 def test_tenure_days_counts_calendar_days_since_signup():

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from features_testkit import T, frame, make_tables
 
 import features
 from features import cutoffs
-from features_testkit import T, frame, make_tables
 
 # T = 2024-03-31 throughout; T+1 = 2024-04-01.
 

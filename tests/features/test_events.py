@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from features_testkit import build_one, frame, make_tables, spec_for
 
 from features import events
-from features_testkit import build_one, frame, make_tables, spec_for
 
 # T = 2024-03-31. Days back from T: 6 -> 25 Mar, 7 -> 24 Mar, 29 -> 2 Mar, 30 -> 1 Mar,
 # 59 -> 1 Feb, 60 -> 31 Jan, 89 -> 2 Jan, 90 -> 1 Jan.

@@ -2,9 +2,9 @@
 
 import pydantic
 import pytest
+from features_testkit import frame, make_tables, spec_for
 
 from features.spec import FeaturesConfig, SlaHours, _unique_slugs, slug
-from features_testkit import frame, make_tables, spec_for
 
 
 @pytest.mark.parametrize(("text", "expected"), [

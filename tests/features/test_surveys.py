@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from features_testkit import build_one, frame, make_tables
 
 from features import surveys
-from features_testkit import build_one, frame, make_tables
 
 # T = 2024-03-31. a answered 9 on 10 Jan, then 5 on 20 Mar, then 10 on 1 Apr (after T: unknown);
 # b answered 7 once at 23:00 on T; c never answered.

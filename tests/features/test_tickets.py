@@ -5,9 +5,9 @@ resolution urgent 8 h, high 24 h, medium 72 h, low 120 h, other 72 h.
 
 import numpy as np
 import pandas as pd
+from features_testkit import build_one, frame, make_tables
 
 from features import tickets
-from features_testkit import build_one, frame, make_tables
 
 # T = 2024-03-31; the end of day T is 1 April 00:00.
 

@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from models.evaluation import (EvaluationConfig, client_values, evaluate, expected_calibration_error, gains_table,
-                               profit_curve)
+from models.evaluation import (
+    EvaluationConfig,
+    client_values,
+    evaluate,
+    expected_calibration_error,
+    gains_table,
+    profit_curve,
+)
 
 # 10 clients ranked by probability; churners at ranks 1, 2 and 5
 LABEL = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0])

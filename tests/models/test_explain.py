@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from features.spec import FeatureSpec, FeaturesConfig
+from features.spec import FeaturesConfig, FeatureSpec
 from models.explain import feature_label, render, top_reasons
 
 

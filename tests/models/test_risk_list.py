@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.spec import FeatureSpec, FeaturesConfig
+from features.spec import FeaturesConfig, FeatureSpec
 from models import risk_list
 from models.bundle import ModelBundle
 from models.playbook import Playbook, load_playbook

@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.segments import (SegmentsConfig, expected_value_at_risk, loyalty_stage, nps_group, risk_band,
-                             value_quadrant)
+from models.segments import SegmentsConfig, expected_value_at_risk, loyalty_stage, nps_group, risk_band, value_quadrant
 
 CONFIG = SegmentsConfig()
 

@@ -5,10 +5,17 @@ import optuna
 import pandas as pd
 import pytest
 
-from features.spec import FeatureSpec, FeaturesConfig
+from features.spec import FeaturesConfig, FeatureSpec
 from models import TrainingConfig
-from models.tuning import (MAX_BIN_CHOICES, RANGES, evaluate_params, fold_cutoffs, rolling_origin_folds,
-                           suggest_params, tune)
+from models.tuning import (
+    MAX_BIN_CHOICES,
+    RANGES,
+    evaluate_params,
+    fold_cutoffs,
+    rolling_origin_folds,
+    suggest_params,
+    tune,
+)
 
 
 def rows(labels_per_cutoff: dict[str, list[int]]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The notebooks run top to bottom on small generated data, and on a bare CRM extract.
 
 The data and the model are the run's shared ones (tests/conftest.py: generated data, a model
-trained into a temporary MLflow sqlite store as churn@champion), read-only; each notebook is executed in memory with nbclient, its inputs given by environment
+trained into a temporary MLflow sqlite store as churn@champion), read-only; each notebook is executed in memory
+with nbclient, its inputs given by environment
 variables the kernel inherits. Nothing is written back into notebooks/.
 """
 

@@ -7,7 +7,6 @@ neither test depends on the other having run.
 
 import shutil
 
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 

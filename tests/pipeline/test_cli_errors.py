@@ -21,5 +21,6 @@ def test_an_unexpected_error_exits_1_with_the_traceback_in_churn_error_log(tmp_p
         f"error: unexpected NotADirectoryError: [Errno 20] Not a directory: 'taken/data' (traceback in {log})"]
     trace = log.read_text(encoding="utf-8")
     assert trace.startswith("Traceback (most recent call last):")
-    assert "in mkdir" in trace and trace.rstrip().endswith("NotADirectoryError: [Errno 20] Not a directory: 'taken/data'")
+    assert "in mkdir" in trace
+    assert trace.rstrip().endswith("NotADirectoryError: [Errno 20] Not a directory: 'taken/data'")
     assert not (tmp_path / "taken" / "data").exists() and done.stdout == ""

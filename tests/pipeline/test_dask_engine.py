@@ -7,17 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import distributed  # a hard dependency (pyproject): a broken install must fail here, not skip
 import numpy as np
 import pandas as pd
 import pytest
 
-import distributed  # a hard dependency (pyproject): a broken install must fail here, not skip
-
 from features.errors import ContractError, GateStop  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.synth.generator import generate  # noqa: E402
 from pipeline.jobs.score import score  # noqa: E402
 from pipeline.jobs.train import train  # noqa: E402
+from pipeline.synth.generator import generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
@@ -65,8 +64,8 @@ def trained(trained_store, folder_with_data):
 
 def test_features_per_client_are_identical(trained, cluster):
     from features import build_features
-    from pipeline.engines import dask_tables, dask_work
     from pipeline.data import contract
+    from pipeline.engines import dask_tables, dask_work
     from pipeline.tracking import registry
     root, uri, result = trained
     registry.configure(uri)

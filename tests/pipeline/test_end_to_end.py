@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +67,8 @@ def test_validation_auc_is_good_and_close_to_the_generators_own_probability(work
                                                dst_path=str(root / "artifacts"))
     valid = pd.read_parquet(path)
     truth = pd.read_parquet(root / "data" / "truth.parquet")
-    truth = truth.assign(client_id=truth["client_id"].astype(str), cutoff=pd.to_datetime(truth["as_of"]).dt.date.astype(str))
+    truth = truth.assign(client_id=truth["client_id"].astype(str),
+                         cutoff=pd.to_datetime(truth["as_of"]).dt.date.astype(str))
     joined = valid.merge(truth, on=["client_id", "cutoff"], how="inner")
     assert len(joined) == len(valid)  # every validation row is a client active at a month-end
     model_auc = roc_auc_score(joined["label"], joined["probability"])
@@ -103,7 +103,8 @@ def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace, ac
     assert list(risk["rank"]) == list(range(1, len(risk) + 1))
     # ranked by expected value at risk (the default), which is probability x value x months
     assert risk["expected_value_at_risk"].is_monotonic_decreasing
-    assert np.allclose(risk["expected_value_at_risk"], risk["churn_probability"] * risk["monthly_value"] * 12, atol=0.01)
+    assert np.allclose(risk["expected_value_at_risk"], risk["churn_probability"] * risk["monthly_value"] * 12,
+                       atol=0.01)
     assert risk["churn_probability"].between(0, 1).all()
     assert first["clients_scored"] == len(risk) == len(active_at(root / "data", first["as_of"]))
     # only clients active at as-of are scored
@@ -238,10 +239,13 @@ def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path
     ids = [f"{i:04d}-ABCDE" for i in range(n)]
     tenure_days = rng.integers(40, 2000, n)
     extract = pd.Timestamp("2024-07-31")  # a month-end window (Jul 1-30) would miss it
-    pd.DataFrame({"client_id": ids, "signup_date": (extract - pd.to_timedelta(tenure_days, unit="D")).strftime("%Y-%m-%d"),
-                  "monthly_value": charges.round(2), "Contract": contract, "PaperlessBilling": rng.choice(["Yes", "No"], n)}
+    signup = (extract - pd.to_timedelta(tenure_days, unit="D")).strftime("%Y-%m-%d")
+    pd.DataFrame({"client_id": ids, "signup_date": signup,
+                  "monthly_value": charges.round(2), "Contract": contract,
+                  "PaperlessBilling": rng.choice(["Yes", "No"], n)}
                  ).to_csv(tmp_path / "clients.csv", index=False)
-    pd.DataFrame({"client_id": np.array(ids)[churned], "churned_at": "2024-07-31"}).to_csv(tmp_path / "churn.csv", index=False)
+    pd.DataFrame({"client_id": np.array(ids)[churned], "churned_at": "2024-07-31"}).to_csv(tmp_path / "churn.csv",
+                                                                                          index=False)
     env = own_store(env, tmp_path)
     done = run(["train", "--data", str(tmp_path), "--json"], root, env)
     result = last_json(done)
@@ -296,7 +300,8 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
                         if f["roc_auc"] >= m["roc_auc"] or f["expected_profit"] > m["expected_profit"])
     assert not_beaten == ["logistic regression"]
     assert trained["beats_baselines"] is False and run.data.tags["beats_baselines"] == "false"
-    assert "LightGBM does not beat the baseline(s) logistic regression on the validation window (ROC AUC or "            "expected profit): prefer the simpler model or look at the data" in trained["notes"]
+    assert ("LightGBM does not beat the baseline(s) logistic regression on the validation window (ROC AUC or "
+            "expected profit): prefer the simpler model or look at the data") in trained["notes"]
     for key in ("ece", "log_loss", "lift_at_5pct", "gain_at_20pct", "expected_profit", "profit_best_share",
                 "value_saved_at_capacity", "uncalibrated_brier"):
         assert key in trained["metrics"], key
@@ -356,7 +361,8 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
     mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
     model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=trained["model_uri"],
                                                          dst_path=str(root / "model_bytes")))
-    files = {"risk_list.csv": root / "bytes" / "risk_list.csv", "risk_list.parquet": root / "bytes" / "risk_list.parquet",
+    files = {"risk_list.csv": root / "bytes" / "risk_list.csv",
+             "risk_list.parquet": root / "bytes" / "risk_list.parquet",
              "booster.txt": next(model_dir.rglob("booster.txt"))}
     found = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     assert found == {name: expected[name] for name in files}

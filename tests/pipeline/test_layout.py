@@ -16,6 +16,10 @@ PACKAGES = ("features", "models", "pipeline")
 MODULES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
 
 
+def _module_name(path: Path) -> str:
+    return path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+
+
 def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -45,8 +49,7 @@ def test_importing_the_packages_sets_no_environment_variable(tmp_path):
     libraries = "mlflow, lightgbm, sklearn, pandas, numpy, pyarrow, optuna, dask, distributed, matplotlib, typer, " \
                 "openpyxl, jinja2, joblib, yaml, pydantic, mlflow.pyfunc, sklearn.linear_model"
     code = (f"import os, {libraries}; before = dict(os.environ); "
-            + "; ".join(f"import {p.relative_to(ROOT).with_suffix('').as_posix().replace('/', '.').removesuffix('.__init__')}"
-                        for p in MODULES if p.name != "pyfunc_model.py")
+            + "; ".join(f"import {_module_name(p)}" for p in MODULES if p.name != "pyfunc_model.py")
             + "; print(sorted(set(os.environ.items()) ^ set(before.items())))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
@@ -77,3 +80,14 @@ def test_the_workers_code_fingerprint_covers_modules_in_sub_packages(tmp_path):
     deep = copy / "pipeline" / "engines" / "dask_work.py"
     deep.write_bytes(deep.read_bytes() + b"\n# a change two folders down\n")
     assert code_fingerprint(copy) != code_fingerprint()
+
+
+def test_the_architecture_page_names_every_room_and_module_of_pipeline():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    pipeline = ROOT / "pipeline"
+    rooms = sorted(p.name for p in pipeline.iterdir() if (p / "__init__.py").is_file())
+    missing = [f"{room}/" for room in rooms if f"`{room}/`" not in page]
+    missing += [f"{p.relative_to(pipeline)}" for p in pipeline.rglob("*.py")
+                if p.name != "__init__.py" and f"`{p.name}`" not in page and f"`{p.stem}`" not in page]
+    assert missing == []
+    assert "docs/architecture.md" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -225,8 +225,7 @@ def test_features_per_partition_equal_features_of_the_whole(trained, tmp_path):
     import pandas as pd
 
     from features import build_features
-    from pipeline.data import contract
-    from pipeline.data import partitions
+    from pipeline.data import contract, partitions
     from pipeline.tracking.registry import configure, load_model
 
     root, uri, model = trained

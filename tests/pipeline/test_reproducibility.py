@@ -1,6 +1,5 @@
 """Same data, config and seed: the same metrics and the same model bytes; a new seed differs."""
 
-from pathlib import Path
 
 import pytest
 

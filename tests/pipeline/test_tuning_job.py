@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.jobs.train import train
 from pipeline.config import AppConfig, load_config
+from pipeline.jobs.train import train
 from pipeline.jobs.tune import tune
 
 TRIALS = 3
