@@ -20,10 +20,10 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/churn demo --out churn_demo
 
-# lint first (ruff, configured in pyproject.toml), then the suite
+# lint first (ruff, configured in pyproject.toml), then the suite on every core (most tests use one)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 docs: $(STAMP)
 	$(BIN)/churn generate --out churn_output/docs_data --clients 300 --seed 7

@@ -1,0 +1,5 @@
+"""The outer floor: reads and writes files, talks to MLflow, holds the CLI and the jobs.
+
+Rooms by role (docs/architecture.md): data, engines, publish, exports, tracking, jobs, synth;
+cli.py, config.py and progress.py on this level.
+"""
