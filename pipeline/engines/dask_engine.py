@@ -27,9 +27,9 @@ from models.training import SplitRule, client_bucket, split_rule
 from pipeline.config import AppConfig
 from pipeline.data import datasets
 from pipeline.data.contract import LoadResult
-from pipeline.data.totals import InputTotals, inputs_summary
+from pipeline.data.totals import InputTotals
 from pipeline.engines import dask_tables, dask_work
-from pipeline.engines.base import Portfolio, ScoringJob, TrainingData, learn_spec, plan_training, scores_of
+from pipeline.engines.base import Portfolio, ScoringJob, TrainingData, account, learn_spec, plan_training, scores_of
 from pipeline.engines.local import log_reports
 from pipeline.progress import Timer
 from pipeline.publish.manifest import RunRecord
@@ -132,8 +132,7 @@ class DaskEngine:
                                                    clients_per_partition=job.partition_clients,
                                                    rows_per_partition=config.scoring.partition_rows)
         for loaded in parts.reports:
-            portfolio.inputs.account(loaded)
-        job.record.inputs = inputs_summary(portfolio.inputs)
+            account(portfolio, loaded, job.record)
         job.record.partitions = parts.n
         portfolio.inputs.finish(job.out / "quarantine", config.data.max_rejected_share)
         portfolio.cutoff = job.as_of if job.as_of is not None else dask_work.latest(client, parts)
