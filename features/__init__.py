@@ -1,6 +1,8 @@
 """Feature building: contract tables in, one row per active client per cutoff out.
 
 `build_features` is the one entry point; training calls it with many cutoffs, scoring with one.
+`declare(spec)` lists every feature a spec makes, as its builders declare it
+(`features.declarations.Feature`): what reads a feature reads its declaration, never its name.
 """
 
 from __future__ import annotations
@@ -13,25 +15,56 @@ import numpy as np
 import pandas as pd
 
 from features import clients, cutoffs, events, surveys, tickets
+from features.declarations import Feature
 from features.errors import ContractError, GateStop
 from features.spec import EventLevels, FeaturesConfig, FeatureSpec, learn_spec
-from features.tables import Tables
+from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Tables
 
 __all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables",
-           "ContractError",
+           "ContractError", "Feature", "declare", "declared", "monotone_directions",
            "categorical_features", "KEY_COLUMNS"]
 
 log = logging.getLogger(__name__)
-BUILDERS = (clients.build, events.build, surveys.build, tickets.build)
+SOURCE_MODULES = (clients, events, surveys, tickets)  # the builders, in the order of the feature columns
+BUILDERS = tuple(module.build for module in SOURCE_MODULES)
 KEY_COLUMNS = ("client_id", "cutoff")
+
+
+def declare(spec: FeatureSpec) -> tuple[Feature, ...]:
+    """Every feature the spec makes, in column order, as its builder declares it.
+
+    The declarations are the keys of a build on tables with no row (the builders name their
+    columns by declaring them), so they cannot drift from what a build on real data makes.
+    """
+    columns = {"clients": ("client_id", "signup_date", *spec.optional_columns.get("clients", ()),
+                           *spec.numeric_attributes, *spec.categorical_attributes)}
+    for source in spec.sources:
+        columns[source] = (*REQUIRED_COLUMNS[source], *(c for c in spec.optional_columns.get(source, ())
+                                                        if c in OPTIONAL_COLUMNS[source]))
+    tables = Tables.empty(columns)
+    return tuple(f for module in SOURCE_MODULES for f in module.columns(tables, pd.Timestamp(0), spec))
+
+
+def declared(spec: FeatureSpec) -> dict[str, Feature]:
+    """The declaration of each feature of a fitted spec, by name, in the spec's feature order."""
+    by_name = {f.name: f for f in declare(spec)}
+    missing = [name for name in spec.feature_names if name not in by_name]
+    if missing:
+        raise ValueError(f"no declaration for feature(s) {', '.join(missing[:5])}: the spec does not match its "
+                         f"builders (was the model trained with another version?)")
+    return {name: by_name[name] for name in spec.feature_names}
 
 
 def categorical_features(spec: FeatureSpec) -> list[str]:
     """Features that LightGBM should split on as categories (stored as integer codes)."""
-    names = list(spec.categorical_attributes.values())
-    if spec.has("surveys"):
-        names.append("nps_last_group")
-    return names
+    return [f.name for f in declare(spec) if f.categorical]
+
+
+def monotone_directions(spec: FeatureSpec) -> list[int]:
+    """The declared direction of each feature of the spec, in feature order, ready for LightGBM's
+    `monotone_constraints`: +1 a higher value raises churn risk, -1 lowers it, 0 unknown.
+    A categorical feature reads 0 (its codes have no order a constraint could use)."""
+    return [0 if f.categorical else int(f.direction) for f in declared(spec).values()]
 
 
 def check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
@@ -67,17 +100,10 @@ def build_at(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec, clients_ma
 
 
 def fit_spec(tables: Tables, config: FeaturesConfig, levels: EventLevels | None = None) -> FeatureSpec:
-    """The spec learnt from the training tables, complete: its feature order is the builders' columns
-    (read from a build on no client, so it costs nothing and depends on no row)."""
+    """The spec learnt from the training tables, complete: its feature order is the declared
+    features' (the builders' columns), which depends on no row."""
     spec = learn_spec(tables, config, levels)
-    nobody = build_at(tables, tables_start(tables), spec, clients_mask=np.zeros(len(tables.clients), dtype=bool))
-    return replace(spec, feature_names=tuple(c for c in nobody.reset_index().columns if c not in KEY_COLUMNS))
-
-
-def tables_start(tables: Tables) -> pd.Timestamp:
-    """A cutoff for a build whose rows do not matter: the earliest signup (or the epoch)."""
-    signup = tables.clients["signup_date"] if "signup_date" in tables.clients else pd.Series(dtype="datetime64[ns]")
-    return pd.Timestamp(signup.min()) if signup.notna().any() else pd.Timestamp(0)
+    return replace(spec, feature_names=tuple(f.name for f in declare(spec)))
 
 
 def build_features(tables: Tables, cutoff_dates: Iterable[pd.Timestamp], spec: FeatureSpec,

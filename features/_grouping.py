@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.declarations import Feature
 from features.tables import Tables
 
 
@@ -63,8 +64,9 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def rows_for_clients(tables: Tables, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per-code arrays -> one row per client of `tables.clients`, indexed by client_id."""
+def rows_for_clients(tables: Tables, columns: dict[Feature, np.ndarray]) -> pd.DataFrame:
+    """Per-code arrays of declared features -> one row per client of `tables.clients`, indexed by
+    client_id, one column per feature named by its declaration."""
     client_codes = codes(tables.clients)
     index = pd.Index(tables.clients["client_id"].astype(str).to_numpy(), name="client_id")
-    return pd.DataFrame({name: values[client_codes] for name, values in columns.items()}, index=index)
+    return pd.DataFrame({feature.name: values[client_codes] for feature, values in columns.items()}, index=index)

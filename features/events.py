@@ -1,19 +1,142 @@
 """Digital-behaviour features: how much, how recently and how the activity is trending.
 
-Every feature reads only events known at the cutoff (the time module slices them).
+Every feature reads only events known at the cutoff (the time module slices them). Each one is
+declared by the function that names it (`count_in_window`, `change`, ...): event types and
+channels come from the data, so their features are declared by the same rule for any name.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from features import cutoffs
 from features._grouping import codes, count_per_client, n_codes, ratio, rows_for_clients
+from features.declarations import LOWERS, RAISES, UNKNOWN, Feature, Words, quoted
 from features.spec import FeatureSpec
 from features.tables import Tables
 
 TREND_DAYS = 30
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """An event type as the features see it: its column-name slug, its name in the data, and
+    whether it is trouble (an error, an abandoned cart: more of it raises the risk) or use."""
+
+    slug: str
+    name: str
+    trouble: bool
+
+    @property
+    def family(self) -> str:
+        return "errors" if self.trouble else "activity"
+
+    @property
+    def more_is(self) -> int:
+        return RAISES if self.trouble else LOWERS
+
+
+def event_kinds(spec: FeatureSpec) -> tuple[EventKind, ...]:
+    words = spec.config.trouble_event_words
+    return tuple(EventKind(slug, name, any(w in slug for w in words))
+                 for slug, name in zip(spec.event_type_names, spec.event_types))
+
+
+def _activity(name: str, unit: str, direction: int, label: Words, reason: Words, *, window: int | None = None,
+              subject: str = "", family: str = "activity", when_missing: Words | None = None) -> Feature:
+    return Feature(name, "events", family, unit, direction, True, label, reason, when_missing, window, subject)
+
+
+def count_in_window(kind: EventKind, w: int) -> Feature:
+    t = quoted(kind.name)
+    return _activity(f"{kind.slug}_count_{w}d", "count", kind.more_is,
+                     Words(f"{t} events in {w} days", f"eventos {t} en {w} días"),
+                     Words(f"{{v}} {t} events in the last {w} days", f"{{v}} eventos {t} en los últimos {w} días"),
+                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+
+
+def change(kind: EventKind) -> Feature:
+    t, d = quoted(kind.name), TREND_DAYS
+    return _activity(f"{kind.slug}_change_{d}d_vs_previous_{d}d", "change", kind.more_is,
+                     Words(f"{t} trend vs previous {d} days", f"tendencia de {t} frente a {d} días anteriores"),
+                     Words(f"{t} {{dir}} {{abs_pct}}% vs the previous {d} days",
+                           f"{t}: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"),
+                     window=d, subject=f"event:{kind.slug}", family=kind.family)
+
+
+def share(kind: EventKind, w: int) -> Feature:
+    t = quoted(kind.name)
+    return _activity(f"{kind.slug}_share_{w}d", "share", RAISES if kind.trouble else UNKNOWN,
+                     Words(f"{t} share of activity", f"cuota de {t} en la actividad"),
+                     Words(f"{t} is {{pct}}% of activity in {w} days", f"{t}: {{pct}}% de la actividad en {w} días"),
+                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+
+
+def pace(kind: EventKind, w: int) -> Feature:
+    t = quoted(kind.name)
+    return _activity(f"{kind.slug}_{TREND_DAYS}d_vs_{w}d_rate", "rate", kind.more_is,
+                     Words(f"{t} vs its {w}-day pace", f"{t} frente a su ritmo de {w} días"),
+                     Words(f"{t} at {{pct}}% of its {w}-day pace", f"{t} al {{pct}}% de su ritmo de {w} días"),
+                     window=TREND_DAYS, subject=f"event:{kind.slug}", family=kind.family)
+
+
+def value_sum(kind: EventKind, w: int) -> Feature:
+    t = quoted(kind.name)
+    return _activity(f"{kind.slug}_value_sum_{w}d", "money", kind.more_is,
+                     Words(f"{t} value in {w} days", f"valor de {t} en {w} días"),
+                     Words(f"{t} value {{v}} in {w} days", f"valor de {t}: {{v}} en {w} días"),
+                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+
+
+def events_in_window(w: int) -> Feature:
+    return _activity(f"events_count_{w}d", "count", LOWERS,
+                     Words(f"events in {w} days", f"eventos en {w} días"),
+                     Words(f"{{v}} events in the last {w} days", f"{{v}} eventos en los últimos {w} días"),
+                     window=w, subject="events_count")
+
+
+def events_pace(w: int) -> Feature:
+    return _activity(f"events_{TREND_DAYS}d_vs_{w}d_rate", "rate", LOWERS,
+                     Words(f"activity vs its {w}-day pace", f"actividad frente a su ritmo de {w} días"),
+                     Words(f"activity at {{pct}}% of its {w}-day pace",
+                           f"actividad al {{pct}}% de su ritmo de {w} días"),
+                     window=TREND_DAYS)
+
+
+def events_change() -> Feature:
+    d = TREND_DAYS
+    return _activity(f"events_change_{d}d_vs_previous_{d}d", "change", LOWERS,
+                     Words(f"activity trend vs previous {d} days",
+                           f"tendencia de actividad frente a {d} días anteriores"),
+                     Words(f"activity {{dir}} {{abs_pct}}% vs the previous {d} days",
+                           f"actividad {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"),
+                     window=d)
+
+
+def active_days(w: int) -> Feature:
+    return _activity(f"active_days_{w}d", "count", LOWERS,
+                     Words(f"active days in {w} days", f"días activos en {w} días"),
+                     Words(f"active on {{v}} of the last {w} days", f"activo {{v}} de los últimos {w} días"),
+                     window=w, subject="active_days")
+
+
+def channel_share(slug: str, name: str, w: int) -> Feature:
+    c = quoted(name)
+    return _activity(f"channel_{slug}_share_{w}d", "share", UNKNOWN,
+                     Words(f"share of activity via {c}", f"cuota de actividad por {c}"),
+                     Words(f"{{pct}}% of activity via {c} in {w} days",
+                           f"{{pct}}% de la actividad por {c} en {w} días"),
+                     window=w, subject=f"channel_{slug}_share")
+
+
+DAYS_SINCE_LAST_EVENT = _activity(
+    "days_since_last_event", "days", RAISES, Words("days without activity", "días sin actividad"),
+    Words("no activity for {v} days", "sin actividad desde hace {v} días"),
+    when_missing=Words("no activity recorded", "sin actividad registrada"))
+ACTIVE_DAYS_RECENT = active_days(TREND_DAYS)  # the loyalty ladder's measure of a frequent client
 
 
 def _positions(values: pd.Series, known: tuple[str, ...]) -> np.ndarray:
@@ -26,8 +149,13 @@ def _positions(values: pd.Series, known: tuple[str, ...]) -> np.ndarray:
 
 def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFrame:
     """One row per client of `tables.clients`; `tables` must already be cut at `cutoff`."""
+    return rows_for_clients(tables, columns(tables, cutoff, spec))
+
+
+def columns(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> dict[Feature, np.ndarray]:
+    """Each declared feature with its per-code values (the declarations are the keys)."""
     if not spec.has("events"):
-        return rows_for_clients(tables, {})
+        return {}
     n = n_codes(tables)
     events = tables.events
     windows = tuple(spec.config.windows_days)
@@ -35,50 +163,61 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     recent = cutoffs.window(events, "timestamp", cutoff, longest)
     client = codes(recent)
     age = cutoffs.age_in_days(recent["timestamp"], cutoff)
-    n_types = len(spec.event_types) + 1  # + "other"
-    kind = _positions(recent["event_type"], spec.event_types)
-    key = client * n_types + kind
+    kinds = event_kinds(spec)
+    n_types = len(kinds) + 1  # + "other"
+    key = client * n_types + _positions(recent["event_type"], spec.event_types)
 
     def per_type(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         w = None if weights is None else weights[mask]
         return np.bincount(key[mask], weights=w, minlength=n * n_types).reshape(n, n_types).astype(np.float64)
 
-    columns: dict[str, np.ndarray] = {}
-    counts = {w: per_type(age < w) for w in windows}
-    last_trend = per_type(age < TREND_DAYS)
+    out: dict[Feature, np.ndarray] = {}
+    # the mix and the trend read the last TREND_DAYS whatever the configured windows
+    counts = {w: per_type(age < w) for w in sorted({*windows, TREND_DAYS})}
+    last_trend = counts[TREND_DAYS]
     previous_trend = per_type((age >= TREND_DAYS) & (age < 2 * TREND_DAYS))
-    for i, name in enumerate(spec.event_type_names):
+    for i, kind in enumerate(kinds):
         for w in windows:
-            columns[f"{name}_count_{w}d"] = counts[w][:, i]
-        columns[f"{name}_change_{TREND_DAYS}d_vs_previous_{TREND_DAYS}d"] = ratio(
-            last_trend[:, i] - previous_trend[:, i], previous_trend[:, i])
+            out[count_in_window(kind, w)] = counts[w][:, i]
+        out[change(kind)] = ratio(last_trend[:, i] - previous_trend[:, i], previous_trend[:, i])
     for w in windows:
-        columns[f"events_count_{w}d"] = counts[w].sum(axis=1)
+        out[events_in_window(w)] = counts[w].sum(axis=1)
     # the mix of activity (what share is errors, feature use, ...) says how a client feels
     # whatever its volume: a heavy and a light user in trouble both shift towards errors
     for w in (TREND_DAYS, max(windows)):
         total = counts[w].sum(axis=1)
-        for i, name in enumerate(spec.event_type_names):
-            columns[f"{name}_share_{w}d"] = ratio(counts[w][:, i], total)
+        for i, kind in enumerate(kinds):
+            out[share(kind, w)] = ratio(counts[w][:, i], total)
     # recent activity against the client's own baseline: a light user is not a fading one
     longest_window = max(windows)
     if longest_window > TREND_DAYS:
         baseline = counts[longest_window] * (TREND_DAYS / longest_window)
-        for i, name in enumerate(spec.event_type_names):
-            columns[f"{name}_{TREND_DAYS}d_vs_{longest_window}d_rate"] = ratio(last_trend[:, i], baseline[:, i])
-        columns[f"events_{TREND_DAYS}d_vs_{longest_window}d_rate"] = ratio(last_trend.sum(axis=1),
-                                                                           baseline.sum(axis=1))
+        for i, kind in enumerate(kinds):
+            out[pace(kind, longest_window)] = ratio(last_trend[:, i], baseline[:, i])
+        out[events_pace(longest_window)] = ratio(last_trend.sum(axis=1), baseline.sum(axis=1))
     last_total, previous_total = last_trend.sum(axis=1), previous_trend.sum(axis=1)
-    columns[f"events_change_{TREND_DAYS}d_vs_previous_{TREND_DAYS}d"] = ratio(last_total - previous_total,
-                                                                            previous_total)
+    out[events_change()] = ratio(last_total - previous_total, previous_total)
 
     # distinct active days: unique (client, day) pairs inside each window
     for w in (TREND_DAYS, max(windows)):
         inside = age < w
         day_keys = np.unique(client[inside] * longest + age[inside])
-        columns[f"active_days_{w}d"] = count_per_client(day_keys // longest, n)
+        out[active_days(w)] = count_per_client(day_keys // longest, n)
+    out[DAYS_SINCE_LAST_EVENT] = _days_since_last_event(events, cutoff, n)
+    if spec.valued_event_types and "value" in recent:
+        value = np.nan_to_num(recent["value"].to_numpy(dtype=np.float64), nan=0.0)
+        sums = {w: per_type(age < w, value) for w in (TREND_DAYS, max(windows))}
+        for t in spec.valued_event_types:
+            i = spec.event_types.index(t)
+            for w, table in sums.items():
+                out[value_sum(kinds[i], w)] = table[:, i]
+    if spec.channels and "channel" in recent:
+        out.update(_channel_shares(recent, client, age < max(windows), spec, n, max(windows)))
+    return out
 
-    # days since the last event reads the whole known history, not only the window
+
+def _days_since_last_event(events: pd.DataFrame, cutoff: pd.Timestamp, n: int) -> np.ndarray:
+    """Reads the whole known history, not only the window."""
     all_codes = codes(events)
     last_seen = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(last_seen, all_codes, events["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64))
@@ -86,24 +225,14 @@ def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFra
     days_since = np.full(n, np.nan)
     end_ns = np.datetime64(cutoffs.day_end(cutoff), "ns").view(np.int64)
     days_since[seen] = (end_ns - 1 - last_seen[seen]) // (86_400 * 10**9)  # same day count as age_in_days
-    columns["days_since_last_event"] = days_since
+    return days_since
 
-    if spec.valued_event_types and "value" in recent:
-        value = np.nan_to_num(recent["value"].to_numpy(dtype=np.float64), nan=0.0)
-        valued = {t: spec.event_type_names[spec.event_types.index(t)] for t in spec.valued_event_types}
-        sums = {w: per_type(age < w, value) for w in (TREND_DAYS, max(windows))}
-        for t, name in valued.items():
-            i = spec.event_types.index(t)
-            for w, table in sums.items():
-                columns[f"{name}_value_sum_{w}d"] = table[:, i]
 
-    if spec.channels and "channel" in recent:
-        horizon = age < max(windows)
-        n_channels = len(spec.channels) + 1
-        channel_key = client[horizon] * n_channels + _positions(recent["channel"], spec.channels)[horizon]
-        per_channel = np.bincount(channel_key, minlength=n * n_channels).reshape(n, n_channels).astype(float)
-        total = per_channel.sum(axis=1)
-        for j, name in enumerate(spec.channel_names):
-            columns[f"channel_{name}_share_{max(windows)}d"] = ratio(per_channel[:, j], total)
-
-    return rows_for_clients(tables, columns)
+def _channel_shares(recent: pd.DataFrame, client: np.ndarray, horizon: np.ndarray, spec: FeatureSpec, n: int,
+                    w: int) -> dict[Feature, np.ndarray]:
+    n_channels = len(spec.channels) + 1
+    channel_key = client[horizon] * n_channels + _positions(recent["channel"], spec.channels)[horizon]
+    per_channel = np.bincount(channel_key, minlength=n * n_channels).reshape(n, n_channels).astype(float)
+    total = per_channel.sum(axis=1)
+    return {channel_share(slug, name, w): ratio(per_channel[:, j], total)
+            for j, (slug, name) in enumerate(zip(spec.channel_names, spec.channels))}

@@ -45,6 +45,11 @@ class FeaturesConfig(BaseModel):
     resolution_sla_hours: SlaHours = SlaHours(urgent=8, high=24, medium=72, low=120, default=72)
     # a ticket opened within this many days of the client's previous resolution counts as reopened
     reopen_within_days: int = Field(7, ge=1)
+    # an event type whose column-name slug holds one of these is trouble (more of it raises the
+    # risk: family "errors"); any other type is use (more of it lowers the risk: "activity")
+    trouble_event_words: tuple[str, ...] = ("error", "fail", "crash", "bug", "exception", "timeout", "abandon",
+                                            "cancel", "complain", "complaint", "downgrade", "unsubscribe", "refund",
+                                            "reject", "declin", "fallo", "incidencia", "queja", "reclama")
 
 
 def slug(text: str) -> str:

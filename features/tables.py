@@ -29,6 +29,16 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "churn": (),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(REQUIRED_COLUMNS)
+TIME_COLUMNS: dict[str, tuple[str, ...]] = {
+    "clients": ("signup_date",),
+    "events": ("timestamp",),
+    "surveys": ("answered_at",),
+    "tickets": ("opened_at", "first_response_at", "resolved_at"),
+    "churn": ("churned_at",),
+}
+# repeated text held as pandas categoricals once read
+CATEGORY_COLUMNS: dict[str, tuple[str, ...]] = {"events": ("event_type", "channel"),
+                                                 "tickets": ("priority", "category")}
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,22 @@ class Tables:
 
     def present(self) -> dict[str, pd.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @staticmethod
+    def empty(columns: dict[str, tuple[str, ...]]) -> Tables:
+        """Tables with no row and the given columns per table, typed as read data is: a build on
+        them costs nothing and shows which features a spec makes."""
+        ids = pd.Categorical([], categories=pd.Index([], dtype=object))
+
+        def column(table: str, name: str) -> pd.Series:
+            if name == "client_id":
+                return pd.Series(ids)
+            if name in TIME_COLUMNS.get(table, ()):
+                return pd.Series([], dtype="datetime64[ns]")
+            return pd.Series([], dtype="category" if name in CATEGORY_COLUMNS.get(table, ()) else "float64")
+
+        return Tables(**{table: pd.DataFrame({name: column(table, name) for name in names})
+                         for table, names in columns.items()})
 
     @property
     def client_categories(self) -> pd.Index:

@@ -11,10 +11,71 @@ import pandas as pd
 
 from features import cutoffs
 from features._grouping import codes, count_per_client, last_per_client, n_codes, ratio, rows_for_clients, take
+from features.declarations import LOWERS, RAISES, Feature, Words
 from features.spec import FeatureSpec, SlaHours
 from features.tables import Tables
 
 RECENT_DAYS = 90
+MONTH_DAYS = 30
+
+
+def _support(name: str, unit: str, direction: int, label: Words, reason: Words, window: int | None = None,
+             subject: str = "") -> Feature:
+    return Feature(name, "tickets", "support", unit, direction, True, label, reason, None, window, subject)
+
+
+def opened(w: int) -> Feature:
+    return _support(f"tickets_opened_{w}d", "count", RAISES,
+                    Words(f"tickets opened in {w} days", f"tickets abiertos en {w} días"),
+                    Words(f"{{v}} tickets opened in {w} days", f"{{v}} tickets abiertos en {w} días"), w,
+                    "tickets_opened")
+
+
+def high_priority_share(w: int) -> Feature:
+    return _support(f"high_priority_ticket_share_{w}d", "share", RAISES,
+                    Words("share of high-priority tickets", "cuota de tickets de prioridad alta"),
+                    Words(f"{{pct}}% of tickets in {w} days high priority",
+                          f"{{pct}}% de tickets de prioridad alta en {w} días"), w)
+
+
+def median_first_response(w: int) -> Feature:
+    return _support(f"median_first_response_hours_{w}d", "hours", RAISES,
+                    Words("median first-response time", "mediana del tiempo de primera respuesta"),
+                    Words(f"first response takes {{v}} h (median, {w} days)",
+                          f"primera respuesta en {{v}} h (mediana, {w} días)"), w)
+
+
+def first_response_breaches(w: int) -> Feature:
+    return _support(f"first_response_sla_breaches_{w}d", "count", RAISES,
+                    Words(f"first responses past the SLA in {w} days", f"primeras respuestas fuera de SLA en {w} días"),
+                    Words(f"{{v}} tickets answered past the SLA in {w} days",
+                          f"{{v}} tickets respondidos fuera de SLA en {w} días"), w, "first_response_sla_breaches")
+
+
+def resolution_breaches(w: int) -> Feature:
+    return _support(f"resolution_sla_breaches_{w}d", "count", RAISES,
+                    Words(f"resolutions past the SLA in {w} days", f"resoluciones fuera de SLA en {w} días"),
+                    Words(f"{{v}} tickets resolved past the SLA in {w} days",
+                          f"{{v}} tickets resueltos fuera de SLA en {w} días"), w)
+
+
+def reopened(w: int) -> Feature:
+    return _support(f"tickets_reopened_{w}d", "count", RAISES,
+                    Words(f"reopened tickets in {w} days", f"tickets reabiertos en {w} días"),
+                    Words(f"{{v}} tickets reopened in {w} days", f"{{v}} tickets reabiertos en {w} días"), w)
+
+
+DAYS_SINCE_LAST_TICKET = _support("days_since_last_ticket", "days", LOWERS,
+                                  Words("days since last ticket", "días desde el último ticket"),
+                                  Words("last ticket {v} days ago", "último ticket hace {v} días"))
+UNANSWERED = _support("tickets_unanswered", "count", RAISES,
+                      Words("tickets without first response", "tickets sin primera respuesta"),
+                      Words("{v} tickets without a first response", "{v} tickets sin primera respuesta"))
+OPEN = _support("tickets_open", "count", RAISES, Words("open tickets", "tickets abiertos"),
+                Words("{v} tickets open", "{v} tickets abiertos"))
+LAST_SATISFACTION = _support("last_ticket_satisfaction", "rating", LOWERS,
+                             Words("last ticket satisfaction", "satisfacción del último ticket"),
+                             Words("last ticket rated {v}/5", "último ticket valorado {v}/5"))
 
 
 def _sla_hours(tickets: pd.DataFrame, sla: SlaHours) -> np.ndarray:
@@ -49,52 +110,52 @@ def _median_per_client(client: np.ndarray, values: np.ndarray, n: int) -> np.nda
 
 def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFrame:
     """One row per client of `tables.clients`; `tables` must already be cut at `cutoff`."""
+    return rows_for_clients(tables, columns(tables, cutoff, spec))
+
+
+def columns(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> dict[Feature, np.ndarray]:
+    """Each declared feature with its per-code values (the declarations are the keys)."""
     if not spec.has("tickets"):
-        return rows_for_clients(tables, {})
+        return {}
     config = spec.config
     n = n_codes(tables)
     tickets = tables.tickets
     client = codes(tickets)
     age = cutoffs.age_in_days(tickets["opened_at"], cutoff)
-    recent = age < RECENT_DAYS
-    columns: dict[str, np.ndarray] = {
-        "tickets_opened_30d": count_per_client(client[age < 30], n),
-        f"tickets_opened_{RECENT_DAYS}d": count_per_client(client[recent], n),
-        "days_since_last_ticket": take(age.astype(np.float64), last_per_client(
+    recent, last_month = age < RECENT_DAYS, age < MONTH_DAYS
+    recent_count = count_per_client(client[recent], n)
+    out: dict[Feature, np.ndarray] = {
+        opened(MONTH_DAYS): count_per_client(client[last_month], n),
+        opened(RECENT_DAYS): recent_count,
+        DAYS_SINCE_LAST_TICKET: take(age.astype(np.float64), last_per_client(
             client, tickets["opened_at"].to_numpy(dtype="datetime64[ns]").view(np.int64), n)),
     }
-    recent_count = columns[f"tickets_opened_{RECENT_DAYS}d"]
     if "priority" in tickets:
         high = tickets["priority"].astype(str).str.strip().str.lower().isin(config.high_priorities).to_numpy()
-        columns[f"high_priority_ticket_share_{RECENT_DAYS}d"] = ratio(
-            count_per_client(client[recent], n, high[recent].astype(float)), recent_count)
+        out[high_priority_share(RECENT_DAYS)] = ratio(count_per_client(client[recent], n, high[recent].astype(float)),
+                                                      recent_count)
     if "first_response_at" in tickets:
-        unanswered = tickets["first_response_at"].isna().to_numpy()
-        columns["tickets_unanswered"] = count_per_client(client[unanswered], n)
+        out[UNANSWERED] = count_per_client(client[tickets["first_response_at"].isna().to_numpy()], n)
         response_hours = _hours_between(tickets["opened_at"], tickets["first_response_at"])
-        columns[f"median_first_response_hours_{RECENT_DAYS}d"] = _median_per_client(
-            client[recent], response_hours[recent], n)
+        out[median_first_response(RECENT_DAYS)] = _median_per_client(client[recent], response_hours[recent], n)
         breached = _breaches(tickets, "first_response_at", config.first_response_sla_hours, cutoff)
-        last_month = age < 30
-        columns["first_response_sla_breaches_30d"] = count_per_client(client[last_month], n, breached[last_month])
-        columns[f"first_response_sla_breaches_{RECENT_DAYS}d"] = count_per_client(client[recent], n, breached[recent])
+        for w, inside in ((MONTH_DAYS, last_month), (RECENT_DAYS, recent)):
+            out[first_response_breaches(w)] = count_per_client(client[inside], n, breached[inside])
     if "resolved_at" in tickets:
-        open_now = tickets["resolved_at"].isna().to_numpy()
-        columns["tickets_open"] = count_per_client(client[open_now], n)
+        out[OPEN] = count_per_client(client[tickets["resolved_at"].isna().to_numpy()], n)
         breached = _breaches(tickets, "resolved_at", config.resolution_sla_hours, cutoff)
-        columns[f"resolution_sla_breaches_{RECENT_DAYS}d"] = count_per_client(client[recent], n, breached[recent])
-        columns[f"tickets_reopened_{RECENT_DAYS}d"] = count_per_client(
-            client[recent], n, _reopened(tickets, config.reopen_within_days)[recent])
+        out[resolution_breaches(RECENT_DAYS)] = count_per_client(client[recent], n, breached[recent])
+        out[reopened(RECENT_DAYS)] = count_per_client(client[recent], n,
+                                                      _reopened(tickets, config.reopen_within_days)[recent])
         if "satisfaction" in tickets:
             rated = tickets["satisfaction"].notna().to_numpy()
             resolved_ns = tickets["resolved_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
             last_rated = last_per_client(client[rated], resolved_ns[rated], n)
-            columns["last_ticket_satisfaction"] = take(tickets["satisfaction"].to_numpy(dtype=np.float64)[rated],
-                                                       last_rated)
+            out[LAST_SATISFACTION] = take(tickets["satisfaction"].to_numpy(dtype=np.float64)[rated], last_rated)
     else:
         # without resolutions every known ticket counts as open: the contract reads empty as open
-        columns["tickets_open"] = count_per_client(client, n)
-    return rows_for_clients(tables, columns)
+        out[OPEN] = count_per_client(client, n)
+    return out
 
 
 def _reopened(tickets: pd.DataFrame, within_days: int) -> np.ndarray:

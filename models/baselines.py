@@ -14,9 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from features.clients import TENURE
+from features.events import DAYS_SINCE_LAST_EVENT
+
 # recency of digital activity; a recent ticket or survey answer is no sign of health (a recent
 # ticket often means trouble), so they are not used as activity
-RECENCY_FEATURES = ("days_since_last_event",)
+RECENCY_FEATURES = (DAYS_SINCE_LAST_EVENT.name,)
 
 
 def logistic_regression(train: pd.DataFrame, valid: pd.DataFrame, names: list[str], seed: int) -> np.ndarray:
@@ -38,5 +41,5 @@ def recency(valid: pd.DataFrame) -> tuple[np.ndarray, str]:
             days = valid[name].to_numpy(dtype=float)
             days = np.where(np.isnan(days), np.nanmax(days) + 1, days)
             return pd.Series(days).rank(pct=True).to_numpy(), name
-    tenure = valid["tenure_days"].to_numpy(dtype=float)
-    return pd.Series(-tenure).rank(pct=True).to_numpy(), "tenure_days (shorter is riskier)"
+    tenure = valid[TENURE.name].to_numpy(dtype=float)
+    return pd.Series(-tenure).rank(pct=True).to_numpy(), f"{TENURE.name} (shorter is riskier)"

@@ -13,8 +13,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from features.declarations import FAMILIES
 from features.errors import ContractError
-from models.explain import FAMILIES
 from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS
 
 

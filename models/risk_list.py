@@ -15,8 +15,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from features import declared
+from features.declarations import FAMILY_WORDS, HIGHER_VALUE_WORDS, Feature
+from features.surveys import LAST_SCORE
 from models.bundle import ModelBundle
-from models.explain import contributions, feature_label, top_reasons
+from models.explain import contributions, top_reasons
 from models.playbook import Playbook, assign_actions
 from models.segments import (
     LOYALTY_STAGES,
@@ -30,7 +33,7 @@ from models.segments import (
     risk_band,
     value_quadrant,
 )
-from models.summary import ActionCount, Changes, ListSummary, NpsMix, ReasonCount, SegmentCount
+from models.summary import ActionCount, Changes, ListSummary, NpsMix, ReasonCount, ReasonFeature, SegmentCount
 
 COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
            "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
@@ -55,7 +58,7 @@ def score_core(features: pd.DataFrame, probability: np.ndarray, monthly_value: p
     value = (monthly_value.reindex(features["client_id"].astype(str)).to_numpy(dtype=float)
              if monthly_value is not None else np.full(len(features), np.nan))
     p = np.round(np.asarray(probability, dtype=np.float64), 6)
-    last_score = features["nps_last_score"].to_numpy(dtype=float) if "nps_last_score" in features else \
+    last_score = features[LAST_SCORE.name].to_numpy(dtype=float) if LAST_SCORE.name in features else \
         np.full(len(features), np.nan)
     return pd.DataFrame({
         "client_id": features["client_id"].astype(str).to_numpy(),
@@ -172,6 +175,7 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
     expected_churners = float(scored["churn_probability"].sum())
     retention = config.retention_cost_per_client
     reason_counts = Counter(r.feature for rs in reasons for r in rs)
+    declarations = declared(bundle.spec)
     action_counts = Counter(action_keys)
     return ListSummary(
         lang=options.lang,
@@ -190,7 +194,7 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
         by_loyalty_listed=_by(listed, "loyalty_stage", LOYALTY_STAGES),
         nps_portfolio=NpsMix.of(portfolio_nps(scored["nps_group"])),
         nps_listed=NpsMix.of(portfolio_nps(listed["nps_group"])),
-        top_reasons=tuple(ReasonCount(feature_label(f, bundle.spec, options.lang), f, n)
+        top_reasons=tuple(ReasonCount(declarations[f].label(options.lang), f, n)
                           for f, n in reason_counts.most_common(10)),
         actions=tuple(ActionCount(getattr(playbook.actions[k], options.lang), k, action_counts[k],
                                   playbook.actions[k].capacity) for k in playbook.actions if action_counts[k]),
@@ -202,4 +206,10 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
         changes=_changes(listed, previous),
         as_of=as_of,
         model_version=model_version,
+        reason_features=tuple(_reason_feature(declarations[f], options.lang) for f, _ in reason_counts.most_common()),
     )
+
+
+def _reason_feature(feature: Feature, lang: str) -> ReasonFeature:
+    return ReasonFeature(feature.name, feature.label(lang), FAMILY_WORDS[feature.family](lang),
+                         HIGHER_VALUE_WORDS[feature.direction](lang))

@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from features import clients, events, surveys
+
 RISK_BANDS = ("high", "medium", "low")
-NPS_GROUPS = ("promoter", "passive", "detractor", "no answer")
+# the NPS rule is features.surveys'; shown best first, then those who never answered
+NPS_GROUPS = (*reversed(surveys.NPS_GROUPS), surveys.NO_ANSWER)
 LOYALTY_STAGES = ("new buyer", "client", "frequent client", "advocate", "promoter")
 VALUE_QUADRANTS = ("retain now", "keep and grow", "develop", "maintain at low cost")
 
@@ -52,8 +55,7 @@ def expected_value_at_risk(probability: np.ndarray, monthly_value: np.ndarray, c
 
 
 def nps_group(last_score: np.ndarray) -> np.ndarray:
-    s = np.asarray(last_score, dtype=float)
-    return np.where(np.isnan(s), "no answer", np.where(s >= 9, "promoter", np.where(s >= 7, "passive", "detractor")))
+    return surveys.nps_group_names(last_score)
 
 
 def loyalty_stage(features: pd.DataFrame, config: SegmentsConfig) -> np.ndarray:
@@ -72,15 +74,15 @@ def loyalty_stage(features: pd.DataFrame, config: SegmentsConfig) -> np.ndarray:
     def column(name: str) -> np.ndarray:
         return features[name].to_numpy(dtype=float) if name in features else np.full(n, np.nan)
 
-    tenure = column("tenure_days")
-    active = column("active_days_30d")
-    last = column("nps_last_score")
-    answers = column("nps_answers_count")
-    mean = column("nps_mean_score")
-    detractor_share = column("nps_detractor_answer_share")
+    tenure = column(clients.TENURE.name)
+    active = column(events.ACTIVE_DAYS_RECENT.name)
+    last = column(surveys.LAST_SCORE.name)
+    answers = column(surveys.ANSWERS.name)
+    mean = column(surveys.MEAN_SCORE.name)
+    detractor_share = column(surveys.DETRACTOR_SHARE.name)
     frequent = np.nan_to_num(active, nan=0.0) >= config.frequent_active_days_30d
-    advocate = frequent & (np.nan_to_num(last, nan=-1) >= 9)
-    promoter = advocate & (np.nan_to_num(answers) >= 2) & (np.nan_to_num(mean) >= 9) & \
+    advocate = frequent & (np.nan_to_num(last, nan=-1) >= surveys.PROMOTER_MIN)
+    promoter = advocate & (np.nan_to_num(answers) >= 2) & (np.nan_to_num(mean) >= surveys.PROMOTER_MIN) & \
         (np.nan_to_num(detractor_share, nan=1.0) == 0)
     stage = np.where(promoter, "promoter", np.where(advocate, "advocate",
                      np.where(frequent, "frequent client", "client")))

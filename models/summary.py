@@ -55,6 +55,16 @@ class ReasonCount:
 
 
 @dataclass(frozen=True)
+class ReasonFeature:
+    """A feature that gives a reason on the list, as its declaration describes it (in the list's language)."""
+
+    feature: str
+    label: str
+    family: str      # the family's words
+    higher_value: str  # what a higher value does to the risk, in words ("" when not known)
+
+
+@dataclass(frozen=True)
 class ActionCount:
     action: str  # the action's words, in the list's language
     key: str
@@ -114,6 +124,7 @@ class ListSummary:
     changes: Changes
     as_of: str
     model_version: str
+    reason_features: tuple[ReasonFeature, ...] = ()  # every feature behind a reason, most cited first
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-ready values, keyed as the score job's result has always been."""
@@ -128,6 +139,9 @@ class ListSummary:
             elif name == "actions":
                 value = [{"action": a.action, "key": a.key, "clients": a.clients, "capacity": a.capacity}
                          for a in value]
+            elif name == "reason_features":
+                value = [{"feature": r.feature, "label": r.label, "family": r.family, "higher_value": r.higher_value}
+                         for r in value]
             elif isinstance(value, (NpsMix, Changes)):
                 value = value.to_dict()
             out[name] = value

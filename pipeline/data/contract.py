@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ContractError
-from features.tables import REQUIRED_COLUMNS, TABLE_NAMES, Tables
+from features.tables import CATEGORY_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, TIME_COLUMNS, Tables
 from pipeline.data import reading
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | N
 
 def _parse_times(frame: pd.DataFrame, name: str, reasons: _Reasons, required: tuple[str, ...]) -> dict:
     parsed = {}
-    for column in reading.TIME_COLUMNS[name]:
+    for column in TIME_COLUMNS[name]:
         if column not in frame:
             continue
         values, unparseable, out_of_range = parse_time(frame[column])
@@ -372,7 +372,7 @@ def top_reasons(report: TableReport, n: int = 3) -> str:
 
 def _finish(name: str, clean: pd.DataFrame) -> pd.DataFrame:
     """Categoricals for repeated text; logs sorted by time so the time module can binary-search."""
-    for column in reading.CATEGORY_COLUMNS.get(name, ()):
+    for column in CATEGORY_COLUMNS.get(name, ()):
         if column in clean:
             values = clean[column]
             if not isinstance(values.dtype, pd.CategoricalDtype):

@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.errors import ContractError
-from features.tables import TABLE_NAMES
+from features.tables import TABLE_NAMES, TIME_COLUMNS
 from pipeline.data import contract, reading
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
             part = (hashes % np.uint64(n)).astype(np.int32)
             if name == "clients":
                 clients.append(hashes)
-            for column in reading.TIME_COLUMNS[name]:
+            for column in TIME_COLUMNS[name]:
                 if column in columns:
                     values, _, _ = contract.parse_time(batch.column(columns.index(column)).to_pandas())
                     result.saw(values, hashes)

@@ -20,20 +20,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features.errors import ContractError
-from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from features.tables import CATEGORY_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 log = logging.getLogger(__name__)
 
-TIME_COLUMNS = {
-    "clients": ("signup_date",),
-    "events": ("timestamp",),
-    "surveys": ("answered_at",),
-    "tickets": ("opened_at", "first_response_at", "resolved_at"),
-    "churn": ("churned_at",),
-}
 # the column each log is kept sorted by (the time module binary-searches it)
 TIME_ORDER = {"events": "timestamp", "surveys": "answered_at", "tickets": "opened_at", "churn": "churned_at"}
-CATEGORY_COLUMNS = {"events": ("event_type", "channel"), "tickets": ("priority", "category")}
 ROW_NUMBER = "__row"  # a source's own row number, carried by hash partitions (not data)
 
 

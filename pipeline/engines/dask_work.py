@@ -19,7 +19,7 @@ from features import build_features, check_sources, training_rows
 from features.cutoffs import as_of, latest_date
 from features.errors import ContractError
 from features.spec import EventLevels, FeatureSpec, event_levels
-from features.tables import TABLE_NAMES, Tables
+from features.tables import CATEGORY_COLUMNS, TABLE_NAMES, TIME_COLUMNS, Tables
 from pipeline.data import contract, datasets, reading
 from pipeline.engines.dask_tables import Partitioned
 
@@ -61,7 +61,7 @@ def _summary(loaded: contract.LoadResult) -> dict[str, pd.DataFrame | None]:
             out[name] = frame
             continue
         keep = np.zeros(len(frame), dtype=bool)
-        for column in reading.TIME_COLUMNS[name]:
+        for column in TIME_COLUMNS[name]:
             if column in frame and frame[column].notna().any():
                 values = frame[column].reset_index(drop=True)
                 keep[int(values.idxmin())] = True
@@ -81,7 +81,7 @@ def summary(client: Any, parts: Partitioned) -> Tables:
             merged[name] = None
             continue
         frame = pd.concat([f.assign(client_id=f["client_id"].astype(str)) for f in frames], ignore_index=True)
-        for column in reading.CATEGORY_COLUMNS.get(name, ()):
+        for column in CATEGORY_COLUMNS.get(name, ()):
             if column in frame:
                 frame[column] = frame[column].astype(str).where(frame[column].notna()).astype("category")
         merged[name] = frame

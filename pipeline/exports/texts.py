@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from features.surveys import GROUP_WORDS
+
 if TYPE_CHECKING:
     from models.summary import ListSummary
 
@@ -155,11 +157,8 @@ CODES: dict[str, dict[str, str]] = {
     "high": {"en": "high", "es": "alto"},
     "medium": {"en": "medium", "es": "medio"},
     "low": {"en": "low", "es": "bajo"},
-    # nps_group (and the top of the loyalty ladder)
-    "promoter": {"en": "promoter", "es": "promotor"},
-    "passive": {"en": "passive", "es": "pasivo"},
-    "detractor": {"en": "detractor", "es": "detractor"},
-    "no answer": {"en": "no answer", "es": "sin respuesta"},
+    # nps_group (and the top of the loyalty ladder): the NPS rule's own words
+    **{group: {"en": words.en, "es": words.es} for group, words in GROUP_WORDS.items()},
     # loyalty_stage
     "new buyer": {"en": "new buyer", "es": "comprador nuevo"},
     "client": {"en": "client", "es": "cliente"},
@@ -199,6 +198,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "definitions_column": {"en": "Column", "es": "Columna"},
     "definitions_field": {"en": "Field name (Parquet)", "es": "Nombre del campo (Parquet)"},
     "definitions_meaning": {"en": "Meaning", "es": "Significado"},
+    "glossary_section": {"en": "What the reasons on this list measure",
+                         "es": "Qué miden los motivos de esta lista"},
+    "glossary_reason": {"en": "Reason", "es": "Motivo"},
+    "glossary_meaning": {"en": "About", "es": "Sobre"},
+    "glossary_family": {"en": "About {family}", "es": "Sobre {family}"},
+    "glossary_effect": {"en": "A higher value {effect}.", "es": "Un valor más alto {effect}."},
     "order_value": {"en": "expected value at risk (ties by churn probability)",
                     "es": "valor en riesgo esperado (empates por probabilidad de baja)"},
     "order_probability": {"en": "churn probability", "es": "probabilidad de baja"},

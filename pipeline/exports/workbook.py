@@ -360,3 +360,18 @@ def _definitions_sheet(wb: Workbook, summary: ListSummary, lang: str) -> None:
         meaning = texts.definition(column, lang, horizon=horizon, order=texts.order(summary.sort, lang))
         ws.append([cells.text(texts.header(column, lang), font=cells.bold), cells.text(column),
                    cells.text(meaning, wrap=True)])
+    _reasons_glossary(ws, cells, summary, lang)
+
+
+def _reasons_glossary(ws, cells: _Cells, summary: ListSummary, lang: str) -> None:
+    """What each feature behind a reason on this list measures, from its declaration."""
+    if not summary.reason_features:
+        return
+    for row in cells.section(t("glossary_section", lang)):
+        ws.append(row)
+    ws.append(cells.header(t("glossary_reason", lang), t("definitions_field", lang), t("glossary_meaning", lang)))
+    for r in summary.reason_features:
+        family = t("glossary_family", lang, family=r.family)
+        effect = f" {t('glossary_effect', lang, effect=r.higher_value)}" if r.higher_value else ""
+        ws.append([cells.text(r.label, font=cells.bold), cells.text(r.feature),
+                   cells.text(f"{family}.{effect}", wrap=True)])

@@ -9,8 +9,8 @@ from typing import Any
 
 import mlflow
 
+from features.catalogue import catalogue_markdown, catalogue_records
 from models.bundle import ModelBundle
-from models.explain import feature_catalogue_markdown
 from models.training import FitResult
 from models.validation import ValidationReport
 from pipeline.config import AppConfig
@@ -39,8 +39,8 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
         with mlflow.start_run(run_name=f"baseline: {name}", nested=True, experiment_id=experiment_id):
             mlflow.set_tags({"kind": "baseline", "baseline": name})
             mlflow.log_metrics({f"validation_{k}": v for k, v in figures.items()})
-    registry.log_json(list(spec.feature_names), "features.json")
-    registry.log_text(feature_catalogue_markdown(spec), "features.md")
+    registry.log_json(catalogue_records(spec), "features.json")
+    registry.log_text(catalogue_markdown(spec), "features.md")
     registry.log_frame(report.importance, "importance.parquet")
     registry.log_frame(report.predictions, "validation_predictions.parquet")
     for name, png in pictures.items():

@@ -8,7 +8,8 @@ from models.explain import feature_label, render, top_reasons
 
 
 def spec_with(names, **extra) -> FeatureSpec:
-    spec = FeatureSpec(config=FeaturesConfig(), sources=("events", "surveys", "tickets"), optional_columns={},
+    spec = FeatureSpec(config=FeaturesConfig(), sources=("events", "surveys", "tickets"),
+                       optional_columns={"tickets": ("priority", "resolved_at")},
                        event_types=("Inicio sesión", "error"), event_type_names=("inicio_sesion", "error"), **extra)
     spec.feature_names = tuple(names)
     return spec

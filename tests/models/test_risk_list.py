@@ -162,6 +162,8 @@ def test_summary_dict_keeps_the_keys_the_score_job_returns(bundle):
         "replacement_cost": 187.5, "retention_cost_listed": 100,
         "changes": {"previous_available": True, "new_on_list": 1, "left_list": 2, "moved_up": 1, "moved_down": 0},
         "as_of": "2024-03-31", "model_version": "7",
+        "reason_features": [{"feature": "tickets_open", "label": "open tickets", "family": "support tickets",
+                             "higher_value": "raises the risk"}],
     }
     assert list(as_dict) == list(ListSummary.__dataclass_fields__)  # the order the JSON result shows
     assert json.loads(json.dumps(as_dict)) == as_dict  # plain JSON values, nothing to convert

@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from features import declare
 from features.spec import FeaturesConfig, FeatureSpec
 from models.explain import Reason
 from models.playbook import Playbook
@@ -28,7 +29,8 @@ PLAYBOOK = Playbook.model_validate({
     "rules": [{"action": "call", "when": {"risk_band": ["high"]}}],
     "default_action": "email",
 })
-BUNDLE = types.SimpleNamespace(spec=FeatureSpec(config=FeaturesConfig(), sources=(), optional_columns={}))
+_SPEC = FeatureSpec(config=FeaturesConfig(), sources=("events", "surveys"), optional_columns={})
+BUNDLE = types.SimpleNamespace(spec=dataclasses.replace(_SPEC, feature_names=tuple(f.name for f in declare(_SPEC))))
 SPANISH_HEADERS = ["ID de cliente", "Posición", "Probabilidad de baja", "Nivel de riesgo", "Valor mensual",
                    "Valor en riesgo esperado", "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor",
                    "Motivos principales", "Acción recomendada", "Posición anterior", "Nuevo en la lista",
@@ -183,13 +185,24 @@ def test_summary_sheet_states_nps_costs_and_coverage(english):
 def test_definitions_sheet_has_one_row_per_column(spanish):
     rows = list(openpyxl.load_workbook(spanish["xlsx"])["Definiciones"].iter_rows(values_only=True))
     assert rows[0] == ("Columna", "Nombre del campo (Parquet)", "Significado")
-    assert [row[0] for row in rows[1:]] == SPANISH_HEADERS
-    assert [row[1] for row in rows[1:]] == [
+    assert [row[0] for row in rows[1:16]] == SPANISH_HEADERS
+    assert [row[1] for row in rows[1:16]] == [
         "client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
         "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
         "new_on_list", "model_version", "as_of"]
     assert rows[2][2] == ("Posición en la lista: 1 es el primer cliente a contactar. La lista está ordenada por "
                           "valor en riesgo esperado (empates por probabilidad de baja).")
+
+
+def test_definitions_sheet_explains_every_feature_behind_a_reason_from_its_declaration(spanish):
+    rows = list(openpyxl.load_workbook(spanish["xlsx"])["Definiciones"].iter_rows(values_only=True))
+    start = rows.index(("Qué miden los motivos de esta lista", None, None))
+    assert rows[start + 1] == ("Motivo", "Nombre del campo (Parquet)", "Sobre")
+    # days_since_last_event is cited twice, nps_last_score once: most cited first
+    assert rows[start + 2:] == [
+        ("días sin actividad", "days_since_last_event", "Sobre actividad digital. Un valor más alto sube el riesgo."),
+        ("última respuesta NPS", "nps_last_score", "Sobre encuesta NPS. Un valor más alto baja el riesgo."),
+    ]
 
 
 def test_workbook_dates_come_from_as_of(english):

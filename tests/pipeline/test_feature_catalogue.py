@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from features.declarations import FAMILIES, UNITS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,9 @@ def test_every_feature_has_a_source_and_a_meaning():
     lines = [line for line in (ROOT / "docs" / "features.md").read_text().splitlines() if line.startswith("| `")]
     assert len(lines) > 50
     for line in lines:
-        name, source, _, meaning = [cell.strip() for cell in line.strip("|").split("|")]
+        name, source, family, _, unit, direction, actionable, meaning = [cell.strip()
+                                                                         for cell in line.strip("|").split("|")]
         assert source in {"events", "surveys", "tickets", "clients"}, line
+        assert family in FAMILIES and unit in UNITS, line
+        assert direction in {"raises risk", "lowers risk", "unknown"} and actionable in {"yes", "no"}, line
         assert meaning and meaning != name.strip("`"), line

@@ -4,6 +4,8 @@ and is what turns the booster's raw score into `churn_probability`, in the pyfun
 Uses the session's shared model (tests/conftest.py), read-only.
 """
 
+import json
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -61,3 +63,18 @@ def test_the_scorer_lists_the_calibrated_score(trained_store, registered, tmp_pa
     np.testing.assert_allclose(listed.to_numpy(), expected.reindex(listed.index).round(6).to_numpy(), rtol=0,
                                atol=1e-12)
     assert np.abs(listed.to_numpy() - pd.Series(raw, index=expected.index).reindex(listed.index)).max() > 0.01
+
+
+def test_the_training_run_lists_every_feature_with_its_declaration(trained_store, registered):
+    """MLflow's feature list is the declarations', in the model's feature order."""
+    model = registered[0]
+    path = mlflow.artifacts.download_artifacts(run_id=trained_store.result["run_id"], artifact_path="features.json")
+    with open(path, encoding="utf-8") as f:
+        listed = json.load(f)
+    assert [r["feature"] for r in listed] == list(model.bundle.spec.feature_names)
+    by_name = {r["feature"]: r for r in listed}
+    assert by_name["tickets_open"] == {
+        "feature": "tickets_open", "source": "tickets", "family": "support", "window_days": None, "unit": "count",
+        "higher_value": "raises risk", "actionable": True, "meaning_en": "open tickets",
+        "meaning_es": "tickets abiertos"}
+    assert by_name["error_count_30d"]["family"] == "errors" and by_name["tenure_days"]["actionable"] is False
