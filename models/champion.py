@@ -1,4 +1,5 @@
-"""Champion decision: the first model, or one that beats the champion on the same window."""
+"""Champion decision: the first model, or one that beats both the champion on the same window and
+the strongest simple baseline fitted on the same rows."""
 
 from __future__ import annotations
 
@@ -8,26 +9,69 @@ from models.metrics import HIGHER_IS_BETTER, is_better
 
 
 @dataclass(frozen=True)
+class BaselineVerdict:
+    """The strongest baseline by ROC AUC on the model's validation rows, against the model."""
+
+    name: str
+    roc_auc: float
+    model_roc_auc: float
+
+    @property
+    def margin(self) -> float:
+        """Model minus baseline ROC AUC: above 0, the model wins."""
+        return self.model_roc_auc - self.roc_auc
+
+    @property
+    def beaten(self) -> bool:
+        return self.margin > 0
+
+    def describe(self) -> str:
+        verb = "beats" if self.beaten else "is below"
+        return (f"ROC AUC {self.model_roc_auc:.4f} {verb} the strongest baseline, {self.name} "
+                f"({self.roc_auc:.4f}), by {abs(self.margin):.4f}")
+
+
+def strongest_baseline(baselines: dict[str, dict[str, float]], model_roc_auc: float) -> BaselineVerdict | None:
+    """The baseline with the highest ROC AUC (ties: the first listed), or None without any."""
+    graded = [(name, figures["roc_auc"]) for name, figures in baselines.items() if "roc_auc" in figures]
+    if not graded:
+        return None
+    name, auc = max(graded, key=lambda kv: kv[1])
+    return BaselineVerdict(name, float(auc), float(model_roc_auc))
+
+
+@dataclass(frozen=True)
 class Decision:
     promote: bool
     reason: str
     compared_with: str | None = None    # the champion's version
     champion_value: float | None = None
     difference: float | None = None     # new minus champion, in the metric's own units
+    below_baseline: str = ""            # the figures, when the strongest baseline beat the model
 
 
 def decide(metric: str, new_value: float, champion_value: float | None, margin: float,
-           champion_version: str | None = None) -> Decision:
+           champion_version: str | None = None, baseline: BaselineVerdict | None = None,
+           must_beat_baseline: bool = True) -> Decision:
+    """The first model always becomes champion (a first install must be able to score), marked when a
+    baseline beat it; a later one only when it beats the champion and (unless `must_beat_baseline`
+    is off) the strongest baseline's ROC AUC."""
+    below = "" if baseline is None or baseline.beaten else baseline.describe()
+    blocked = bool(below) and must_beat_baseline
     if champion_version is None:
-        return Decision(True, "first registered model")
+        return Decision(True, "first registered model" + (f"; {below}" if below else ""), below_baseline=below)
     if champion_value is None:
-        return Decision(True, f"champion v{champion_version} could not be evaluated on this window",
-                        compared_with=champion_version)
+        reason = f"champion v{champion_version} could not be evaluated on this window"
+        return Decision(not blocked, reason + (f"; not promoted: {below}" if blocked else ""),
+                        compared_with=champion_version, below_baseline=below)
     difference = new_value - champion_value
     better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
-    if is_better(metric, new_value, champion_value, margin):
-        return Decision(True, f"{metric} {new_value:.4f} beats champion v{champion_version} ({champion_value:.4f}; "
-                              f"{better} is better, margin {margin})", champion_version, champion_value, difference)
-    return Decision(False, f"{metric} {new_value:.4f} does not beat champion v{champion_version} "
-                           f"({champion_value:.4f}; {better} is better, margin {margin})",
-                    champion_version, champion_value, difference)
+    figures = f"({champion_value:.4f}; {better} is better, margin {margin})"
+    if not is_better(metric, new_value, champion_value, margin):
+        return Decision(False, f"{metric} {new_value:.4f} does not beat champion v{champion_version} {figures}",
+                        champion_version, champion_value, difference, below)
+    if blocked:
+        return Decision(False, f"{metric} {new_value:.4f} beats champion v{champion_version} {figures}, but {below}",
+                        champion_version, champion_value, difference, below)
+    return Decision(True, f"{metric} {new_value:.4f} beats champion v{champion_version} {figures}",
+                    champion_version, champion_value, difference, below)

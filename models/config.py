@@ -44,3 +44,6 @@ class TrainingConfig(BaseModel):
     champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
                              "value_saved_at_capacity"] = "expected_profit"
     champion_margin: float = Field(0.0, ge=0)
+    # a later model takes the champion alias only when its ROC AUC also beats the strongest baseline
+    # fitted on the same rows (the first model always does, marked below_baseline when beaten)
+    champion_must_beat_baselines: bool = True

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.spec import FeatureSpec
 from models import baselines
 from models.bundle import ModelBundle
 from models.evaluation import EvaluationConfig, client_values, evaluate, gains_table, profit_curve, reliability_table
@@ -75,7 +76,8 @@ def validation_report(rows: pd.DataFrame, result: FitResult, bundle: ModelBundle
     predictions = valid[["client_id", "cutoff", "label"]].assign(
         cutoff=valid["cutoff"].dt.date.astype(str), probability=result.valid_probability,
         probability_uncalibrated=result.valid_probability_raw, value=value)
-    scores = baseline_scores(rows.loc[result.split.train], valid, list(bundle.spec.feature_names), seed)
+    scores = baseline_scores(rows.loc[result.split.train], valid, bundle.spec, seed)
+    predictions = predictions.assign(**{f"baseline: {name}": p for name, p in scores.items()})
     figures = {name: finite(evaluate(label, p, value, config)) for name, p in scores.items()}
     for name in figures:
         if name.startswith("recency"):  # a recency rank is not a probability: only its ranking counts
@@ -93,10 +95,12 @@ def validation_report(rows: pd.DataFrame, result: FitResult, bundle: ModelBundle
                             notes)
 
 
-def baseline_scores(train: pd.DataFrame, valid: pd.DataFrame, names: list[str], seed: int) -> dict[str, np.ndarray]:
+def baseline_scores(train: pd.DataFrame, valid: pd.DataFrame, spec: FeatureSpec, seed: int
+                    ) -> dict[str, np.ndarray]:
     """The simple models every fit is compared with, fitted on the same rows and split."""
     recency_score, recency_source = baselines.recency(valid)
-    return {"logistic regression": baselines.logistic_regression(train, valid, names, seed),
+    return {"logistic regression": baselines.logistic_regression(train, valid, list(spec.feature_names), seed),
+            "LightGBM on plain counts": baselines.plain_counts_lightgbm(train, valid, spec, seed),
             f"recency ({recency_source})": recency_score}
 
 

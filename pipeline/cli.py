@@ -189,6 +189,11 @@ def train(
         base = ", ".join(f"{name} ROC AUC {f.get('roc_auc', float('nan')):.3f}" for name, f in r["baselines"].items())
         typer.echo(f"baselines: {base}; LightGBM "
                    + ("beats them" if r["beats_baselines"] else "does NOT beat them (ROC AUC or expected profit)"))
+        strongest = r.get("strongest_baseline")
+        if strongest:
+            margin = strongest["model_minus_baseline"]
+            typer.echo(f"strongest baseline: {strongest['name']} (ROC AUC {strongest['roc_auc']:.3f}); the model is "
+                       f"{abs(margin):.3f} {'above' if margin > 0 else 'below'} it")
         typer.echo(("champion: " if r["champion"] else f"{r['alias']}: ") + r["champion_decision"])
 
     _run(job, as_json, show)

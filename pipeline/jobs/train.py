@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.errors import ContractError
 from models import ModelBundle, decide, drift
-from models.champion import Decision
+from models.champion import Decision, strongest_baseline
 from models.evaluation import evaluate as evaluate_model
 from models.training import FitResult
 from models.validation import ValidationReport, validation_report
@@ -102,9 +102,11 @@ def _champion_decision(training: TrainingData, bundle: ModelBundle, report: Vali
     """Compare with the champion on this model's validation window: same rows, labels and values."""
     reg, tc = config.registry, config.training
     metric, new = tc.champion_metric, report.metrics.get(tc.champion_metric, float("nan"))
+    baseline = strongest_baseline(report.baselines, report.metrics.get("roc_auc", float("nan")))
+    rule = {"baseline": baseline, "must_beat_baseline": tc.champion_must_beat_baselines}
     current = registry.champion(reg.model_name, reg.champion_alias)
     if current is None:
-        return decide(metric, new, None, tc.champion_margin)
+        return decide(metric, new, None, tc.champion_margin, **rule)
     version, tags = current
     old = None
     same_rows = (tags.get("validation_window") == ",".join(bundle.info["validation_window"])
@@ -123,7 +125,7 @@ def _champion_decision(training: TrainingData, bundle: ModelBundle, report: Vali
                                  config.evaluation)[metric]
         except ContractError as exc:
             log.warning("champion v%s cannot be scored on this data (%s)", version, exc)
-    return decide(metric, new, old, tc.champion_margin, version)
+    return decide(metric, new, old, tc.champion_margin, version, **rule)
 
 
 def _record_decision(version: str, decision: Decision, result: FitResult, report: ValidationReport,
@@ -136,9 +138,16 @@ def _record_decision(version: str, decision: Decision, result: FitResult, report
         "input_fingerprint": training.loaded.fingerprint, "champion_decision": decision.reason,
         "champion_metric": tc.champion_metric, "compared_with": decision.compared_with or "",
         "champion_value": "" if decision.champion_value is None else decision.champion_value,
-        "difference": "" if decision.difference is None else decision.difference})
+        "difference": "" if decision.difference is None else decision.difference,
+        "below_baseline": decision.below_baseline})
     registry.set_alias(reg.model_name, reg.champion_alias if decision.promote else reg.challenger_alias, version)
     mlflow.set_tag("champion_decision", decision.reason)
+
+
+def _baseline_summary(report: ValidationReport) -> dict[str, Any] | None:
+    verdict = strongest_baseline(report.baselines, report.metrics.get("roc_auc", float("nan")))
+    return None if verdict is None else {"name": verdict.name, "roc_auc": round(verdict.roc_auc, 6),
+                                         "model_minus_baseline": round(verdict.margin, 6)}
 
 
 def _result(run_id: str, model_uri: str, version: str, decision: Decision, report: ValidationReport,
@@ -155,6 +164,8 @@ def _result(run_id: str, model_uri: str, version: str, decision: Decision, repor
         "metrics": {k: round(v, 6) for k, v in report.metrics.items()},
         "baselines": {name: {k: round(v, 6) for k, v in figures.items()} for name, figures in report.baselines.items()},
         "beats_baselines": report.beats_baselines,
+        "strongest_baseline": _baseline_summary(report),
+        "below_baseline": decision.below_baseline,
         "validation": {"kind": result.split.kind, "window": list(result.split.window)},
         "cutoffs": bundle.info["cutoffs"],
         "until": bundle.info["until"],

@@ -61,6 +61,16 @@ def test_a_better_model_on_the_same_data_takes_champion(contest):
                                                    f"higher is better, margin 0.0)")
     assert strong["tags"]["compared_with"] == "1" and strong["tags"]["champion_metric"] == "expected_profit"
     assert float(strong["tags"]["difference"]) == pytest.approx(new - old)
+    # the first model is champion although the baselines beat it, and its tag says by how much
+    first = weak["result"]["strongest_baseline"]
+    assert first["model_minus_baseline"] < 0
+    assert weak["tags"]["below_baseline"] == (
+        f"ROC AUC {weak['result']['metrics']['roc_auc']:.4f} is below the strongest baseline, {first['name']} "
+        f"({first['roc_auc']:.4f}), by {abs(first['model_minus_baseline']):.4f}")
+    assert weak["tags"]["champion_decision"].startswith("first registered model; ROC AUC")
+    # the better model beats the strongest baseline too, so nothing holds it back
+    assert strong["result"]["strongest_baseline"]["model_minus_baseline"] > 0
+    assert strong["tags"]["below_baseline"] == "" and strong["result"]["below_baseline"] == ""
 
 
 def test_a_worse_model_on_the_same_data_stays_challenger(contest):
