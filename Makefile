@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint setup bench bench-scale bench-dask docs clean
+.PHONY: demo test lint setup bench bench-quality bench-scale bench-dask docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --clients 100000
+
+# every generator profile x 3 seeds at 15k clients: the model against the baselines (no timing)
+bench-quality: $(STAMP)
+	$(BIN)/python benchmarks/bench_quality.py --profiles default,snapshot,sparse,interactions --seeds 1,2,3 \
+		--clients 15000
 
 # 100k / 1M / 3M clients (~50 events each): partitioned scoring vs DuckDB and LightGBM; run on a quiet machine
 bench-scale: $(STAMP)

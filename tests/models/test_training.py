@@ -119,3 +119,21 @@ def test_a_training_label_window_may_not_cross_the_first_validation_cutoff():
     assert list(day[split.train]) == ["2023-12-31", "2023-12-31", "2024-01-31", "2024-01-31"]
     assert list(day[split.valid]) == ["2024-03-31", "2024-03-31", "2024-04-30", "2024-04-30"]
     assert list(day[~split.train & ~split.valid]) == ["2024-02-29", "2024-02-29"]
+
+
+def test_paired_bootstrap_of_an_auc_difference_is_paired_and_clustered():
+    from models.metrics import paired_bootstrap_auc_difference
+
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+    perfect = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7, 0.2, 0.6])
+    draws = paired_bootstrap_auc_difference(y, perfect, perfect, np.arange(8), draws=50, seed=1)
+    assert np.all(draws == 0)  # the same scores on the same resample: no difference, ever
+    worse = perfect.copy()
+    worse[[2, 4]] = worse[[4, 2]]  # one positive swapped below a negative
+    draws = paired_bootstrap_auc_difference(y, perfect, worse, np.arange(8), draws=200, seed=1)
+    assert np.all(draws >= 0) and draws.mean() > 0
+    # a client's two rows move together, and resamples with one class only are drawn again
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    y2 = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    draws = paired_bootstrap_auc_difference(y2, y2 * 0.9 + 0.05, 1 - y2, groups, draws=30, seed=2)
+    assert np.allclose(draws, 1.0)  # AUC 1 (perfect) minus AUC 0 (reversed), on every resample
