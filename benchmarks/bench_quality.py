@@ -48,13 +48,13 @@ PROFILES = ("default", "snapshot", "sparse", "interactions")
 BASELINE = "baseline: "
 
 
-def run_one(profile: str, seed: int, clients: int, work: Path) -> dict:
+def run_one(profile: str, seed: int, clients: int, work: Path, config_file: Path | None = None) -> dict:
     """Generate, train and grade one (profile, seed): the model's and the baselines' figures."""
     folder = work / f"{profile}_{seed}"
     shutil.rmtree(folder, ignore_errors=True)
     generate(folder / "data", n_clients=clients, seed=seed, **({} if profile == "default" else {"profile": profile}))
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    result = train(folder / "data", config=load_config(None), tracking_uri=uri, out=folder / "train")
+    result = train(folder / "data", config=load_config(config_file), tracking_uri=uri, out=folder / "train")
     mlflow.set_tracking_uri(uri)
     path = mlflow.artifacts.download_artifacts(run_id=result["run_id"], artifact_path="validation_predictions.parquet",
                                                dst_path=str(folder / "artifacts"))
@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=15_000)
     parser.add_argument("--draws", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "quality")
+    parser.add_argument("--config", type=Path, default=None, help="a config file for training (default: defaults)")
     parser.add_argument("--smoke", action="store_true", help="600 clients, one seed, 50 resamples: a quick check")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
@@ -121,11 +122,11 @@ def main() -> None:
     started = time.perf_counter()
     summaries = []
     for profile in profiles:
-        runs = [run_one(profile, seed, args.clients, args.work) for seed in seeds]
+        runs = [run_one(profile, seed, args.clients, args.work, args.config) for seed in seeds]
         summaries.append(summarise(runs, args.draws))
         print(table(summaries[-1:])[-1], flush=True)
     command = (f".venv/bin/python benchmarks/bench_quality.py --profiles {args.profiles} --seeds {args.seeds} "
-               f"--clients {args.clients} --draws {args.draws}")
+               f"--clients {args.clients} --draws {args.draws}" + (f" --config {args.config}" if args.config else ""))
     lines = [BEGIN, f"## Quality against baselines, {args.clients:,} clients per run", "",
              f"Command: `{command}` (`make bench-quality`)  ", f"Machine: {machine()}  ", f"Commit: {commit()}  ",
              f"Means over seeds {args.seeds}; every figure on the run's own out-of-time validation rows; "

@@ -40,6 +40,8 @@ class TrainingConfig(BaseModel):
     lightgbm: LightGBMParams = LightGBMParams()
     # calibration of probabilities on the out-of-time fold; sigmoid keeps the ranking intact
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    # constrain LightGBM by the features' declared directions (features.monotone_directions)
+    monotone_constraints: bool = False
     # the metric a new model must beat the champion on, on the same window, and by how much
     champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
                              "value_saved_at_capacity"] = "expected_profit"

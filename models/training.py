@@ -13,7 +13,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features import categorical_features
+from features import categorical_features, monotone_directions
 from features.spec import FeatureSpec
 from models.calibration import Calibrator, cross_fitted
 from models.config import TrainingConfig
@@ -128,9 +128,13 @@ def threads_for(rows: int, configured: int) -> int:
     return max(1, min(os.cpu_count() or 1, rows // ROWS_PER_THREAD))
 
 
-def lightgbm_params(config: TrainingConfig, rows: int) -> dict:
+def lightgbm_params(config: TrainingConfig, rows: int, spec: FeatureSpec | None = None) -> dict:
+    """LightGBM's parameters; with `monotone_constraints` on (and a spec), each feature's declared
+    direction constrains the model: risk never falls as a risk-raising feature rises."""
     p = config.lightgbm
-    return {
+    constraints = {"monotone_constraints": monotone_directions(spec), "monotone_constraints_method": "intermediate"} \
+        if config.monotone_constraints and spec is not None else {}
+    return {**constraints,
         "objective": "binary",
         "learning_rate": p.learning_rate,
         "num_leaves": p.num_leaves,
@@ -200,7 +204,7 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         log.warning(split.note)
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
-    params = lightgbm_params(config, len(rows))
+    params = lightgbm_params(config, len(rows), spec)
     train_set = lightgbm_dataset(rows, split.train, spec)
     valid_set = lightgbm_dataset(rows, split.valid, spec, reference=train_set)
     booster = lgb.train(params, train_set, num_boost_round=config.max_boost_rounds, valid_sets=[valid_set],

@@ -112,7 +112,7 @@ def evaluate_params(rows: pd.DataFrame, spec: FeatureSpec, training_config: Trai
     if not folds:
         raise ValueError("evaluate_params needs at least one fold")
     config = with_params(training_config, params)
-    lgb_params = lightgbm_params(config, len(rows))
+    lgb_params = lightgbm_params(config, len(rows), spec)
     names = list(spec.feature_names)
     roc_auc, pr_auc, best_iterations = [], [], []
     for train, valid in folds:

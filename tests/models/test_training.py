@@ -137,3 +137,40 @@ def test_paired_bootstrap_of_an_auc_difference_is_paired_and_clustered():
     y2 = np.array([0, 0, 1, 1, 0, 0, 1, 1])
     draws = paired_bootstrap_auc_difference(y2, y2 * 0.9 + 0.05, 1 - y2, groups, draws=30, seed=2)
     assert np.allclose(draws, 1.0)  # AUC 1 (perfect) minus AUC 0 (reversed), on every resample
+
+
+def test_with_monotone_constraints_risk_never_falls_as_a_risk_raising_feature_rises(generated_data):
+    """Each feature moved alone over its range, the others fixed: the booster's score follows the
+    feature's declared direction (features.monotone_directions)."""
+    from features import fit_spec, monotone_directions, training_rows
+    from features.cutoffs import as_of
+    from features.spec import FeaturesConfig
+    from models.config import TrainingConfig
+    from models.training import fit
+    from pipeline.data.contract import load_folder
+
+    tables = load_folder(generated_data, quarantine_dir=None, max_rejected_share=1.0, require_churn=True).tables
+    cutoffs = [pd.Timestamp(t) for t in ("2025-08-31", "2025-09-30", "2025-10-31", "2025-11-30")]
+    spec = fit_spec(as_of(tables, cutoffs[-1]), FeaturesConfig())
+    rows = training_rows(tables, cutoffs, spec, 30)
+    config = TrainingConfig(monotone_constraints=True, max_boost_rounds=60, early_stopping_rounds=60,
+                            refit_on_all_cutoffs=False, calibration="none")
+    booster = fit(rows, spec, config).booster
+    names = list(spec.feature_names)
+    directions = monotone_directions(spec)
+    assert {1, -1} <= set(directions)
+    base = rows[names].head(40).to_numpy(dtype=np.float32)
+    checked = 0
+    for j, direction in enumerate(directions):
+        if direction == 0:
+            continue
+        grid = np.nanquantile(rows[names[j]].to_numpy(dtype=float), np.linspace(0, 1, 8))
+        scores = []
+        for value in grid:
+            moved = base.copy()
+            moved[:, j] = value
+            scores.append(booster.predict(moved, raw_score=True, num_threads=1))
+        steps = np.diff(np.array(scores), axis=0) * direction
+        assert (steps >= -1e-9).all(), names[j]
+        checked += 1
+    assert checked >= 20
