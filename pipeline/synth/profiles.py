@@ -4,8 +4,9 @@
 - `snapshot`: a third-party telecom-style extract: one extract date (`end`), static attributes,
   an additive logistic churn signal over them, churn within the 30 days after the extract and
   no activity log (pipeline.synth.snapshot).
-- `sparse`: the default world with a thin event log (about two events per client a month), few
-  tickets and survey answers, and a low monthly churn (about 1%).
+- `sparse`: the default world with a thin event log (about three events per active client a
+  month against about 19), few tickets and survey answers, and a lower monthly churn (about 2%
+  against about 3%: some 150-250 churners a month at 15,000 clients).
 - `interactions`: the default world whose churn comes from effects that only combine (errors by
   plan, an SLA breach on an unhappy client), each factor alone weak (pipeline.synth.interactions).
 
@@ -35,7 +36,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("default", "the default world: ~220 events per client over 18 months, ~3% monthly churn"),
+        Profile("default", "the default world: ~19 events per client a month, ~3% monthly churn"),
         Profile(
             "snapshot",
             "a telecom-style snapshot at the end date: static attributes, additive churn, ~23% churn in 30 days",
@@ -43,7 +44,7 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "sparse",
-            "a thin log: ~2 events per client a month, few tickets and surveys, ~1% monthly churn",
+            "a thin log: ~3 events per client a month, few tickets and surveys, ~2% monthly churn",
             activity_scale=0.15,
             churn_logit_shift=-1.45,
             ticket_rate_scale=0.4,
