@@ -142,17 +142,22 @@ def generate(
     clients: int = typer.Option(5000, "--clients", min=10, help="Number of clients."),
     seed: int = typer.Option(7, "--seed", help="Random seed: same seed, same bytes."),
     end: Optional[str] = typer.Option(None, "--end", help="Last day of data, YYYY-MM-DD (default 2025-12-31)."),
+    profile: str = typer.Option("default", "--profile",
+                                help="The world: default, snapshot, sparse or interactions (see README)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Write realistic synthetic data in the input contract, plus truth.parquet."""
     from pipeline.jobs import demo
+    from pipeline.synth.profiles import PROFILES
     end_date = _date(end, "--end")
+    if profile not in PROFILES:
+        _fail(f"--profile: '{profile}' is not one of {', '.join(PROFILES)}", EXIT_BAD_INPUT)
 
     def show(r: dict[str, Any]) -> None:
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
         typer.echo(f"generated {rows} in {r['seconds']} s -> {r['out']}")
 
-    _run(lambda: demo.generate(out, clients=clients, seed=seed, end=end_date), as_json, show)
+    _run(lambda: demo.generate(out, clients=clients, seed=seed, end=end_date, profile=profile), as_json, show)
 
 
 @app.command()

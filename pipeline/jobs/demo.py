@@ -14,10 +14,10 @@ from pipeline.synth.generator import DEFAULT_END
 from pipeline.synth.generator import generate as run_generator
 
 
-def generate(out: Path, *, clients: int, seed: int, end: date | None) -> dict[str, Any]:
+def generate(out: Path, *, clients: int, seed: int, end: date | None, profile: str = "default") -> dict[str, Any]:
     started = time.perf_counter()
-    counts = run_generator(Path(out), n_clients=clients, seed=seed, end=end or DEFAULT_END)
-    return {"out": str(out), "rows": counts, "seconds": round(time.perf_counter() - started, 2)}
+    counts = run_generator(Path(out), n_clients=clients, seed=seed, end=end or DEFAULT_END, profile=profile)
+    return {"out": str(out), "profile": profile, "rows": counts, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def demo(out: Path, *, config: AppConfig, tracking_uri: str, clients: int = 5000, seed: int = 7) -> dict[str, Any]:

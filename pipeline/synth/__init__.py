@@ -5,6 +5,8 @@
 of the simulated world: `parameters` (every named constant), `window` (the months covered),
 `clients` (the client base and its hidden health), `history` (the month-by-month run: churn dates,
 tickets, truth), `tickets`, `surveys`, `events` (the activity log) and `tables` (the output format).
+`profiles` names the worlds `generate(..., profile=)` writes; `snapshot` (a telecom-style extract)
+and `interactions` (churn from combined effects) are the parts only a profile uses.
 """
 
 __all__ = ["generator"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pipeline.synth.interactions import draw_friction, interaction_logit
 from pipeline.synth.parameters import (
     ACTIVITY_SEATS_POWER,
     ACTIVITY_SIGMA,
@@ -49,6 +50,7 @@ from pipeline.synth.parameters import (
     START_HEALTH_SIGMA,
     SURVEY_EVERY_MONTHS,
 )
+from pipeline.synth.profiles import DEFAULT_PROFILE, Profile
 from pipeline.synth.window import Calendar
 
 
@@ -67,12 +69,13 @@ class Clients:
     activity: np.ndarray
     app_share: np.ndarray
     survey_phase: np.ndarray
+    friction: np.ndarray | None = None  # the interactions profile's hidden error-proneness (0 or 1)
 
     def __len__(self) -> int:
         return len(self.signup_day)
 
 
-def draw_clients(rng: np.random.Generator, n: int, calendar: Calendar) -> Clients:
+def draw_clients(rng: np.random.Generator, n: int, calendar: Calendar, profile: Profile = DEFAULT_PROFILE) -> Clients:
     window_start, end_day = int(calendar.month_starts[0]), calendar.end_day
     pre_window = rng.random(n) < PRE_WINDOW_SHARE
     signup = np.where(
@@ -107,17 +110,19 @@ def draw_clients(rng: np.random.Generator, n: int, calendar: Calendar) -> Client
         app_share=rng.beta(*APP_SHARE_BETA, n),
         survey_phase=rng.integers(0, SURVEY_EVERY_MONTHS, n),
         start_disengaging=np.zeros(n, dtype=bool),
+        friction=draw_friction(rng, n) if profile.interactions else None,
     )
-    return burn_in(rng, clients, pre_window)
+    return burn_in(rng, clients, pre_window, profile)
 
 
-def burn_in(rng: np.random.Generator, clients: Clients, pre_window: np.ndarray) -> Clients:
+def burn_in(rng: np.random.Generator, clients: Clients, pre_window: np.ndarray, profile: Profile) -> Clients:
     """Give the clients already there when the window opens the state a history would leave."""
     n = len(clients)
     health, disengaging = clients.start_health.copy(), clients.start_disengaging.copy()
     settled = np.full(n, np.inf)  # long-standing clients: the onboarding term has faded
     for _ in range(BURN_IN_MONTHS):
-        leaves = rng.random(n) < -np.expm1(-HAZARD_DAYS * daily_hazard(clients, health, np.zeros(n), settled))
+        hazard = daily_hazard(clients, health, np.zeros(n), settled, profile)
+        leaves = rng.random(n) < -np.expm1(-HAZARD_DAYS * hazard)
         health, disengaging = step_health(rng, clients, health, disengaging)
         # The one who left is replaced by a client like it that is still here: a fresh start.
         health = np.where(leaves, clients.base_health + rng.normal(0.0, START_HEALTH_SIGMA, n), health)
@@ -134,10 +139,27 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def daily_hazard(
-    clients: Clients, health: np.ndarray, breaches: np.ndarray, tenure_days: np.ndarray
+    clients: Clients,
+    health: np.ndarray,
+    breaches: np.ndarray,
+    tenure_days: np.ndarray,
+    profile: Profile = DEFAULT_PROFILE,
 ) -> np.ndarray:
     """Daily churn hazard for the coming month, from the state at the end of the month before."""
-    logit = (
+    if profile.interactions:
+        logit = interaction_logit(clients.plan, clients.contract, clients.friction, health, breaches, tenure_days)
+    else:
+        logit = default_logit(clients, health, breaches, tenure_days)
+    if profile.churn_logit_shift:  # left out at 0.0, so the default files stay byte for byte
+        logit = logit + profile.churn_logit_shift
+    return -np.log1p(-sigmoid(logit)) / HAZARD_DAYS + BACKGROUND_DAILY_HAZARD
+
+
+def default_logit(
+    clients: Clients, health: np.ndarray, breaches: np.ndarray, tenure_days: np.ndarray
+) -> np.ndarray:
+    """The default world's monthly churn logit: health, breaches, onboarding, plan and contract."""
+    return (
         CHURN_BASE_LOGIT
         - CHURN_HEALTH_SLOPE * health
         + CHURN_BREACH_LOGIT * np.minimum(breaches, CHURN_BREACH_CAP)
@@ -145,7 +167,6 @@ def daily_hazard(
         + np.asarray(PLAN_CHURN_LOGIT)[clients.plan]
         + np.asarray(CONTRACT_CHURN_LOGIT)[clients.contract]
     )
-    return -np.log1p(-sigmoid(logit)) / HAZARD_DAYS + BACKGROUND_DAILY_HAZARD
 
 
 def step_health(

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.synth.clients import Clients
+from pipeline.synth.interactions import event_rate_factors
 from pipeline.synth.parameters import (
     CHANNELS,
     EMAIL_SHARE_BY_TYPE,
@@ -96,6 +97,8 @@ def _draw_events(
     )
     if activity_scale != 1.0:  # left untouched at 1.0, so the default files stay byte for byte
         expected *= activity_scale
+    if clients.friction is not None:  # the interactions profile: friction moves the error rate
+        expected *= event_rate_factors(clients.friction)[:, None, :]
     counts = rng.poisson(expected).reshape(-1)
     del expected, mood
     cell = np.repeat(np.arange(counts.size, dtype=np.int64), counts)  # client-major, month, type

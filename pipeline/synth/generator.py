@@ -17,6 +17,9 @@ Everything is vectorised with numpy; the only Python loop runs over the months (
 is a Markov chain in time), each step vectorised across clients. A single
 ``np.random.default_rng(seed)`` drives every draw in a fixed order and nothing time-dependent is
 written, so the same arguments give byte-identical files.
+
+That is the `default` profile. Other profiles (pipeline.synth.profiles) change its parameters
+(`sparse`, `interactions`) or write another kind of data (`snapshot`, pipeline.synth.snapshot).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import numpy as np
 from pipeline.synth.clients import draw_clients
 from pipeline.synth.events import write_events
 from pipeline.synth.history import active_seconds, simulate
+from pipeline.synth.profiles import Profile, profile_named
+from pipeline.synth.snapshot import write_snapshot
 from pipeline.synth.surveys import surveys_table
 from pipeline.synth.tables import churn_table, client_ids, clients_table, with_client_ids, write_table
 from pipeline.synth.tickets import tickets_table
@@ -46,9 +51,14 @@ def generate(
     end: date = DEFAULT_END,
     months: int = 18,
     activity_scale: float = 1.0,
+    profile: str | Profile = "default",
 ) -> dict[str, int]:
     """Write clients/events/surveys/tickets/churn/truth .parquet into `out` (created if needed); return row counts
     per table.
+
+    `profile` names the world (pipeline.synth.profiles): `default` is the generator as it always
+    was; `snapshot` writes only clients, churn and truth, at the one extract date `end` (`months`
+    and `activity_scale` do not apply to it).
 
     `activity_scale` multiplies every client's expected event rate (all types alike), so the event
     volume scales with it (about 224 events per client at 1.0; benchmarks use about 0.22 for 50).
@@ -61,10 +71,13 @@ def generate(
         raise ValueError(f"months must be at least 1, got {months}")
     if not activity_scale > 0:
         raise ValueError(f"activity_scale must be positive, got {activity_scale}")
+    chosen = profile_named(profile)
+    if chosen.snapshot:
+        return write_snapshot(Path(out), n_clients, seed, end)
     rng = np.random.default_rng(seed)
     calendar = window_calendar(end, months)
-    clients = draw_clients(rng, n_clients, calendar)
-    history = simulate(rng, clients, calendar)
+    clients = draw_clients(rng, n_clients, calendar, chosen)
+    history = simulate(rng, clients, calendar, chosen)
     start_s, stop_s = active_seconds(clients, history.churn_day, calendar)
     ids = client_ids(n_clients)
 
@@ -73,9 +86,9 @@ def generate(
     counts = {
         "clients": write_table(clients_table(clients, ids), out / "clients.parquet"),
         "events": write_events(rng, clients, history.health, start_s, stop_s, ids, out / "events.parquet",
-                               activity_scale),
-        "surveys": write_table(surveys_table(rng, clients, history.health, start_s, stop_s, ids),
-                               out / "surveys.parquet"),
+                               activity_scale * chosen.activity_scale),
+        "surveys": write_table(surveys_table(rng, clients, history.health, start_s, stop_s, ids,
+                                             chosen.survey_response_shift), out / "surveys.parquet"),
         "tickets": write_table(tickets_table(history.tickets, calendar, ids), out / "tickets.parquet"),
         "churn": write_table(churn_table(history.churn_day, calendar, ids), out / "churn.parquet"),
         "truth": write_table(with_client_ids(history.truth, ids), out / "truth.parquet"),

@@ -16,6 +16,7 @@ from pipeline.synth.parameters import (
     SUPPORT_MONTH_SIGMA,
     TRUTH_HORIZON_DAYS,
 )
+from pipeline.synth.profiles import DEFAULT_PROFILE, Profile
 from pipeline.synth.tickets import draw_month_tickets
 from pipeline.synth.window import Calendar
 
@@ -28,7 +29,9 @@ class History:
     truth: pa.Table  # with the internal "client" index
 
 
-def simulate(rng: np.random.Generator, clients: Clients, calendar: Calendar) -> History:
+def simulate(
+    rng: np.random.Generator, clients: Clients, calendar: Calendar, profile: Profile = DEFAULT_PROFILE
+) -> History:
     """Run the hidden state month by month: churn dates, tickets (which feed back) and truth."""
     n, months = len(clients), calendar.months
     never = calendar.end_day + 100_000
@@ -37,7 +40,7 @@ def simulate(rng: np.random.Generator, clients: Clients, calendar: Calendar) -> 
     health = clients.start_health.copy()
     disengaging = clients.start_disengaging.copy()
     breaches = np.zeros(n, dtype=np.int64)
-    hazard = daily_hazard(clients, health, breaches, calendar.month_starts[0] - signup)
+    hazard = daily_hazard(clients, health, breaches, calendar.month_starts[0] - signup, profile)
     support_factor = np.where(rng.random(months) < SLOW_MONTH_PROB, SLOW_MONTH_FACTOR, 1.0) * rng.lognormal(
         0.0, SUPPORT_MONTH_SIGMA, months
     )
@@ -48,7 +51,7 @@ def simulate(rng: np.random.Generator, clients: Clients, calendar: Calendar) -> 
         first, stop = calendar.bounds(m)
         new = (signup >= first) & (signup < stop)
         # A client joining this month starts from its own state, with nothing to breach yet.
-        hazard = np.where(new, daily_hazard(clients, clients.start_health, np.zeros(n), 0.0), hazard)
+        hazard = np.where(new, daily_hazard(clients, clients.start_health, np.zeros(n), 0.0, profile), hazard)
 
         # Churn: memoryless, so a fresh exponential each month with that month's hazard is exact.
         # A client can leave from the day after signing up, so it is active on at least one day.
@@ -62,9 +65,11 @@ def simulate(rng: np.random.Generator, clients: Clients, calendar: Calendar) -> 
         disengaging = np.where(new, False, stepped_disengaging)
         health_path[:, m] = health
 
-        month_tickets, breaches = draw_month_tickets(rng, clients, health, churn_day, first, stop, support_factor[m])
+        month_tickets, breaches = draw_month_tickets(
+            rng, clients, health, churn_day, first, stop, support_factor[m], profile.ticket_rate_scale
+        )
         tickets.append(month_tickets)
-        hazard = daily_hazard(clients, health, breaches, stop - signup)
+        hazard = daily_hazard(clients, health, breaches, stop - signup, profile)
 
         as_of = calendar.month_end(m)
         if as_of <= calendar.end_day:

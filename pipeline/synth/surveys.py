@@ -30,11 +30,13 @@ def surveys_table(
     start_s: np.ndarray,
     stop_s: np.ndarray,
     ids: pa.Array,
+    response_shift: float = 0.0,
 ) -> pa.Table:
     n, months = health.shape
     # Each client is asked once a quarter; only the months it is active in can hold an answer.
     asked = (np.arange(months)[None, :] + clients.survey_phase[:, None]) % SURVEY_EVERY_MONTHS == 0
-    answers = rng.random((n, months)) < sigmoid(SURVEY_RESPONSE_LOGIT + SURVEY_RESPONSE_HEALTH * health)
+    answer_logit = SURVEY_RESPONSE_LOGIT + response_shift + SURVEY_RESPONSE_HEALTH * health
+    answers = rng.random((n, months)) < sigmoid(answer_logit)
     client, month = np.nonzero(asked & answers & (stop_s > start_s))  # client-major, months in order
     k = len(client)
     answered_at = start_s[client, month] + (rng.random(k) * (stop_s - start_s)[client, month]).astype(np.int64)

@@ -45,13 +45,14 @@ def draw_month_tickets(
     first: int,
     stop: int,
     support_factor: float,
+    rate_scale: float = 1.0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Tickets opened in one month, and the SLA breaches per client they caused."""
     n = len(clients)
     start_s = np.maximum(first, clients.signup_day) * SECONDS_PER_DAY
     stop_s = np.minimum(stop, churn_day) * SECONDS_PER_DAY
     active_days = np.maximum(stop_s - start_s, 0) / SECONDS_PER_DAY
-    rate = TICKET_MONTHLY_RATE * np.exp(-TICKET_HEALTH_SLOPE * health) * active_days / 30.0
+    rate = TICKET_MONTHLY_RATE * rate_scale * np.exp(-TICKET_HEALTH_SLOPE * health) * active_days / 30.0
     client = np.repeat(np.arange(n), rng.poisson(rate))
     k = len(client)
     opened = start_s[client] + (rng.random(k) * (stop_s - start_s)[client]).astype(np.int64)
