@@ -52,7 +52,7 @@ def run_one(profile: str, seed: int, clients: int, work: Path, config_file: Path
     """Generate, train and grade one (profile, seed): the model's and the baselines' figures."""
     folder = work / f"{profile}_{seed}"
     shutil.rmtree(folder, ignore_errors=True)
-    generate(folder / "data", n_clients=clients, seed=seed, **({} if profile == "default" else {"profile": profile}))
+    generate(folder / "data", n_clients=clients, seed=seed, profile=profile)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     result = train(folder / "data", config=load_config(config_file), tracking_uri=uri, out=folder / "train")
     mlflow.set_tracking_uri(uri)

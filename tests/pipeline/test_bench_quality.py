@@ -1,0 +1,26 @@
+"""The quality benchmark runs end to end in its smoke mode (tiny data, one seed) and leaves
+RESULTS.md alone; its figures are measured by `make bench-quality`, not asserted here."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = ("default", "snapshot", "sparse", "interactions")
+
+
+def test_bench_quality_smoke_mode_grades_every_profile_against_the_baselines(tmp_path):
+    before = (ROOT / "benchmarks" / "RESULTS.md").read_bytes()
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--smoke", "--no-write",
+                           "--work", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "profile" not in line]
+    # each profile printed once as it finished, then once in the table
+    assert sorted({row.split("|")[1].strip() for row in rows}) == sorted(PROFILES)
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] in {"logistic regression", "LightGBM on plain counts"} or cells[3].startswith("recency")
+        assert 0.5 <= float(cells[2]) <= 1.0 and cells[6] in {"yes", "no"}
+    assert "Commit: " in done.stdout and (ROOT / "benchmarks" / "RESULTS.md").read_bytes() == before
