@@ -3,6 +3,7 @@
 `generated_data`: one folder of generated contract tables (1,500 clients, seed 4).
 `trained_store`: one model trained on it with the default config, registered as churn v1 and
 churn@champion in one MLflow sqlite store.
+`churn_here`: the `churn` command run in this process, for tests not about the process itself.
 
 Both are READ-ONLY for the tests that use them: a test that writes outputs does so in its own
 folder (`folder_with_data`), and a test that registers, promotes or tunes models trains into a
@@ -12,6 +13,7 @@ breaks only the tests that use it, not the collection of the whole suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +95,48 @@ def active_at():
         return signed - set(churn.loc[_day(churn["churned_at"]) < end, "client_id"].astype(str))
 
     return ids
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a `churn` run left, under the names subprocess.CompletedProcess gives them."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def churn_here():
+    """churn_here(args, cwd, env, expect=0): `churn <args>` run in this process (typer's CliRunner) with
+    exactly `env` as its environment and `cwd` as its folder: the same flags, exit code, stdout and
+    stderr (the log included) as the command in a subprocess, without a new interpreter importing
+    pandas, LightGBM and MLflow again. For tests not about the process itself (a kill, a lock held by
+    another process, what Python prints on its own): those start the real command. An exception the
+    command lets escape fails the test; the logging set-up and the SIGTERM handler the command installs
+    are put back afterwards, so the tests that follow in this process log as before."""
+
+    def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> Done:
+        import logging
+        import signal
+        from unittest import mock
+
+        from typer.testing import CliRunner
+
+        from pipeline.cli import app
+
+        loggers = [logging.getLogger(name) for name in ("", "churn", "pipeline", "features", "models")]
+        saved = [(logger, logger.handlers[:], logger.level) for logger in loggers]
+        sigterm = signal.getsignal(signal.SIGTERM)
+        try:
+            with mock.patch.dict(os.environ, env, clear=True), contextlib.chdir(cwd):
+                result = CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
+            for logger, handlers, level in saved:
+                logger.handlers[:] = handlers
+                logger.setLevel(level)
+        done = Done(result.exit_code, result.stdout, result.stderr)
+        assert done.returncode == expect, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        return done
+
+    return run

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -87,18 +85,16 @@ def test_a_worse_model_on_the_same_data_stays_challenger(contest):
     assert float(weak["tags"]["difference"]) == pytest.approx(new - old) and new < old
 
 
-def test_promote_by_hand_moves_the_champion_and_tags_the_decision(contest):
+def test_promote_by_hand_moves_the_champion_and_tags_the_decision(contest, churn_here):
     root, uri, steps = contest
     assert steps["weak again"]["aliases"]["champion"] == "2"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    promote = [sys.executable, "-m", "pipeline.cli", "promote"]
-    done = subprocess.run(promote + ["3", "--json"], capture_output=True, text=True, env=env, cwd=root, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = churn_here(["promote", "3", "--json"], root, env)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["previous_champion"] == "2" and result["decision"] == "promoted by hand over v2"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"
     assert client.get_model_version("churn", "3").tags["champion_decision"] == "promoted by hand over v2"
-    missing = subprocess.run(promote + ["999"], capture_output=True, text=True, env=env, cwd=root, timeout=120)
-    assert missing.returncode == 2 and "model 'churn' has no version 999" in missing.stderr
+    missing = churn_here(["promote", "999"], root, env, expect=2)
+    assert "model 'churn' has no version 999" in missing.stderr
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"

@@ -3,8 +3,6 @@ quarantine and (within 0.01 ROC AUC) model as the local engine."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import distributed  # a hard dependency (pyproject): a broken install must fail here, not skip
@@ -204,7 +202,7 @@ def test_a_table_the_model_needs_stops_the_dask_run(trained, cluster):
               model_uri=result["model_uri"])
 
 
-def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained):
+def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained, churn_here):
     """`engine: {kind: dask}` in the config, no scheduler: a LocalCluster for the run; the data
     given as a URL (file:// here; s3:// and the like the same way, with their fsspec package)."""
     root, uri, result = trained
@@ -212,10 +210,8 @@ def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained):
     settings = root / "dask.yaml"
     settings.write_text("engine:\n  kind: dask\n  workers: 2\n")
     out = root / "cli"
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--config", str(settings), "--data",
-                           (root / "data").as_uri(), "--out", str(out), "--model", result["model_uri"],
-                           "--capacity", "20", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = churn_here(["score", "--config", str(settings), "--data", (root / "data").as_uri(), "--out", str(out),
+                       "--model", result["model_uri"], "--capacity", "20", "--json"], root, env)
     assert "started a LocalCluster of 2 workers" in done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["engine"] == "dask" and summary["clients_listed"] == 20
@@ -224,28 +220,25 @@ def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained):
     assert pd.read_parquet(out / "risk_list.parquet")["client_id"].is_unique
 
 
-def test_cli_engine_flags_are_checked(trained):
+def test_cli_engine_flags_are_checked(trained, churn_here):
     root, uri, result = trained
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     cases = {("--engine", "local", "--scheduler", "tcp://127.0.0.1:9"): "--scheduler needs --engine dask",
              ("--engine", "spark"): "--engine: 'spark' is not one of local, dask"}
     for flags, message in cases.items():
-        done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", *flags, "--data", str(root / "data"),
-                               "--out", str(root / "flags")], capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 2 and message in done.stderr, done.stderr
+        done = churn_here(["score", *flags, "--data", str(root / "data"), "--out", str(root / "flags")], root, env,
+                          expect=2)
+        assert message in done.stderr, done.stderr
     # a URL needs the Dask engine
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", (root / "data").as_uri(),
-                           "--out", str(root / "flags")], capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 2 and "use --engine dask" in done.stderr
+    done = churn_here(["score", "--data", (root / "data").as_uri(), "--out", str(root / "flags")], root, env, expect=2)
+    assert "use --engine dask" in done.stderr
 
 
-def test_cli_unreachable_scheduler_is_a_clear_error(trained):
+def test_cli_unreachable_scheduler_is_a_clear_error(trained, churn_here):
     root, uri, result = trained
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--scheduler", "tcp://127.0.0.1:9",
-                           "--data", str(root / "data"), "--out", str(root / "unreachable"), "--model",
-                           result["model_uri"]], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 2
+    done = churn_here(["score", "--scheduler", "tcp://127.0.0.1:9", "--data", str(root / "data"), "--out",
+                       str(root / "unreachable"), "--model", result["model_uri"]], root, env, expect=2)
     assert "tcp://127.0.0.1:9" in done.stderr and "cannot reach the Dask scheduler" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error: ")
 

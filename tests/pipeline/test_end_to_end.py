@@ -1,7 +1,9 @@
 """The real CLI on small generated data: train, register, score, point in time, exit codes.
 
-Everything runs for real: the `churn` command in a subprocess, LightGBM, and an MLflow sqlite
-store in a temporary folder.
+Everything runs for real: the `churn` command, LightGBM, and an MLflow sqlite store in a temporary
+folder. The command runs in a subprocess where the process is the point (the module's own data
+and model, a rerun's bytes compared across processes, the recorded bytes), and in this process
+(`churn_here`, tests/conftest.py) elsewhere, with the same flags, exit codes, stdout and stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from sklearn.metrics import roc_auc_score
 
 CHURN = [sys.executable, "-m", "pipeline.cli"]
 # its own data and store, not the shared ones of tests/conftest.py: the real CLI end to end, enough
-# clients for the model-vs-oracle ROC AUC claim (within 0.05), and recorded output bytes
+# clients for the model-vs-oracle ROC AUC claim (within 0.05), and recorded output bytes. Tests whose
+# point does not depend on size score and train on the run's small shared data (`small`).
 N_CLIENTS = 8000
 pytestmark = pytest.mark.slow
 
@@ -48,6 +51,16 @@ def workspace(tmp_path_factory):
     run(["generate", "--out", str(root / "data"), "--clients", str(N_CLIENTS), "--seed", "11"], root, env)
     trained = last_json(run(["train", "--data", str(root / "data"), "--json"], root, env))
     return root, env, trained
+
+
+@pytest.fixture(scope="module")
+def small(trained_store, folder_with_data):
+    """The run's shared data (1,500 clients) and its model, churn v1 (champion) in the shared store
+    (tests/conftest.py), read-only: outputs go to this module's own folder, beside <root>/data."""
+    root = folder_with_data("e2e_small")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained_store.tracking_uri,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return root, env
 
 
 def test_train_reports_run_model_and_metrics_as_json(workspace):
@@ -91,11 +104,12 @@ def test_mlflow_holds_the_run_the_registered_model_and_the_champion_alias(worksp
     assert {"features.json", "config.json", "data_report.json"} <= artifacts
 
 
-def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace, active_at):
-    root, env, _ = workspace
+def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(small, active_at, churn_here):
+    root, env = small
+    # the first run in a process of its own, the second and its rerun in this one: same bytes across processes
     first = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env))
-    run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
-    run(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)  # a rerun in place
+    churn_here(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
+    churn_here(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)  # a rerun in place
     for name in ("risk_list.parquet", "risk_list.csv"):
         assert (root / "s1" / name).read_bytes() == (root / "s2" / name).read_bytes()
     risk = pd.read_parquet(root / "s1" / "risk_list.parquet")
@@ -113,10 +127,10 @@ def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(workspace, ac
     assert not gone & set(risk["client_id"])
 
 
-def test_sort_by_probability_and_capacity(workspace, active_at):
-    root, env, _ = workspace
-    result = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "cap"), "--sort", "probability",
-                            "--capacity", "100", "--json"], root, env))
+def test_sort_by_probability_and_capacity(small, active_at, churn_here):
+    root, env = small
+    result = last_json(churn_here(["score", "--data", str(root / "data"), "--out", str(root / "cap"), "--sort",
+                                   "probability", "--capacity", "100", "--json"], root, env))
     risk = pd.read_parquet(root / "cap" / "risk_list.parquet")
     assert len(risk) == 100 and result["clients_listed"] == 100
     assert result["clients_scored"] == len(active_at(root / "data", result["as_of"]))
@@ -130,15 +144,15 @@ def test_sort_by_probability_and_capacity(workspace, active_at):
     assert risk["recommended_action"].str.len().gt(0).all()
 
 
-def test_previous_rank_and_new_on_list_across_two_consecutive_runs(workspace):
-    root, env, _ = workspace
+def test_previous_rank_and_new_on_list_across_two_consecutive_runs(small, churn_here):
+    root, env = small
     out = root / "daily"
-    run(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-30", "--capacity", "200"],
-        root, env)
+    churn_here(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-30", "--capacity", "200"],
+               root, env)
     yesterday = pd.read_parquet(out / "risk_list.parquet")
     assert yesterday["new_on_list"].all() and yesterday["previous_rank"].isna().all()
-    run(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-31", "--capacity", "200"],
-        root, env)
+    churn_here(["score", "--data", str(root / "data"), "--out", str(out), "--as-of", "2025-12-31", "--capacity", "200"],
+               root, env)
     today = pd.read_parquet(out / "risk_list.parquet")
     before = dict(zip(yesterday["client_id"], yesterday["rank"]))
     expected_previous = today["client_id"].map(before)
@@ -149,10 +163,10 @@ def test_previous_rank_and_new_on_list_across_two_consecutive_runs(workspace):
     assert (out / "history" / "risk_list_2025-12-31.parquet").exists()
 
 
-def test_spanish_list_workbook_and_report(workspace):
-    root, env, _ = workspace
-    result = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "es"), "--lang", "es",
-                            "--capacity", "50", "--json"], root, env))
+def test_spanish_list_workbook_and_report(small, churn_here):
+    root, env = small
+    result = last_json(churn_here(["score", "--data", str(root / "data"), "--out", str(root / "es"), "--lang", "es",
+                                   "--capacity", "50", "--json"], root, env))
     csv = (root / "es" / "risk_list.csv").read_text(encoding="utf-8-sig")
     header = csv.splitlines()[0]
     assert "client_id" not in header.split(",")[1:]  # headers translated, not the canonical names
@@ -182,20 +196,21 @@ def _cut_at(source: Path, target: Path, cutoff: pd.Timestamp) -> None:
         frame.to_parquet(target / f"{name}.parquet", index=False)
 
 
-def test_point_in_time_scoring_on_full_data_equals_scoring_on_data_cut_at_t(workspace):
-    root, env, _ = workspace
+def test_point_in_time_scoring_on_full_data_equals_scoring_on_data_cut_at_t(small, churn_here):
+    root, env = small
     cutoff = pd.Timestamp("2025-10-17")
     _cut_at(root / "data", root / "cut", cutoff)
     full = pd.read_parquet(root / "data" / "events.parquet", columns=["timestamp"])
     assert (pd.to_datetime(full["timestamp"]).dt.tz_localize(None) > cutoff + pd.Timedelta(days=1)).any()
     for folder, out in (("data", "pit_full"), ("cut", "pit_cut")):
-        run(["score", "--data", str(root / folder), "--out", str(root / out), "--as-of", "2025-10-17"], root, env)
+        churn_here(["score", "--data", str(root / folder), "--out", str(root / out), "--as-of", "2025-10-17"], root,
+                   env)
     for name in ("risk_list.parquet", "risk_list.csv"):
         assert (root / "pit_full" / name).read_bytes() == (root / "pit_cut" / name).read_bytes()
 
 
-def test_scoring_a_fresh_extract_without_churn_table(workspace, active_at):
-    root, env, _ = workspace
+def test_scoring_a_fresh_extract_without_churn_table(small, active_at, churn_here):
+    root, env = small
     # an extract of the clients still with us: no churn table, and no trace of those who left
     fresh = root / "fresh"
     fresh.mkdir()
@@ -203,33 +218,34 @@ def test_scoring_a_fresh_extract_without_churn_table(workspace, active_at):
     for name in ("clients", "events", "surveys", "tickets"):
         frame = pd.read_parquet(root / "data" / f"{name}.parquet")
         frame[~frame["client_id"].isin(gone)].to_parquet(fresh / f"{name}.parquet", index=False)
-    result = last_json(run(["score", "--data", str(fresh), "--out", str(root / "fresh_out"), "--json"], root, env))
+    result = last_json(churn_here(["score", "--data", str(fresh), "--out", str(root / "fresh_out"), "--json"], root,
+                                  env))
     # every client of the extract signed up by the as-of: the data holds no churn to leave out
     assert result["clients_scored"] == len(active_at(fresh, result["as_of"]))
     assert active_at(fresh, result["as_of"]) == active_at(root / "data", result["as_of"])
 
 
-def test_train_until_uses_no_later_cutoff(workspace, tmp_path, generated_data):
+def test_train_until_uses_no_later_cutoff(small, tmp_path, generated_data, churn_here):
     # which cutoffs --until allows does not depend on size: the run's small shared data will do
-    root, env, _ = workspace
-    result = last_json(run(["train", "--data", str(generated_data), "--until", "2025-09-30", "--json"], root,
-                           own_store(env, tmp_path)))
+    root, env = small
+    result = last_json(churn_here(["train", "--data", str(generated_data), "--until", "2025-09-30", "--json"], root,
+                                  own_store(env, tmp_path)))
     assert result["until"] == "2025-09-30"
     assert max(result["cutoffs"]) <= "2025-08-31"  # its 30-day window must end by 2025-09-30
 
 
-def test_missing_column_exits_2_with_one_line_naming_file_and_column(workspace, tmp_path):
-    root, env, _ = workspace
+def test_missing_column_exits_2_with_one_line_naming_file_and_column(small, tmp_path, churn_here):
+    root, env = small
     pd.DataFrame({"client_id": ["1"], "signup": ["2024-01-01"]}).to_csv(tmp_path / "clients.csv", index=False)
-    done = run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o")], root, env, expect=2)
+    done = churn_here(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o")], root, env, expect=2)
     lines = [line for line in done.stderr.strip().splitlines() if line.startswith("error")]
     assert lines == ["error: clients.csv, column 'signup_date': required column is missing (found: client_id, signup)"]
     assert "Traceback" not in done.stderr
 
 
-def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path):
+def test_third_party_snapshot_without_logs_trains_and_scores(small, tmp_path, churn_here):
     """A CRM extract: clients with attributes, churn all on the extract day, no events/surveys/tickets."""
-    root, env, _ = workspace
+    root, env = small
     rng = np.random.default_rng(3)
     n = 1500
     contract = rng.choice(["Month-to-month", "One year", "Two year"], n)
@@ -247,20 +263,20 @@ def test_third_party_snapshot_without_logs_trains_and_scores(workspace, tmp_path
     pd.DataFrame({"client_id": np.array(ids)[churned], "churned_at": "2024-07-31"}).to_csv(tmp_path / "churn.csv",
                                                                                           index=False)
     env = own_store(env, tmp_path)
-    done = run(["train", "--data", str(tmp_path), "--json"], root, env)
+    done = churn_here(["train", "--data", str(tmp_path), "--json"], root, env)
     result = last_json(done)
     assert result["validation"]["kind"] == "by_client"
     assert any("single cutoff" in note for note in result["notes"])
     assert any("re-anchored" in note for note in result["notes"])
     assert result["metrics"]["roc_auc"] > 0.6
-    scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
-                            result["model_uri"], "--json"], root, env))
+    scored = last_json(churn_here(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+                                   result["model_uri"], "--json"], root, env))
     assert scored["clients_scored"] == n - int(churned.sum())
 
 
-def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tmp_path, active_at):
+def test_csv_tables_with_only_the_required_columns_train_and_score(small, tmp_path, active_at, churn_here):
     """Third-party shape: CSV files, no optional column anywhere, other event-type names."""
-    root, env, _ = workspace
+    root, env = small
     from features.tables import REQUIRED_COLUMNS
 
     renames = {"login": "Inicio de sesión", "page_view": "view", "feature_use": "use", "purchase": "buy",
@@ -271,11 +287,11 @@ def test_csv_tables_with_only_the_required_columns_train_and_score(workspace, tm
             frame["event_type"] = frame["event_type"].map(renames)
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     env = own_store(env, tmp_path)
-    trained = last_json(run(["train", "--data", str(tmp_path), "--horizon", "60", "--json"], root, env))
+    trained = last_json(churn_here(["train", "--data", str(tmp_path), "--horizon", "60", "--json"], root, env))
     assert trained["horizon_days"] == 60
     assert trained["metrics"]["roc_auc"] > 0.7
-    scored = last_json(run(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
-                            trained["model_uri"], "--json"], root, env))
+    scored = last_json(churn_here(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
+                                   trained["model_uri"], "--json"], root, env))
     risk = pd.read_csv(tmp_path / "o" / "risk_list.csv", dtype={"client_id": str})
     assert len(risk) == scored["clients_scored"] == len(active_at(root / "data", scored["as_of"]))
     assert "monthly_value" not in risk.columns  # not in the data, so not invented
@@ -310,15 +326,15 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
             "importance.parquet", "features.md"} <= artifacts
 
 
-def test_calibration_lowers_the_brier_score_of_an_inflated_model(workspace, tmp_path, generated_data):
+def test_calibration_lowers_the_brier_score_of_an_inflated_model(small, tmp_path, generated_data, churn_here):
     """Churners weighted x10 inflate the raw probabilities; the calibrator, fitted out of time, fixes them."""
-    root, env, _ = workspace
+    root, env = small
     env = own_store(env, tmp_path)
     weighted = tmp_path / "weighted.yaml"
     weighted.write_text("training:\n  lightgbm:\n    scale_pos_weight: 10\n")
     # an inflation this large shows on the run's small shared data as well
-    metrics = last_json(run(["train", "--data", str(generated_data), "--config", str(weighted), "--json"],
-                            root, env))["metrics"]
+    metrics = last_json(churn_here(["train", "--data", str(generated_data), "--config", str(weighted), "--json"],
+                                   root, env))["metrics"]
     assert metrics["brier"] < metrics["uncalibrated_brier"]
     assert metrics["ece"] < metrics["uncalibrated_ece"] / 2
 
@@ -329,10 +345,10 @@ def test_calibration_of_a_calibrated_model_costs_at_most_noise(workspace):
     assert m["brier"] <= m["uncalibrated_brier"] * 1.01
 
 
-def test_evaluate_grades_a_model_at_a_labelled_cutoff(workspace):
+def test_evaluate_grades_a_model_at_a_labelled_cutoff(workspace, churn_here):
     root, env, _ = workspace
-    result = last_json(run(["evaluate", "--data", str(root / "data"), "--model", "models:/churn/1", "--as-of",
-                            "2025-11-30", "--out", str(root / "eval"), "--json"], root, env))
+    result = last_json(churn_here(["evaluate", "--data", str(root / "data"), "--model", "models:/churn/1", "--as-of",
+                                   "2025-11-30", "--out", str(root / "eval"), "--json"], root, env))
     m = result["metrics"]
     assert result["as_of"] == "2025-11-30" and m["roc_auc"] > 0.75
     assert 0 < m["oracle_roc_auc"] <= 1 and "model_to_oracle_auc_ratio" in m
@@ -341,9 +357,9 @@ def test_evaluate_grades_a_model_at_a_labelled_cutoff(workspace):
     assert (root / "eval" / "evaluation.html").exists() and (root / "eval" / "reliability.png").exists()
 
 
-def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(workspace):
+def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(workspace, churn_here):
     root, env, _ = workspace
-    done = run(["evaluate", "--data", str(root / "data"), "--as-of", "2025-12-15"], root, env, expect=2)
+    done = churn_here(["evaluate", "--data", str(root / "data"), "--as-of", "2025-12-15"], root, env, expect=2)
     assert "not fully observed" in done.stderr
 
 

@@ -279,14 +279,23 @@ def _snapshot(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in LIST_FILES}
 
 
+def _score_here(root: Path, uri: str, model: str, out: Path, as_of: str | None = None) -> None:
+    """In this process, the run `_cli(root, uri, "--out", out, "--model", model[, "--as-of", as_of],
+    "--capacity", "30")` does: the runs around a kill that are not themselves killed (the command's
+    process is the point only for the run that is killed)."""
+    import datetime as dt
+
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=30,
+          as_of_date=None if as_of is None else dt.date.fromisoformat(as_of))
+
+
 def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
     import signal
     import time
 
     root, uri, model = trained
     out = root / "killed"
-    first = _cli(root, uri, "--out", str(out), "--model", model, "--as-of", "2025-12-30", "--capacity", "30")
-    assert first.wait(timeout=120) == 0, first.stderr.read()
+    _score_here(root, uri, model, out, "2025-12-30")
     before = _snapshot(out)
     # kill the next run the moment it starts writing its outputs
     victim = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
@@ -301,10 +310,8 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
     # the rerun after a kill publishes the expected list
     reference = root / "reference"  # the same two runs, never interrupted (same history, same ranks)
     for as_of in ("2025-12-30", "2025-12-31"):
-        done = _cli(root, uri, "--out", str(reference), "--model", model, "--as-of", as_of, "--capacity", "30")
-        assert done.wait(timeout=120) == 0
-    rerun = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
-    assert rerun.wait(timeout=120) == 0, rerun.stderr.read()
+        _score_here(root, uri, model, reference, as_of)
+    _score_here(root, uri, model, out)
     assert _snapshot(out) == _snapshot(reference)
     assert not any((out / "runs").glob(".tmp-*"))
 
@@ -341,12 +348,10 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
     root, uri, model = trained
     reference = root / "kill_reference"
     for as_of in ("2025-12-30", "2025-12-31"):
-        done = _cli(root, uri, "--out", str(reference), "--model", model, "--as-of", as_of, "--capacity", "30")
-        assert done.wait(timeout=120) == 0
+        _score_here(root, uri, model, reference, as_of)
     after = _snapshot(reference)
     first = root / "kill_first"
-    done = _cli(root, uri, "--out", str(first), "--model", model, "--as-of", "2025-12-30", "--capacity", "30")
-    assert done.wait(timeout=120) == 0
+    _score_here(root, uri, model, first, "2025-12-30")
     before = _snapshot(first)
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     for step, (function, nth, expected) in KILL_AT.items():
@@ -362,8 +367,7 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
     # the next run rolls forward the history of a run killed between its switch and its history
     out = root / "kill_record_history"
     assert not (out / "history" / "risk_list_2025-12-31.parquet").exists()
-    done = _cli(root, uri, "--out", str(out), "--model", model, "--as-of", "2025-12-31", "--capacity", "30")
-    assert done.wait(timeout=120) == 0
+    _score_here(root, uri, model, out, "2025-12-31")
     assert _snapshot(out) == after
     for kept in ("risk_list_2025-12-31.parquet", "scores_2025-12-31.parquet"):
         assert (out / "history" / kept).read_bytes() == (reference / "history" / kept).read_bytes()
@@ -398,7 +402,7 @@ def _copy_without(source: Path, target: Path, edit) -> Path:
     return target
 
 
-def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
+def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained, churn_here):
     import pandas as pd
 
     root, uri, model = trained
@@ -413,10 +417,8 @@ def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained):
 
     data = _copy_without(root / "data", root / "quiet", quiet_last_quarter)
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", str(data), "--out", str(out),
-                           "--model", model, "--as-of", "2025-12-31", "--capacity", "25"],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=root)
-    assert done.returncode == 3, done.stderr
+    done = churn_here(["score", "--data", str(data), "--out", str(out), "--model", model, "--as-of", "2025-12-31",
+                       "--capacity", "25"], root, env, expect=3)
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: stopped by the drift gate") and "score PSI" in last
     assert "Traceback" not in done.stderr
