@@ -42,6 +42,9 @@ class TrainingConfig(BaseModel):
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
     # constrain LightGBM by the features' declared directions (features.monotone_directions)
     monotone_constraints: bool = False
+    # choose among the first N candidates of models.tuning.CANDIDATES on an inner out-of-time fold of
+    # the training rows (0 or 1: fit with the configured parameters)
+    search_candidates: int = Field(0, ge=0, le=4)
     # the metric a new model must beat the champion on, on the same window, and by how much
     champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
                              "value_saved_at_capacity"] = "expected_profit"

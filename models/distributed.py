@@ -89,6 +89,9 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
 
     # the estimator sets each worker's threads itself and says so for every fit
     warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
+    if config.monotone_constraints or config.search_candidates > 1:
+        log.warning("the Dask engine fits with the configured LightGBM parameters: training.monotone_constraints "
+                    "and training.search_candidates apply to the local engine only")
     names = list(spec.feature_names)
     categorical = [c for c in categorical_features(spec) if c in names]
     meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool)})

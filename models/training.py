@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -171,6 +171,7 @@ class FitResult:
     metrics: dict[str, float]
     split: Split
     calibrator: Calibrator | None = None
+    search: list[dict] = field(default_factory=list)  # each candidate's inner-fold grade (search_candidates)
 
 
 def calibrate(raw: np.ndarray, valid: pd.DataFrame, config: TrainingConfig
@@ -204,6 +205,13 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         log.warning(split.note)
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
+    search: list[dict] = []
+    if config.search_candidates > 1:
+        from models.tuning import choose_params  # tuning builds on this module
+
+        config, search = choose_params(rows.loc[split.train].reset_index(drop=True), spec, config)
+        log.info("parameter search on an inner fold of the training rows: %s",
+                 "; ".join(f"{g['params'] or 'configured'} ROC AUC {g['roc_auc']:.4f}" for g in search))
     params = lightgbm_params(config, len(rows), spec)
     train_set = lightgbm_dataset(rows, split.train, spec)
     valid_set = lightgbm_dataset(rows, split.valid, spec, reference=train_set)
@@ -219,4 +227,4 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         everything = np.ones(len(rows), dtype=bool)
         booster = lgb.train(params, lightgbm_dataset(rows, everything, spec), num_boost_round=best)
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return FitResult(final, best, valid_probability, raw, metrics, split, calibrator)
+    return FitResult(final, best, valid_probability, raw, metrics, split, calibrator, search)

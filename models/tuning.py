@@ -100,6 +100,31 @@ def with_params(config: TrainingConfig, params: dict[str, Any]) -> TrainingConfi
     return config.model_copy(update={"lightgbm": lightgbm})
 
 
+# a small ladder of regularisation a fit may choose from (training.search_candidates): the configured
+# parameters first, then small shallow trees (few churners, additive signal), a sparser forest,
+# and larger leaves (effects that only combine)
+CANDIDATES: tuple[dict[str, Any], ...] = (
+    {},
+    {"num_leaves": 4, "min_child_samples": 200},
+    {"num_leaves": 7, "feature_fraction": 0.5, "lambda_l2": 10.0},
+    {"num_leaves": 31, "min_child_samples": 50},
+)
+
+
+def choose_params(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig
+                  ) -> tuple[TrainingConfig, list[dict[str, Any]]]:
+    """The first `config.search_candidates` of CANDIDATES graded on an inner out-of-time fold of
+    `rows` (the training rows alone: the reported validation never chooses), the best kept (ties:
+    the earlier candidate). Returns the config to fit with and every candidate's grade."""
+    folds = rolling_origin_folds(rows, 1, config)
+    graded = []
+    for params in CANDIDATES[:config.search_candidates]:
+        result = evaluate_params(rows, spec, config, params, folds)
+        graded.append({"params": params, "roc_auc": result["roc_auc"], "cutoffs": list(result["cutoffs"])})
+    best = max(range(len(graded)), key=lambda i: (graded[i]["roc_auc"], -i))
+    return with_params(config, graded[best]["params"]), graded
+
+
 def evaluate_params(rows: pd.DataFrame, spec: FeatureSpec, training_config: TrainingConfig,
                     params: dict[str, Any], folds: list[Fold]) -> dict[str, Any]:
     """Mean and per-fold ROC AUC of `params`, each fold early-stopped on its own validation rows.

@@ -40,6 +40,8 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
             mlflow.set_tags({"kind": "baseline", "baseline": name})
             mlflow.log_metrics({f"validation_{k}": v for k, v in figures.items()})
     registry.log_json(catalogue_records(spec), "features.json")
+    if result.search:
+        registry.log_json(result.search, "parameter_search.json")
     registry.log_text(catalogue_markdown(spec), "features.md")
     registry.log_frame(report.importance, "importance.parquet")
     registry.log_frame(report.predictions, "validation_predictions.parquet")

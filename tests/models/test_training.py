@@ -174,3 +174,30 @@ def test_with_monotone_constraints_risk_never_falls_as_a_risk_raising_feature_ri
         assert (steps >= -1e-9).all(), names[j]
         checked += 1
     assert checked >= 20
+
+
+def test_the_parameter_search_chooses_on_training_rows_only_and_keeps_the_best(generated_data):
+    from features import fit_spec, training_rows
+    from features.cutoffs import as_of
+    from features.spec import FeaturesConfig
+    from models.config import TrainingConfig
+    from models.training import fit, split_rows
+    from models.tuning import CANDIDATES, choose_params
+    from pipeline.data.contract import load_folder
+
+    tables = load_folder(generated_data, quarantine_dir=None, max_rejected_share=1.0, require_churn=True).tables
+    cutoffs = [pd.Timestamp(t) for t in ("2025-07-31", "2025-08-31", "2025-09-30", "2025-10-31", "2025-11-30")]
+    spec = fit_spec(as_of(tables, cutoffs[-1]), FeaturesConfig())
+    rows = training_rows(tables, cutoffs, spec, 30)
+    config = TrainingConfig(search_candidates=3, max_boost_rounds=80, early_stopping_rounds=20,
+                            refit_on_all_cutoffs=False, calibration="none")
+    split = split_rows(rows, config)
+    chosen, graded = choose_params(rows.loc[split.train].reset_index(drop=True), spec, config)
+    assert [g["params"] for g in graded] == list(CANDIDATES[:3])
+    # the inner fold validates on a training cutoff, before the reported validation window
+    assert max(g["cutoffs"][0] for g in graded) < min(split.window)
+    best = max(graded, key=lambda g: g["roc_auc"])
+    for key, value in best["params"].items():
+        assert getattr(chosen.lightgbm, key) == value
+    result = fit(rows, spec, config)
+    assert result.search == graded
