@@ -70,7 +70,7 @@ def change(kind: EventKind) -> Feature:
 def share(kind: EventKind, w: int) -> Feature:
     t = quoted(kind.name)
     return _activity(f"{kind.slug}_share_{w}d", "share", RAISES if kind.trouble else UNKNOWN,
-                     Words(f"{t} share of activity", f"cuota de {t} en la actividad"),
+                     Words(f"{t} share of activity in {w} days", f"cuota de {t} en la actividad en {w} días"),
                      Words(f"{t} is {{pct}}% of activity in {w} days", f"{t}: {{pct}}% de la actividad en {w} días"),
                      window=w, subject=f"event:{kind.slug}", family=kind.family)
 
@@ -126,7 +126,7 @@ def active_days(w: int) -> Feature:
 def channel_share(slug: str, name: str, w: int) -> Feature:
     c = quoted(name)
     return _activity(f"channel_{slug}_share_{w}d", "share", UNKNOWN,
-                     Words(f"share of activity via {c}", f"cuota de actividad por {c}"),
+                     Words(f"share of activity via {c} in {w} days", f"cuota de actividad por {c} en {w} días"),
                      Words(f"{{pct}}% of activity via {c} in {w} days",
                            f"{{pct}}% de la actividad por {c} en {w} días"),
                      window=w, subject=f"channel_{slug}_share")
