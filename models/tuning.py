@@ -116,7 +116,9 @@ def choose_params(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig
     """The first `config.search_candidates` of CANDIDATES graded on an inner out-of-time fold of
     `rows` (the training rows alone: the reported validation never chooses), the best kept (ties:
     the earlier candidate). Returns the config to fit with and every candidate's grade."""
-    folds = rolling_origin_folds(rows, 1, config)
+    # without an out-of-time fold (one cutoff holds churn) the inner fold holds out clients by
+    # another seed: the training rows are what the outer split left, held by the configured seed
+    folds = rolling_origin_folds(rows, 1, config.model_copy(update={"seed": config.seed + 1}))
     graded = []
     for params in CANDIDATES[:config.search_candidates]:
         result = evaluate_params(rows, spec, config, params, folds)

@@ -201,3 +201,24 @@ def test_the_parameter_search_chooses_on_training_rows_only_and_keeps_the_best(g
         assert getattr(chosen.lightgbm, key) == value
     result = fit(rows, spec, config)
     assert result.search == graded
+
+
+def test_the_parameter_search_works_when_churn_falls_in_a_single_cutoff(generated_data):
+    """A snapshot: the outer split holds out clients by the seed, so the inner fold must hold out
+    others, not an empty set."""
+    from features import fit_spec, training_rows
+    from features.cutoffs import as_of
+    from features.spec import FeaturesConfig
+    from models.config import TrainingConfig
+    from models.training import fit
+    from pipeline.data.contract import load_folder
+
+    tables = load_folder(generated_data, quarantine_dir=None, max_rejected_share=1.0, require_churn=True).tables
+    cutoff = pd.Timestamp("2025-11-30")
+    spec = fit_spec(as_of(tables, cutoff), FeaturesConfig())
+    rows = training_rows(tables, [cutoff], spec, 30)
+    config = TrainingConfig(search_candidates=2, max_boost_rounds=40, early_stopping_rounds=10,
+                            refit_on_all_cutoffs=False, calibration="none")
+    result = fit(rows, spec, config)
+    assert result.split.kind == "by_client" and len(result.search) == 2
+    assert all(0.5 < g["roc_auc"] <= 1 for g in result.search)
