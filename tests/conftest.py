@@ -28,6 +28,34 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 N_CLIENTS = 1500
 SEED = 4
 
+# With `-n`, pytest-xdist hands out whole files (pyproject: --dist loadfile, so a module's fixtures
+# are built once) in collection order (--no-loadscope-reorder). These modules take longest, longest
+# first: they start at once on separate workers and the many short files fill in behind them,
+# instead of a long module starting last while the other workers sit idle. The rest keep their order.
+SLOWEST_FIRST = (
+    "pipeline/test_dask_engine.py",
+    "pipeline/test_nightly.py",
+    "pipeline/test_end_to_end.py",
+    "pipeline/test_tuning_job.py",
+    "notebooks/test_notebooks.py",
+    "pipeline/test_champion_across_data.py",
+    "pipeline/test_champion.py",
+    "features/test_point_in_time.py",
+    "pipeline/test_reproducibility.py",
+    "pipeline/test_layout.py",
+    "pipeline/test_bad_input.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # a stable sort: the tests of a module keep their order
+
 
 @dataclass(frozen=True)
 class TrainedStore:
