@@ -3,6 +3,7 @@
 `generated_data`: one folder of generated contract tables (1,500 clients, seed 4).
 `trained_store`: one model trained on it with the default config, registered as churn v1 and
 churn@champion in one MLflow sqlite store.
+`new_store`: an empty MLflow sqlite store of a test's own.
 `churn_here`: the `churn` command run in this process, for tests not about the process itself.
 
 Both are READ-ONLY for the tests that use them: a test that writes outputs does so in its own
@@ -78,12 +79,32 @@ def generated_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_store(generated_data, tmp_path_factory) -> TrainedStore:
+def new_store(tmp_path_factory):
+    """new_store(db) -> tracking URI: an empty MLflow sqlite store in the file `db`, as MLflow creates
+    one. MLflow's migrations (~2 s a store) run once, in a template that is copied; artifacts live
+    beside the file, as for any sqlite store of this project (pipeline/tracking/registry.py)."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    template = tmp_path_factory.mktemp("empty_store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{template}", registry_uri=f"sqlite:///{template}").search_experiments()
+
+    def make(db: Path) -> str:
+        assert not db.exists(), db
+        shutil.copyfile(template, db)
+        return f"sqlite:///{db}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained_store(generated_data, tmp_path_factory, new_store) -> TrainedStore:
     from pipeline.config import load_config
     from pipeline.jobs.train import train
 
     root = tmp_path_factory.mktemp("shared_store")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root / "mlflow.db")
     result = train(generated_data, config=load_config(None), tracking_uri=uri, out=root / "train")
     return TrainedStore(generated_data, uri, result)
 
