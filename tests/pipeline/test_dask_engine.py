@@ -202,6 +202,8 @@ def test_a_table_the_model_needs_stops_the_dask_run(trained, cluster):
               model_uri=result["model_uri"])
 
 
+# the run's LocalCluster starts in this process beside the module's one: its dashboard finds 8787 taken
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained, churn_here):
     """`engine: {kind: dask}` in the config, no scheduler: a LocalCluster for the run; the data
     given as a URL (file:// here; s3:// and the like the same way, with their fsspec package)."""
