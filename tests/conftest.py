@@ -3,6 +3,7 @@
 `generated_data`: one folder of generated contract tables (1,500 clients, seed 4).
 `trained_store`: one model trained on it with the default config, registered as churn v1 and
 churn@champion in one MLflow sqlite store.
+`new_store`: an empty MLflow sqlite store of a test's own.
 `churn_here`: the `churn` command run in this process, for tests not about the process itself.
 
 Both are READ-ONLY for the tests that use them: a test that writes outputs does so in its own
@@ -28,6 +29,34 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 N_CLIENTS = 1500
 SEED = 4
 
+# With `-n`, pytest-xdist hands out whole files (pyproject: --dist loadfile, so a module's fixtures
+# are built once) in collection order (--no-loadscope-reorder). These modules take longest, longest
+# first: they start at once on separate workers and the many short files fill in behind them,
+# instead of a long module starting last while the other workers sit idle. The rest keep their order.
+SLOWEST_FIRST = (
+    "pipeline/test_dask_engine.py",
+    "pipeline/test_nightly.py",
+    "pipeline/test_end_to_end.py",
+    "pipeline/test_tuning_job.py",
+    "notebooks/test_notebooks.py",
+    "pipeline/test_champion_across_data.py",
+    "pipeline/test_champion.py",
+    "features/test_point_in_time.py",
+    "pipeline/test_reproducibility.py",
+    "pipeline/test_layout.py",
+    "pipeline/test_bad_input.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
+        return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # a stable sort: the tests of a module keep their order
+
 
 @dataclass(frozen=True)
 class TrainedStore:
@@ -50,12 +79,32 @@ def generated_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_store(generated_data, tmp_path_factory) -> TrainedStore:
+def new_store(tmp_path_factory):
+    """new_store(db) -> tracking URI: an empty MLflow sqlite store in the file `db`, as MLflow creates
+    one. MLflow's migrations (~2 s a store) run once, in a template that is copied; artifacts live
+    beside the file, as for any sqlite store of this project (pipeline/tracking/registry.py)."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    template = tmp_path_factory.mktemp("empty_store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{template}", registry_uri=f"sqlite:///{template}").search_experiments()
+
+    def make(db: Path) -> str:
+        assert not db.exists(), db
+        shutil.copyfile(template, db)
+        return f"sqlite:///{db}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained_store(generated_data, tmp_path_factory, new_store) -> TrainedStore:
     from pipeline.config import load_config
     from pipeline.jobs.train import train
 
     root = tmp_path_factory.mktemp("shared_store")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root / "mlflow.db")
     result = train(generated_data, config=load_config(None), tracking_uri=uri, out=root / "train")
     return TrainedStore(generated_data, uri, result)
 

@@ -35,9 +35,9 @@ def _aliases(client: MlflowClient) -> dict[str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def contest(folder_with_data):
+def contest(folder_with_data, new_store):
     root = folder_with_data("champion_contest")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root / "mlflow.db")
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     steps = {}
     for step, overrides in (("weak", CRIPPLED), ("strong", None), ("weak again", CRIPPLED)):

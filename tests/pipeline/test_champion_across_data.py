@@ -15,10 +15,10 @@ from pipeline.jobs.train import train
 
 
 @pytest.fixture(scope="module")
-def store(folder_with_data):
+def store(folder_with_data, new_store):
     root = folder_with_data("champion")
     shutil.copytree(root / "data", root / "no_events", ignore=shutil.ignore_patterns("events.parquet"))
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root / "mlflow.db")
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = {}
     # this module is about what the champion is compared on; the rule that a later model must also

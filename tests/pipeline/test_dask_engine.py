@@ -142,14 +142,14 @@ def test_dask_score_publishes_the_local_bytes(trained, cluster, active_at):
     assert not (root / "spread" / ".work").exists()
 
 
-def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, cluster):
+def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, cluster, new_store):
     """On 6,000 clients (12 monthly cutoffs, ~60k rows) the Dask fit's validation ROC AUC is within
     0.01 of the local fit's; on a few hundred validation churners the noise is larger than that."""
     import mlflow
 
     root, _, _ = trained
     # a store of its own: this test registers two models, and the shared store stays as it was
-    uri = f"sqlite:///{root / 'training.db'}"
+    uri = new_store(root / "training.db")
     data = root / "train_data"
     generate(data, n_clients=6000, seed=21)
     local = train(data, config=load_config(None), tracking_uri=uri, out=root / "train_local")
@@ -202,6 +202,8 @@ def test_a_table_the_model_needs_stops_the_dask_run(trained, cluster):
               model_uri=result["model_uri"])
 
 
+# the run's LocalCluster starts in this process beside the module's one: its dashboard finds 8787 taken
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained, churn_here):
     """`engine: {kind: dask}` in the config, no scheduler: a LocalCluster for the run; the data
     given as a URL (file:// here; s3:// and the like the same way, with their fsspec package)."""

@@ -37,10 +37,11 @@ def last_json(done: subprocess.CompletedProcess) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def own_store(env: dict[str, str], folder: Path) -> dict[str, str]:
-    """The environment with a store of its own: a test that trains registers there, so the
-    workspace's store holds v1 (champion) whatever order the tests run in."""
-    return {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'own.db'}"}
+@pytest.fixture
+def own_store(new_store):
+    """own_store(env, folder): the environment with a store of its own: a test that trains registers
+    there, so the stores of `workspace` and `small` hold v1 (champion) whatever order the tests run in."""
+    return lambda env, folder: {**env, "MLFLOW_TRACKING_URI": new_store(folder / "own.db")}
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,7 @@ def test_scoring_a_fresh_extract_without_churn_table(small, active_at, churn_her
     assert active_at(fresh, result["as_of"]) == active_at(root / "data", result["as_of"])
 
 
-def test_train_until_uses_no_later_cutoff(small, tmp_path, generated_data, churn_here):
+def test_train_until_uses_no_later_cutoff(small, tmp_path, generated_data, churn_here, own_store):
     # which cutoffs --until allows does not depend on size: the run's small shared data will do
     root, env = small
     result = last_json(churn_here(["train", "--data", str(generated_data), "--until", "2025-09-30", "--json"], root,
@@ -243,7 +244,7 @@ def test_missing_column_exits_2_with_one_line_naming_file_and_column(small, tmp_
     assert "Traceback" not in done.stderr
 
 
-def test_third_party_snapshot_without_logs_trains_and_scores(small, tmp_path, churn_here):
+def test_third_party_snapshot_without_logs_trains_and_scores(small, tmp_path, churn_here, own_store):
     """A CRM extract: clients with attributes, churn all on the extract day, no events/surveys/tickets."""
     root, env = small
     rng = np.random.default_rng(3)
@@ -274,7 +275,8 @@ def test_third_party_snapshot_without_logs_trains_and_scores(small, tmp_path, ch
     assert scored["clients_scored"] == n - int(churned.sum())
 
 
-def test_csv_tables_with_only_the_required_columns_train_and_score(small, tmp_path, active_at, churn_here):
+def test_csv_tables_with_only_the_required_columns_train_and_score(small, tmp_path, active_at, churn_here,
+                                                                    own_store):
     """Third-party shape: CSV files, no optional column anywhere, other event-type names."""
     root, env = small
     from features.tables import REQUIRED_COLUMNS
@@ -327,7 +329,8 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
             "importance.parquet", "features.md"} <= artifacts
 
 
-def test_calibration_lowers_the_brier_score_of_an_inflated_model(small, tmp_path, generated_data, churn_here):
+def test_calibration_lowers_the_brier_score_of_an_inflated_model(small, tmp_path, generated_data, churn_here,
+                                                                  own_store):
     """Churners weighted x10 inflate the raw probabilities; the calibrator, fitted out of time, fixes them."""
     root, env = small
     env = own_store(env, tmp_path)

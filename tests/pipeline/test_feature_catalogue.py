@@ -1,7 +1,6 @@
 """docs/features.md is generated from the builders and cannot rot."""
 
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 from features.declarations import FAMILIES, UNITS
@@ -9,12 +8,11 @@ from features.declarations import FAMILIES, UNITS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_docs_feature_catalogue_is_up_to_date(tmp_path):
-    cli = [sys.executable, "-m", "pipeline.cli"]
-    subprocess.run(cli + ["generate", "--out", str(tmp_path / "d"), "--clients", "300", "--seed", "7"], check=True,
-                   capture_output=True, cwd=tmp_path)
-    subprocess.run(cli + ["features", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "f.md")], check=True,
-                   capture_output=True, cwd=tmp_path)
+def test_docs_feature_catalogue_is_up_to_date(tmp_path, churn_here):
+    # the two commands of `make docs`, run in this process (tests/conftest.py)
+    env = dict(os.environ)
+    churn_here(["generate", "--out", str(tmp_path / "d"), "--clients", "300", "--seed", "7"], tmp_path, env)
+    churn_here(["features", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "f.md")], tmp_path, env)
     assert (tmp_path / "f.md").read_text() == (ROOT / "docs" / "features.md").read_text(), \
         "docs/features.md is stale: run `make docs`"
 

@@ -23,6 +23,102 @@ def trained(trained_store, folder_with_data):
     return folder_with_data("nightly"), trained_store.tracking_uri, trained_store.model_uri
 
 
+# ------------------------------------------------------------------ runs in processes of their own
+
+# The runs killed here, and the one meeting another's lock, are processes of their own. Each is
+# forked from one process that has imported what `churn score` imports (pandas, LightGBM, MLflow's
+# sqlite store), instead of a new interpreter importing them again for every run: the run then
+# executes `code` as `python -c code argv...` would (sys.argv, the environment and folder given, its
+# own stdin, stdout and stderr, SystemExit and uncaught errors ending it as they end Python).
+FORK_SERVER = """
+import json, os, sys
+import mlflow.store.model_registry.sqlalchemy_store, mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+import pipeline.cli, pipeline.jobs.score  # noqa: F401
+for line in sys.stdin:
+    run = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(run["cwd"])
+        os.environ.clear()
+        os.environ.update(run["env"])
+        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, run["stdout"], os.O_WRONLY | os.O_CREAT),
+                                (2, run["stderr"], os.O_WRONLY | os.O_CREAT)):
+            os.dup2(os.open(path, flags, 0o644), fd)
+        sys.argv = ["-c", *run["argv"]]
+        exec(compile(run["code"], "<string>", "exec"), {"__name__": "__main__"})
+        sys.exit(0)
+    print(pid, flush=True)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
+CHURN_SCORE = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', 'score', *sys.argv[1:]]\nmain()\n"
+
+
+class Forked:
+    """A run forked by the server; as subprocess.Popen: pid, send_signal, wait, returncode, stdout, stderr."""
+
+    def __init__(self, server: "ForkServer", pid: int, stdout: Path, stderr: Path):
+        self.server, self.pid, self._out, self._err = server, pid, stdout, stderr
+        self.returncode: int | None = None
+        self.stdout = self.stderr = ""
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def wait(self, timeout: float = 120) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = int(self.server.line(timeout))
+            except TimeoutError:
+                self.send_signal(9)
+                self.returncode = int(self.server.line(30))
+                raise
+            finally:
+                self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
+        return self.returncode
+
+
+class ForkServer:
+    def __init__(self, folder: Path):
+        self.folder, self.runs = folder, 0
+        self.process = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, bufsize=0, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    def line(self, timeout: float) -> str:
+        import select
+        import time
+
+        data, deadline = b"", time.monotonic() + timeout
+        while not data.endswith(b"\n"):
+            if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError(f"no answer from the fork server in {timeout} s")
+            chunk = os.read(self.process.stdout.fileno(), 1)
+            assert chunk, f"the fork server ended with exit {self.process.wait()}"
+            data += chunk
+        return data.decode()
+
+    def start(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE) -> Forked:
+        self.runs += 1
+        out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
+        request = {"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env, "stdout": str(out),
+                   "stderr": str(err)}
+        self.process.stdin.write((json.dumps(request) + "\n").encode())
+        return Forked(self, int(self.line(120)), out, err)
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE,
+            timeout: float = 120) -> Forked:
+        forked = self.start(argv, cwd, env, code)
+        forked.wait(timeout)
+        return forked
+
+
+@pytest.fixture(scope="module")
+def fork_server(tmp_path_factory):
+    server = ForkServer(tmp_path_factory.mktemp("forked"))
+    yield server
+    server.process.stdin.close()
+    server.process.wait(timeout=60)
+
+
 def _rows(path: Path) -> int:
     import pandas as pd
 
@@ -64,13 +160,12 @@ def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained):
     assert (out / "risk_list.parquet").read_bytes() == before
 
 
-def test_a_second_run_on_the_same_folder_fails_at_once(trained):
+def test_a_second_run_on_the_same_folder_fails_at_once(trained, fork_server):
     root, uri, model = trained
     out = root / "locked"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    with exclusive(out):  # a first run is still writing here
-        done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", str(root / "data"), "--out",
-                               str(out), "--model", model], capture_output=True, text=True, env=env, timeout=120)
+    with exclusive(out):  # a first run (this process) is still writing here
+        done = fork_server.run(["--data", str(root / "data"), "--out", str(out), "--model", model], root, env)
     assert done.returncode == 2
     assert "another churn run" in done.stderr and str(out) in done.stderr
     assert not (out / "risk_list.parquet").exists()
@@ -269,10 +364,8 @@ def test_runs_are_published_as_a_set_and_pruned(trained):
     assert not (out / "runs" / ".tmp-leftover").exists() and not (out / ".risk_list.csv.123.tmp").exists()
 
 
-def _cli(root: Path, uri: str, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "score", "--data", str(root / "data"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+def _env(uri: str) -> dict[str, str]:
+    return {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
@@ -280,16 +373,16 @@ def _snapshot(out: Path) -> dict[str, bytes]:
 
 
 def _score_here(root: Path, uri: str, model: str, out: Path, as_of: str | None = None) -> None:
-    """In this process, the run `_cli(root, uri, "--out", out, "--model", model[, "--as-of", as_of],
-    "--capacity", "30")` does: the runs around a kill that are not themselves killed (the command's
-    process is the point only for the run that is killed)."""
+    """In this process, the run `churn score --data <root>/data --out <out> --model <model>
+    [--as-of <as_of>] --capacity 30` does: the runs around a kill that are not themselves killed (the
+    command's process is the point only for the run that is killed)."""
     import datetime as dt
 
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=30,
           as_of_date=None if as_of is None else dt.date.fromisoformat(as_of))
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
+def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_server):
     import signal
     import time
 
@@ -298,7 +391,8 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained):
     _score_here(root, uri, model, out, "2025-12-30")
     before = _snapshot(out)
     # kill the next run the moment it starts writing its outputs
-    victim = _cli(root, uri, "--out", str(out), "--model", model, "--capacity", "30")
+    victim = fork_server.start(["--data", str(root / "data"), "--out", str(out), "--model", model, "--capacity", "30"],
+                               root, _env(uri))
     deadline = time.time() + 120
     while time.time() < deadline and not any((out / "runs").glob(".tmp-*/*")):
         time.sleep(0.005)
@@ -342,7 +436,7 @@ main()
 """
 
 
-def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
+def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork_server):
     import shutil
 
     root, uri, model = trained
@@ -353,13 +447,11 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained):
     first = root / "kill_first"
     _score_here(root, uri, model, first, "2025-12-30")
     before = _snapshot(first)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     for step, (function, nth, expected) in KILL_AT.items():
         out = root / f"kill_{function}"
         shutil.copytree(first, out, symlinks=True)
-        victim = subprocess.run([sys.executable, "-c", KILLER, function, str(nth), "--data", str(root / "data"),
-                                 "--out", str(out), "--model", model, "--as-of", "2025-12-31", "--capacity", "30"],
-                                capture_output=True, text=True, env=env, cwd=root, timeout=120)
+        victim = fork_server.run([function, str(nth), "--data", str(root / "data"), "--out", str(out), "--model", model,
+                                  "--as-of", "2025-12-31", "--capacity", "30"], root, _env(uri), code=KILLER)
         assert victim.returncode == -9, (step, victim.stderr)
         assert _snapshot(out) == (before if expected == "before" else after), step
         assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], step

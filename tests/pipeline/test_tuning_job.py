@@ -14,10 +14,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tuned(folder_with_data):
+def tuned(folder_with_data, new_store):
     # the shared data (tests/conftest.py), read-only; a store of its own: the tests register a model
     root = folder_with_data("tune")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root / "mlflow.db")
     result = tune(root / "data", config=AppConfig(), tracking_uri=uri, until=None, trials=TRIALS, timeout=None,
                   out_config=root / "tuned.yaml", out=root / "tune")
     return root, uri, result
