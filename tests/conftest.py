@@ -37,6 +37,8 @@ SLOWEST_FIRST = (
     "pipeline/test_dask_engine.py",
     "pipeline/test_nightly.py",
     "pipeline/test_end_to_end.py",
+    "pipeline/test_quality.py",
+    "pipeline/test_bench_quality.py",
     "pipeline/test_tuning_job.py",
     "notebooks/test_notebooks.py",
     "pipeline/test_champion_across_data.py",
