@@ -108,14 +108,19 @@ def main() -> None:
     block = "\n".join(lines)
     print(block)
     if not args.no_write:
-        text = (RESULTS.read_text() if RESULTS.exists()
-                else "# Benchmark results\n\n"
-                     "Figures written by the scripts in this folder; each block names its command.\n")
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        RESULTS.write_text(text)
+        write_block(RESULTS, BEGIN, END, block)
+
+
+def write_block(results: Path, begin: str, end: str, block: str) -> None:
+    """Put `block` between its markers in `results` (replacing the previous one), or at the end."""
+    text = (results.read_text() if results.exists()
+            else "# Benchmark results\n\n"
+                 "Figures written by the scripts in this folder; each block names its command.\n")
+    if begin in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    results.write_text(text)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pipeline import commit, machine  # noqa: E402
+from bench_pipeline import commit, machine, write_block  # noqa: E402
 
 from models.evaluation import expected_calibration_error  # noqa: E402
 from models.metrics import classification_metrics, paired_bootstrap_auc_difference  # noqa: E402
@@ -135,12 +135,7 @@ def main() -> None:
     block = "\n".join(lines)
     print(block)
     if not args.no_write:
-        text = RESULTS.read_text()
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        RESULTS.write_text(text)
+        write_block(RESULTS, BEGIN, END, block)
 
 
 if __name__ == "__main__":
