@@ -24,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from features import categorical_features, monotone_directions
-from models.baselines import plain_counts_lightgbm
+from models.baselines import plain_count_features, plain_counts_lightgbm
 from models.training import lightgbm_params, split_rows
 from pipeline.config import load_config
 from pipeline.engines.local import LocalEngine
@@ -52,14 +52,17 @@ print(f"{folder.name}: train {len(tr)} ({ytr.sum()}), valid {len(va)} ({yva.sum(
       f"LR {roc_auc_score(yva, m_va):.4f}; "
       f"plain {roc_auc_score(yva, plain_counts_lightgbm(tr, va, spec, 42)):.4f}", flush=True)
 
-def run(label, extra=None, init=False, cfg=tc):
+def run(label, extra=None, init=False, cfg=tc, only=None):
     p = {**lightgbm_params(cfg, len(rows), spec), **(extra or {})}
-    cat = [c for c in categorical_features(spec) if c in names]
-    dtr = lgb.Dataset(tr[names].to_numpy(np.float32), label=ytr, feature_name=names, categorical_feature=cat,
+    if only is not None:
+        p.pop("monotone_constraints", None)
+    use = only or names
+    cat = [c for c in categorical_features(spec) if c in use]
+    dtr = lgb.Dataset(tr[use].to_numpy(np.float32), label=ytr, feature_name=use, categorical_feature=cat,
                       init_score=m_tr if init else None)
-    dva = lgb.Dataset(va[names].to_numpy(np.float32), label=yva, reference=dtr, init_score=m_va if init else None)
+    dva = lgb.Dataset(va[use].to_numpy(np.float32), label=yva, reference=dtr, init_score=m_va if init else None)
     b = lgb.train(p, dtr, num_boost_round=2000, valid_sets=[dva], callbacks=[lgb.early_stopping(50, verbose=False)])
-    raw = b.predict(va[names].to_numpy(np.float32), raw_score=True, num_iteration=b.best_iteration)
+    raw = b.predict(va[use].to_numpy(np.float32), raw_score=True, num_iteration=b.best_iteration)
     if init:
         raw = raw + m_va
     print(f"  {label:40s} {roc_auc_score(yva, raw):.4f}  (rounds {b.best_iteration})", flush=True)
@@ -73,3 +76,4 @@ run("linear start", init=True)
 run("linear start + monotone", mono, init=True)
 run("linear start, leaves 4", {"num_leaves": 4, "min_child_samples": 200}, init=True)
 run("ff 0.5, l2 10, leaves 7", {"feature_fraction": 0.5, "lambda_l2": 10.0, "num_leaves": 7})
+run("current, plain-count features only", only=plain_count_features(spec))
