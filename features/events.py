@@ -50,45 +50,50 @@ def _activity(name: str, unit: str, direction: int, label: Words, reason: Words,
     return Feature(name, "events", family, unit, direction, True, label, reason, when_missing, window, subject)
 
 
+def _per_type(kind: EventKind, name: str, unit: str, direction: int, label: Words, reason: Words,
+              window: int) -> Feature:
+    """A feature of one event type: its subject is the type, its family the type's (errors or activity)."""
+    return _activity(name, unit, direction, label, reason, window=window, subject=f"event:{kind.slug}",
+                     family=kind.family)
+
+
 def count_in_window(kind: EventKind, w: int) -> Feature:
     t = quoted(kind.name)
-    return _activity(f"{kind.slug}_count_{w}d", "count", kind.more_is,
+    return _per_type(kind, f"{kind.slug}_count_{w}d", "count", kind.more_is,
                      Words(f"{t} events in {w} days", f"eventos {t} en {w} días"),
                      Words(f"{{v}} {t} events in the last {w} days", f"{{v}} eventos {t} en los últimos {w} días"),
-                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+                     w)
 
 
 def change(kind: EventKind) -> Feature:
     t, d = quoted(kind.name), TREND_DAYS
-    return _activity(f"{kind.slug}_change_{d}d_vs_previous_{d}d", "change", kind.more_is,
+    return _per_type(kind, f"{kind.slug}_change_{d}d_vs_previous_{d}d", "change", kind.more_is,
                      Words(f"{t} trend vs previous {d} days", f"tendencia de {t} frente a {d} días anteriores"),
                      Words(f"{t} {{dir}} {{abs_pct}}% vs the previous {d} days",
-                           f"{t}: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"),
-                     window=d, subject=f"event:{kind.slug}", family=kind.family)
+                           f"{t}: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"), d)
 
 
 def share(kind: EventKind, w: int) -> Feature:
     t = quoted(kind.name)
-    return _activity(f"{kind.slug}_share_{w}d", "share", RAISES if kind.trouble else UNKNOWN,
+    return _per_type(kind, f"{kind.slug}_share_{w}d", "share", RAISES if kind.trouble else UNKNOWN,
                      Words(f"{t} share of activity in {w} days", f"cuota de {t} en la actividad en {w} días"),
                      Words(f"{t} is {{pct}}% of activity in {w} days", f"{t}: {{pct}}% de la actividad en {w} días"),
-                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+                     w)
 
 
 def pace(kind: EventKind, w: int) -> Feature:
     t = quoted(kind.name)
-    return _activity(f"{kind.slug}_{TREND_DAYS}d_vs_{w}d_rate", "rate", kind.more_is,
+    return _per_type(kind, f"{kind.slug}_{TREND_DAYS}d_vs_{w}d_rate", "rate", kind.more_is,
                      Words(f"{t} vs its {w}-day pace", f"{t} frente a su ritmo de {w} días"),
                      Words(f"{t} at {{pct}}% of its {w}-day pace", f"{t} al {{pct}}% de su ritmo de {w} días"),
-                     window=TREND_DAYS, subject=f"event:{kind.slug}", family=kind.family)
+                     TREND_DAYS)
 
 
 def value_sum(kind: EventKind, w: int) -> Feature:
     t = quoted(kind.name)
-    return _activity(f"{kind.slug}_value_sum_{w}d", "money", kind.more_is,
+    return _per_type(kind, f"{kind.slug}_value_sum_{w}d", "money", kind.more_is,
                      Words(f"{t} value in {w} days", f"valor de {t} en {w} días"),
-                     Words(f"{t} value {{v}} in {w} days", f"valor de {t}: {{v}} en {w} días"),
-                     window=w, subject=f"event:{kind.slug}", family=kind.family)
+                     Words(f"{t} value {{v}} in {w} days", f"valor de {t}: {{v}} en {w} días"), w)
 
 
 def events_in_window(w: int) -> Feature:

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features import declared
+from features import categorical_features, declared
 from features.clients import TENURE
 from features.events import DAYS_SINCE_LAST_EVENT
 from features.spec import FeatureSpec
@@ -45,7 +45,7 @@ def plain_counts_lightgbm(train: pd.DataFrame, valid: pd.DataFrame, spec: Featur
     """Probability on `valid` from LightGBM with default parameters (100 rounds, 31 leaves) fitted on
     `train`'s plain counts and attributes."""
     names = plain_count_features(spec)
-    categorical = [f.name for f in declared(spec).values() if f.categorical and f.name in names]
+    categorical = [c for c in categorical_features(spec) if c in names]
     params = {"objective": "binary", "seed": seed, "deterministic": True, "force_row_wise": True, "verbosity": -1,
               "num_threads": 1}
     data = lgb.Dataset(train[names].to_numpy(dtype=np.float32), label=train["label"].to_numpy(), feature_name=names,
