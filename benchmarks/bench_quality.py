@@ -60,12 +60,14 @@ def run_one(profile: str, seed: int, clients: int, work: Path, config_file: Path
                                                dst_path=str(folder / "artifacts"))
     rows = pd.read_parquet(path)
     label = rows["label"].to_numpy()
-    scores = {"model": rows["probability"].to_numpy(),
+    # the model's ranking in the deployed model's order; its calibration from the cross-fitted probabilities
+    scores = {"model": rows["ranking_score"].to_numpy(),
               **{c[len(BASELINE):]: rows[c].to_numpy() for c in rows.columns if c.startswith(BASELINE)}}
     figures = {name: classification_metrics(label, p) for name, p in scores.items()}
+    figures["model"]["brier"] = classification_metrics(label, rows["probability"].to_numpy())["brier"]
     strongest = max((n for n in figures if n != "model"), key=lambda n: figures[n]["roc_auc"])
     return {"profile": profile, "seed": seed, "rows": len(rows), "churners": int(label.sum()), "figures": figures,
-            "strongest": strongest, "ece": expected_calibration_error(label, scores["model"], 10),
+            "strongest": strongest, "ece": expected_calibration_error(label, rows["probability"].to_numpy(), 10),
             "oracle_ratio": result["metrics"].get("model_to_oracle_auc_ratio", np.nan),
             "scores": scores, "label": label, "clients": rows["client_id"].to_numpy()}
 

@@ -11,6 +11,7 @@ import pandas as pd
 from features import categorical_features
 from features.spec import FeatureSpec
 from models.calibration import Calibrator
+from models.linear import LinearPart, blend, sigmoid
 
 PARALLEL_ROWS = 20_000
 
@@ -21,12 +22,18 @@ class ModelBundle:
     spec: FeatureSpec
     info: dict = field(default_factory=dict)  # horizon, cutoffs, validation window, ...
     calibrator: Calibrator | None = None
+    linear: LinearPart | None = None  # blended with the booster on the log-odds scale (models.linear)
 
     def predict_raw(self, features: pd.DataFrame) -> np.ndarray:
-        """The booster's probability; columns are aligned to the spec's order by name."""
+        """The model's probability before calibration: the booster's, blended with the linear part's
+        when there is one; columns are aligned to the spec's order by name."""
         matrix = features.reindex(columns=list(self.spec.feature_names)).to_numpy(dtype=np.float32)
         # every core for a big matrix; one thread for a handful of rows, where threads cost more than they save
-        return self.booster.predict(matrix, num_threads=0 if len(matrix) >= PARALLEL_ROWS else 1)
+        threads = 0 if len(matrix) >= PARALLEL_ROWS else 1
+        if self.linear is None:
+            return self.booster.predict(matrix, num_threads=threads)
+        tree = self.booster.predict(matrix, raw_score=True, num_threads=threads)
+        return sigmoid(blend(self.linear.margin(features), tree, self.linear.weight))
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability per row (raw when the model has no calibrator)."""

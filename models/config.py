@@ -45,6 +45,9 @@ class TrainingConfig(BaseModel):
     # choose among the first N candidates of models.tuning.CANDIDATES on an inner out-of-time fold of
     # the training rows (0 or 1: fit with the configured parameters)
     search_candidates: int = Field(0, ge=0, le=4)
+    # blend a logistic regression with the trees on the log-odds scale, its weight chosen on an inner
+    # out-of-time fold of the training rows (models.linear; a weight of 0 keeps the trees alone)
+    linear_blend: bool = True
     # the metric a new model must beat the champion on, on the same window, and by how much
     champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
                              "value_saved_at_capacity"] = "expected_profit"

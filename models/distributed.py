@@ -89,9 +89,10 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
 
     # the estimator sets each worker's threads itself and says so for every fit
     warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
-    if config.monotone_constraints or config.search_candidates > 1:
-        log.warning("the Dask engine fits with the configured LightGBM parameters: training.monotone_constraints "
-                    "and training.search_candidates apply to the local engine only")
+    if config.monotone_constraints or config.search_candidates > 1 or config.linear_blend:
+        log.warning("the Dask engine fits the trees alone with the configured LightGBM parameters: "
+                    "training.monotone_constraints, training.search_candidates and training.linear_blend apply to "
+                    "the local engine only")
     names = list(spec.feature_names)
     categorical = [c for c in categorical_features(spec) if c in names]
     meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool)})
@@ -120,10 +121,10 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
     best = best_iteration(curve, stop)
     log.info("Dask fit: %d rounds grown, validation loss best at %d", len(curve), best)
     raw = booster.predict(valid_rows[names].to_numpy(dtype=np.float32), num_iteration=best, num_threads=1)
-    calibrator, valid_probability, metrics = calibrate(raw, valid_rows, config)
+    graded = calibrate(raw, valid_rows, config)
     if config.refit_on_all_cutoffs:
         refit = DaskLGBMClassifier(client=client, n_estimators=best, **params)
         refit.fit(marked[names], marked["label"], categorical_feature=categorical)
         booster = refit.booster_
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return FitResult(final, best, valid_probability, raw, metrics, split, calibrator)
+    return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator)

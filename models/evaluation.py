@@ -93,19 +93,23 @@ def client_values(monthly_value: np.ndarray | None, n: int, config: EvaluationCo
     return np.where(np.isnan(v), config.default_client_value, v)
 
 
-def evaluate(label: np.ndarray, probability: np.ndarray, value: np.ndarray, config: EvaluationConfig
-             ) -> dict[str, float]:
-    """Every figure of a model on labelled rows."""
+def evaluate(label: np.ndarray, probability: np.ndarray, value: np.ndarray, config: EvaluationConfig,
+             ranking: np.ndarray | None = None) -> dict[str, float]:
+    """Every figure of a model on labelled rows: the probability figures (Brier, log loss, ECE) of
+    `probability`, the ranking figures (ROC and PR AUC, lift, gains, profit of the top k) of
+    `ranking`, which is `probability` unless given."""
     y, p = np.asarray(label), np.asarray(probability, float)
-    out = classification_metrics(y, p)
+    r = p if ranking is None else np.asarray(ranking, float)
+    out = classification_metrics(y, r)
+    out["brier"] = classification_metrics(y, p)["brier"]
     out["log_loss"] = float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))
     out["ece"] = expected_calibration_error(y, p, config.calibration_bins)
-    gains = gains_table(y, p)
+    gains = gains_table(y, r)
     for share in SHARES:
         k = max(1, int(round(len(y) * share)))
         out[f"lift_at_{int(share * 100)}pct"] = float(gains["lift"].iloc[k - 1])
         out[f"gain_at_{int(share * 100)}pct"] = float(gains["gain"].iloc[k - 1])
-    profit = profit_curve(y, p, value, config)
+    profit = profit_curve(y, r, value, config)
     best = int(profit["profit"].to_numpy().argmax())
     out["expected_profit"] = float(max(profit["profit"].iloc[best], 0.0))
     out["profit_best_share"] = float(profit["share"].iloc[best]) if profit["profit"].iloc[best] > 0 else 0.0

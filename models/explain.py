@@ -1,4 +1,5 @@
-"""Plain-language reasons from LightGBM's per-row contributions (`pred_contrib`).
+"""Plain-language reasons from LightGBM's per-row contributions (`pred_contrib`), with the linear
+part's terms joined to them where the model blends one in (models.linear).
 
 Every sentence comes from the feature's declaration (`features.declarations`): its reason
 template in English and Spanish, its family and its subject. No feature name is parsed here. A
@@ -20,6 +21,7 @@ from features import declared
 from features.declarations import FAMILIES, Feature
 from features.spec import FeatureSpec
 from features.surveys import GROUP_WORDS, LAST_SCORE, nps_group_names
+from models.linear import LinearPart
 
 __all__ = ["FAMILIES", "Reason", "contributions", "reason_text", "render", "top_reasons", "feature_label"]
 
@@ -34,13 +36,18 @@ class Reason:
     text: str
 
 
-def contributions(booster: lgb.Booster, features: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """Per-row, per-feature contributions to the log-odds (the last column, the bias, dropped)."""
+def contributions(booster: lgb.Booster, features: pd.DataFrame, spec: FeatureSpec,
+                  linear: LinearPart | None = None) -> np.ndarray:
+    """Per-row, per-feature contributions to the log-odds (the last column, the bias, dropped); with
+    a linear part, `(1 - weight) x` the trees' plus `weight x` its terms, as the blend adds them."""
     matrix = features.reindex(columns=list(spec.feature_names)).to_numpy(dtype=np.float32)
     if not len(matrix):
         return np.zeros((0, len(spec.feature_names)))
     # TreeSHAP is the costly part of a list (a tree walk per row and feature): use every core
-    return booster.predict(matrix, pred_contrib=True, num_threads=os.cpu_count() or 1)[:, :-1]
+    trees = booster.predict(matrix, pred_contrib=True, num_threads=os.cpu_count() or 1)[:, :-1]
+    if linear is None:
+        return trees
+    return (1.0 - linear.weight) * trees + linear.weight * linear.terms(features)
 
 
 def _number(value: float) -> str:

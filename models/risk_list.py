@@ -116,7 +116,7 @@ def select(scored: pd.DataFrame, options: ListOptions) -> pd.DataFrame:
 
 def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
     """The top reasons of each feature row (a tree walk per row: call it on listed rows only)."""
-    contrib = contributions(bundle.booster, rows, bundle.spec)
+    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear)
     return top_reasons(contrib, rows, bundle.spec, lang)
 
 

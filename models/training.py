@@ -17,6 +17,7 @@ from features import categorical_features, monotone_directions
 from features.spec import FeatureSpec
 from models.calibration import Calibrator, cross_fitted
 from models.config import TrainingConfig
+from models.linear import LinearPart, blend, fit_linear, sigmoid
 from models.metrics import classification_metrics
 
 log = logging.getLogger(__name__)
@@ -166,24 +167,44 @@ def lightgbm_dataset(rows: pd.DataFrame, mask: np.ndarray, spec: FeatureSpec, re
 class FitResult:
     booster: lgb.Booster
     best_iteration: int
-    valid_probability: np.ndarray      # calibrated, cross-fitted: what the metrics grade
+    valid_probability: np.ndarray      # calibrated, cross-fitted: what the calibration figures grade
     valid_probability_raw: np.ndarray  # the early-stopped booster's own
+    valid_ranking: np.ndarray          # in the deployed model's order: what the ranking figures grade
     metrics: dict[str, float]
     split: Split
     calibrator: Calibrator | None = None
     search: list[dict] = field(default_factory=list)  # each candidate's inner-fold grade (search_candidates)
+    linear: LinearPart | None = None  # the blend's linear part (weight > 0), refitted as the booster is
+    blend_grades: dict[float, float] = field(default_factory=dict)  # inner-fold ROC AUC per blend weight
 
 
-def calibrate(raw: np.ndarray, valid: pd.DataFrame, config: TrainingConfig
-              ) -> tuple[Calibrator | None, np.ndarray, dict[str, float]]:
-    """The calibrator on the validation rows' raw scores, their cross-fitted probabilities, the figures."""
+@dataclass(frozen=True)
+class Calibrated:
+    """A calibrator learnt on the validation rows, and what grades the model on those rows."""
+
+    calibrator: Calibrator | None
+    probability: np.ndarray  # cross-fitted: no row's calibrator saw its client (calibration figures)
+    ranking: np.ndarray      # the deployed model's order (ranking figures)
+    metrics: dict[str, float]
+
+
+def calibrate(raw: np.ndarray, valid: pd.DataFrame, config: TrainingConfig) -> Calibrated:
+    """The calibrator on the validation rows' raw scores, their cross-fitted probabilities, the figures.
+
+    Ranking figures follow the order the deployed model keeps. One sigmoid is monotone, so its order
+    is the booster's whatever rows fitted it; cross-fitting two sigmoids on two halves of the clients
+    would reorder the pooled rows and grade a ranking no deployed model produces. An isotonic map
+    makes ties where it was fitted, so there the cross-fitted probabilities grade the ranking too.
+    """
     label = valid["label"].to_numpy()
-    calibrator, valid_probability = None, raw
+    calibrator, probability, ranking = None, raw, raw
     if config.calibration != "none" and len(np.unique(label)) == 2:
         # learnt on out-of-time rows the booster never saw; graded cross-fitted, by client
         calibrator = Calibrator(config.calibration).fit(raw, label)
-        valid_probability = cross_fitted(raw, label, valid["client_id"], config.calibration, config.seed)
-    return calibrator, valid_probability, classification_metrics(label, valid_probability)
+        probability = cross_fitted(raw, label, valid["client_id"], config.calibration, config.seed)
+        ranking = calibrator.transform(raw) if config.calibration == "sigmoid" else probability
+    metrics = {**classification_metrics(label, ranking), "brier": classification_metrics(label, probability)["brier"]}
+    return Calibrated(calibrator, probability, ranking, metrics)
 
 
 def best_iteration(curve: list[float], stopping_rounds: int) -> int:
@@ -212,6 +233,13 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         config, search = choose_params(rows.loc[split.train].reset_index(drop=True), spec, config)
         log.info("parameter search on an inner fold of the training rows: %s",
                  "; ".join(f"{g['params'] or 'configured'} ROC AUC {g['roc_auc']:.4f}" for g in search))
+    weight, blend_grades = 0.0, {}
+    if config.linear_blend:
+        from models.tuning import choose_blend_weight  # tuning builds on this module
+
+        weight, blend_grades = choose_blend_weight(rows.loc[split.train].reset_index(drop=True), spec, config)
+        log.info("linear blend on an inner fold of the training rows: weight %.1f (%s)", weight,
+                 ", ".join(f"{w:.1f}: {g:.4f}" for w, g in blend_grades.items()))
     params = lightgbm_params(config, len(rows), spec)
     train_set = lightgbm_dataset(rows, split.train, spec)
     valid_set = lightgbm_dataset(rows, split.valid, spec, reference=train_set)
@@ -220,11 +248,27 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
                         callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
     best = max(1, booster.best_iteration or booster.current_iteration())
     names = list(spec.feature_names)
-    raw = booster.predict(rows.loc[split.valid, names].to_numpy(dtype=np.float32), num_iteration=best,
-                          num_threads=1)
-    calibrator, valid_probability, metrics = calibrate(raw, rows.loc[split.valid], config)
+    valid_matrix = rows.loc[split.valid, names].to_numpy(dtype=np.float32)
+    linear = None
+    if weight > 0:
+        linear = linear_part(rows.loc[split.train], spec, config, weight)
+        tree = booster.predict(valid_matrix, num_iteration=best, raw_score=True, num_threads=1)
+        raw = sigmoid(blend(linear.margin(rows.loc[split.valid]), tree, weight))
+    else:
+        raw = booster.predict(valid_matrix, num_iteration=best, num_threads=1)
+    graded = calibrate(raw, rows.loc[split.valid], config)
     if config.refit_on_all_cutoffs:
         everything = np.ones(len(rows), dtype=bool)
         booster = lgb.train(params, lightgbm_dataset(rows, everything, spec), num_boost_round=best)
+        if linear is not None:
+            linear = linear_part(rows, spec, config, weight)
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return FitResult(final, best, valid_probability, raw, metrics, split, calibrator, search)
+    return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator,
+                     search, linear, blend_grades)
+
+
+def linear_part(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig, weight: float) -> LinearPart:
+    """The blend's logistic regression on `rows`, at `weight`."""
+    names = list(spec.feature_names)
+    return fit_linear(rows, rows["label"].to_numpy(), names, categorical_features(spec), config.seed
+                      ).with_weight(weight)

@@ -20,8 +20,9 @@ import pandas as pd
 
 from features.spec import FeatureSpec
 from models.config import LightGBMParams, TrainingConfig
+from models.linear import choose_weight
 from models.metrics import classification_metrics
-from models.training import lightgbm_dataset, lightgbm_params, split_rows, validation_window
+from models.training import lightgbm_dataset, lightgbm_params, linear_part, split_rows, validation_window
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,26 @@ def choose_params(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig
         graded.append({"params": params, "roc_auc": result["roc_auc"], "cutoffs": list(result["cutoffs"])})
     best = max(range(len(graded)), key=lambda i: (graded[i]["roc_auc"], -i))
     return with_params(config, graded[best]["params"]), graded
+
+
+def choose_blend_weight(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig
+                        ) -> tuple[float, dict[float, float]]:
+    """The linear part's weight in the blend (models.linear), graded on an inner out-of-time fold of
+    `rows` (the training rows alone), and every weight's ROC AUC there. The trees alone (0) when the
+    inner fold cannot grade: one class on either side."""
+    (train, valid), = rolling_origin_folds(rows, 1, config.model_copy(update={"seed": config.seed + 1}))
+    if rows.loc[train, "label"].nunique() < 2 or rows.loc[valid, "label"].nunique() < 2:
+        return 0.0, {}
+    train_set = lightgbm_dataset(rows, train, spec)
+    valid_set = lightgbm_dataset(rows, valid, spec, reference=train_set)
+    booster = lgb.train(lightgbm_params(config, len(rows), spec), train_set, num_boost_round=config.max_boost_rounds,
+                        valid_sets=[valid_set], valid_names=["validation"],
+                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+    best = max(1, booster.best_iteration or booster.current_iteration())
+    tree = booster.predict(rows.loc[valid, list(spec.feature_names)].to_numpy(dtype=np.float32), num_iteration=best,
+                           raw_score=True, num_threads=1)
+    linear = linear_part(rows.loc[train], spec, config, 1.0)
+    return choose_weight(rows.loc[valid, "label"].to_numpy(), linear.margin(rows.loc[valid]), tree)
 
 
 def evaluate_params(rows: pd.DataFrame, spec: FeatureSpec, training_config: TrainingConfig,

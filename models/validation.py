@@ -37,7 +37,8 @@ class ValidationReport:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     beats_baselines: bool
-    predictions: pd.DataFrame  # client_id, cutoff, label, probability, probability_uncalibrated, value
+    # client_id, cutoff, label, probability (cross-fitted), probability_uncalibrated, ranking_score, value
+    predictions: pd.DataFrame
     importance: pd.DataFrame
     curves: Curves
     notes: list[str]
@@ -48,9 +49,12 @@ def finite(figures: dict[str, float]) -> dict[str, float]:
 
 
 def grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.ndarray,
-          config: EvaluationConfig, others: dict[str, np.ndarray] | None = None) -> tuple[dict[str, float], Curves]:
-    """Every figure of calibrated probabilities (with the raw ones' calibration figures) and the curves."""
-    metrics = finite(evaluate(label, calibrated, value, config))
+          config: EvaluationConfig, others: dict[str, np.ndarray] | None = None,
+          ranking: np.ndarray | None = None) -> tuple[dict[str, float], Curves]:
+    """Every figure of calibrated probabilities (with the raw ones' calibration figures) and the curves;
+    the ranking figures and curves of `ranking` when given (the deployed model's order)."""
+    order = calibrated if ranking is None else ranking
+    metrics = finite(evaluate(label, calibrated, value, config, order))
     before = finite(evaluate(label, raw, value, config))
     for key in CALIBRATION_FIGURES:
         if key in before:
@@ -59,9 +63,9 @@ def grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.
     curves = Curves(
         reliability={"before calibration": reliability_table(label, raw, config.calibration_bins),
                      "after calibration": reliability_table(label, calibrated, config.calibration_bins)},
-        gains={"model": gains_table(label, calibrated),
+        gains={"model": gains_table(label, order),
                **{n: gains_table(label, p) for n, p in (others or {}).items()}},
-        profit=profit_curve(label, calibrated, value, config), capacity_share=capacity)
+        profit=profit_curve(label, order, value, config), capacity_share=capacity)
     return metrics, curves
 
 
@@ -75,7 +79,7 @@ def validation_report(rows: pd.DataFrame, result: FitResult, bundle: ModelBundle
                           len(valid), config)
     predictions = valid[["client_id", "cutoff", "label"]].assign(
         cutoff=valid["cutoff"].dt.date.astype(str), probability=result.valid_probability,
-        probability_uncalibrated=result.valid_probability_raw, value=value)
+        probability_uncalibrated=result.valid_probability_raw, ranking_score=result.valid_ranking, value=value)
     scores = baseline_scores(rows.loc[result.split.train], valid, bundle.spec, seed)
     predictions = predictions.assign(**{f"baseline: {name}": p for name, p in scores.items()})
     figures = {name: finite(evaluate(label, p, value, config)) for name, p in scores.items()}
@@ -83,7 +87,8 @@ def validation_report(rows: pd.DataFrame, result: FitResult, bundle: ModelBundle
         if name.startswith("recency"):  # a recency rank is not a probability: only its ranking counts
             for key in CALIBRATION_FIGURES:
                 figures[name].pop(key, None)
-    metrics, curves = grade(label, result.valid_probability, result.valid_probability_raw, value, config, scores)
+    metrics, curves = grade(label, result.valid_probability, result.valid_probability_raw, value, config, scores,
+                            result.valid_ranking)
     if truth is not None:
         metrics.update(oracle_comparison(truth, predictions))
     beaten_by = [name for name, f in figures.items()
@@ -106,7 +111,7 @@ def baseline_scores(train: pd.DataFrame, valid: pd.DataFrame, spec: FeatureSpec,
 
 def global_importance(bundle: ModelBundle, rows: pd.DataFrame) -> pd.DataFrame:
     """Gain per feature and mean |contribution| on the given rows, strongest first."""
-    contrib = contributions(bundle.booster, rows, bundle.spec)
+    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear)
     frame = pd.DataFrame({"feature": list(bundle.spec.feature_names),
                           "gain": bundle.booster.feature_importance(importance_type="gain"),
                           "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(contrib) else 0.0})
@@ -121,6 +126,7 @@ def oracle_comparison(truth: pd.DataFrame, predictions: pd.DataFrame) -> dict[st
     joined = predictions.merge(truth[["client_id", "cutoff", "p_true"]], on=["client_id", "cutoff"], how="inner")
     if len(joined) < len(predictions) * 0.9 or joined["label"].nunique() < 2:
         return {}
-    model_auc = classification_metrics(joined["label"], joined["probability"])["roc_auc"]
+    ranking = joined["ranking_score"] if "ranking_score" in joined else joined["probability"]
+    model_auc = classification_metrics(joined["label"], ranking)["roc_auc"]
     oracle_auc = classification_metrics(joined["label"], joined["p_true"])["roc_auc"]
     return {"oracle_roc_auc": oracle_auc, "model_to_oracle_auc_ratio": model_auc / oracle_auc}

@@ -87,7 +87,8 @@ def _bundle(training: TrainingData, result: FitResult, config: AppConfig, timer:
         "input_fingerprint": training.loaded.fingerprint,
         "engine": config.engine.kind,
     }
-    bundle = ModelBundle(booster=result.booster, spec=training.spec, info=info, calibrator=result.calibrator)
+    bundle = ModelBundle(booster=result.booster, spec=training.spec, info=info, calibrator=result.calibrator,
+                         linear=result.linear)
     with timer("reference"):
         # what tonight's rows are compared with (drift gate): the latest training cutoff
         rows = training.rows

@@ -1,9 +1,11 @@
 """The pyfunc model, logged as code (MLflow "models from code"): no pickled Python object.
 
-The booster is stored in LightGBM's own text format and the FeatureSpec with joblib; MLflow
-calls `load_context` and `predict` with keyword arguments, so `context` and `model_input`
-are part of the interface.
+The booster is stored in LightGBM's own text format, the blend's linear part (if any) as JSON and
+the FeatureSpec with joblib; MLflow calls `load_context` and `predict` with keyword arguments, so
+`context` and `model_input` are part of the interface.
 """
+
+import json
 
 import joblib
 import lightgbm as lgb
@@ -12,6 +14,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from models.bundle import ModelBundle
+from models.linear import LinearPart
 
 
 class ChurnModel(PythonModel):
@@ -20,8 +23,12 @@ class ChurnModel(PythonModel):
     def load_context(self, context):
         booster = lgb.Booster(model_file=context.artifacts["booster"])
         payload = joblib.load(context.artifacts["spec"])
+        linear = context.artifacts.get("linear")  # the blend's logistic regression, when the model has one
+        if linear is not None:
+            with open(linear, encoding="utf-8") as handle:
+                linear = LinearPart.from_dict(json.load(handle))
         self.bundle = ModelBundle(booster=booster, spec=payload["spec"], info=payload["info"],
-                                  calibrator=payload.get("calibrator"))
+                                  calibrator=payload.get("calibrator"), linear=linear)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pd.DataFrame({"churn_probability": self.bundle.predict(model_input)})

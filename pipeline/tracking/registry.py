@@ -59,12 +59,16 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> t
         spec_path = Path(tmp) / "spec.joblib"
         bundle.booster.save_model(str(booster_path))
         joblib.dump({"spec": bundle.spec, "info": bundle.info, "calibrator": bundle.calibrator}, spec_path)
+        artifacts = {"booster": str(booster_path), "spec": str(spec_path)}
+        if bundle.linear is not None:  # the blend's logistic regression, as numbers
+            artifacts["linear"] = str(Path(tmp) / "linear.json")
+            Path(artifacts["linear"]).write_text(json.dumps(bundle.linear.to_dict()))
         sample = example.reindex(columns=list(bundle.spec.feature_names)).astype(np.float32)
         signature = infer_signature(sample, pd.DataFrame({"churn_probability": bundle.predict(sample)}))
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(Path(__file__).with_name("pyfunc_model.py")),
-            artifacts={"booster": str(booster_path), "spec": str(spec_path)},
+            artifacts=artifacts,
             signature=signature,
             input_example=sample.head(3),
             registered_model_name=model_name,

@@ -30,7 +30,8 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
                        "cutoff_anchor": plan.anchor, "validation_kind": result.split.kind,
                        "validation_window": ",".join(result.split.window), "calibration": tc.calibration,
                        "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
-                       "training_rows": training.total_rows, "seed": tc.seed, "engine": config.engine.kind})
+                       "training_rows": training.total_rows, "seed": tc.seed, "engine": config.engine.kind,
+                       "linear_weight": 0.0 if result.linear is None else result.linear.weight})
     mlflow.log_metrics({f"validation_{k}": v for k, v in report.metrics.items()})
     mlflow.set_tags({"input_fingerprint": training.loaded.fingerprint, "code_version": code_version(),
                      "data_folder": data_location(data), "kind": "training",
@@ -42,6 +43,10 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
     registry.log_json(catalogue_records(spec), "features.json")
     if result.search:
         registry.log_json(result.search, "parameter_search.json")
+    if result.blend_grades:
+        registry.log_json({"chosen_weight": 0.0 if result.linear is None else result.linear.weight,
+                           "inner_fold_roc_auc": {f"{w:.1f}": g for w, g in result.blend_grades.items()}},
+                          "linear_blend.json")
     registry.log_text(catalogue_markdown(spec), "features.md")
     registry.log_frame(report.importance, "importance.parquet")
     registry.log_frame(report.predictions, "validation_predictions.parquet")

@@ -68,9 +68,9 @@ def test_reasons_are_computed_only_for_exported_rows(bundle, monkeypatch):
     seen = []
     real = risk_list.contributions
 
-    def spy(booster, rows, spec):
+    def spy(booster, rows, *rest):
         seen.append(len(rows))
-        return real(booster, rows, spec)
+        return real(booster, rows, *rest)
 
     monkeypatch.setattr(risk_list, "contributions", spy)
     build(bundle, capacity=2)

@@ -85,7 +85,7 @@ def test_validation_auc_is_good_and_close_to_the_generators_own_probability(work
                          cutoff=pd.to_datetime(truth["as_of"]).dt.date.astype(str))
     joined = valid.merge(truth, on=["client_id", "cutoff"], how="inner")
     assert len(joined) == len(valid)  # every validation row is a client active at a month-end
-    model_auc = roc_auc_score(joined["label"], joined["probability"])
+    model_auc = roc_auc_score(joined["label"], joined["ranking_score"])  # the deployed model's order
     oracle_auc = roc_auc_score(joined["label"], joined["p_true"])
     assert model_auc >= 0.75
     assert abs(model_auc - oracle_auc) <= 0.05, (model_auc, oracle_auc)

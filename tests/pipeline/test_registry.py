@@ -25,9 +25,36 @@ def registered(trained_store):
     tables = load_folder(trained_store.data, quarantine_dir=None, max_rejected_share=1.0, require_churn=False).tables
     features = build_features(tables, [pd.Timestamp("2025-12-31")], model.bundle.spec)
     names = list(model.bundle.spec.feature_names)
-    # the booster's own probability, straight from LightGBM on the model's columns
-    raw = model.bundle.booster.predict(features[names].to_numpy(dtype=np.float32), num_threads=1)
-    return model, features, names, raw
+    # the model's probability before calibration, by hand: the booster's log-odds straight from
+    # LightGBM on the model's columns, blended with the logistic regression read from linear.json
+    tree = model.bundle.booster.predict(features[names].to_numpy(dtype=np.float32), raw_score=True, num_threads=1)
+    linear = model.bundle.linear
+    if linear is None:
+        return model, features, names, 1 / (1 + np.exp(-tree))
+    x = features[names].to_numpy(dtype=float)
+
+    def column(c):  # a value with missing ones set to the median, a missing indicator, a category's indicator
+        v = x[:, c.feature]
+        raw = {"value": np.where(np.isnan(v), c.level, v), "missing": np.isnan(v), "level": v == c.level}[c.kind]
+        return (raw - c.centre) / c.scale
+
+    margin = linear.intercept + sum(c.coefficient * column(c) for c in linear.columns)
+    return model, features, names, 1 / (1 + np.exp(-(linear.weight * margin + (1 - linear.weight) * tree)))
+
+
+def test_the_registered_model_holds_the_blend_the_training_run_chose(trained_store, registered):
+    model = registered[0]
+    run = mlflow.get_run(trained_store.result["run_id"])
+    weight = float(run.data.params["linear_weight"])
+    path = mlflow.artifacts.download_artifacts(run_id=trained_store.result["run_id"], artifact_path="linear_blend.json")
+    with open(path, encoding="utf-8") as f:
+        chosen = json.load(f)
+    grades = chosen["inner_fold_roc_auc"]
+    assert weight == chosen["chosen_weight"] == float(max(grades, key=lambda w: (grades[w], -float(w))))
+    assert len(grades) == 7
+    assert weight > 0, "on this data the inner fold blends the logistic regression in: the checks below need it"
+    assert model.bundle.linear is not None and model.bundle.linear.weight == weight
+    assert len(model.bundle.linear.columns) >= len(registered[2]) // 2  # numbers as data, not a pickled estimator
 
 
 def test_the_registered_model_holds_the_calibrator_learnt_on_the_validation_fold(trained_store, registered):
