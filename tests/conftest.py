@@ -35,23 +35,30 @@ N_CLIENTS = 1500
 SEED = 4
 
 # With `-n`, pytest-xdist hands out whole files (pyproject: --dist loadfile, so a module's fixtures
-# are built once) in collection order (--no-loadscope-reorder). These modules take longest, longest
-# first: they start at once on separate workers and the many short files fill in behind them,
-# instead of a long module starting last while the other workers sit idle. The rest keep their order.
+# are built once) in collection order (--no-loadscope-reorder), a new file to a worker as it runs out.
+# These modules take longest, longest first: they start early and the many short files fill in behind
+# them, instead of a long module starting last while the other workers sit idle. The first two start
+# at once on two workers: test_nightly builds the shared trained store (`_built_once`) while
+# test_end_to_end spends its first minute on data and a model of its own, then finds the store ready.
+# The rest keep their order.
 SLOWEST_FIRST = (
-    "pipeline/test_dask_engine.py",
     "pipeline/test_nightly.py",
     "pipeline/test_end_to_end.py",
-    "pipeline/test_quality.py",
+    "pipeline/test_dask_engine.py",
     "pipeline/test_bench_quality.py",
-    "pipeline/test_tuning_job.py",
     "notebooks/test_notebooks.py",
-    "pipeline/test_champion_across_data.py",
+    "pipeline/test_tuning_job.py",
     "pipeline/test_champion.py",
-    "features/test_point_in_time.py",
+    "pipeline/test_quality.py",
+    "pipeline/test_champion_across_data.py",
+    "pipeline/test_exports.py",
+    "models/test_training.py",
     "pipeline/test_reproducibility.py",
+    "features/test_point_in_time.py",
+    "pipeline/test_profiles.py",
     "pipeline/test_layout.py",
     "pipeline/test_bad_input.py",
+    "pipeline/test_cli_errors.py",
 )
 
 
