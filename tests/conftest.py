@@ -6,6 +6,11 @@ churn@champion in one MLflow sqlite store.
 `new_store`: an empty MLflow sqlite store of a test's own.
 `churn_here`: the `churn` command run in this process, for tests not about the process itself.
 
+With `-n`, the data, the trained store and the empty-store template are built once for the whole run,
+by the first worker to need them (a file lock under pytest's base folder, `_built_once`); every worker
+then works on a copy of its own of the store file (scoring runs log there), the data and the trained
+model's artifacts being read-only.
+
 Both are READ-ONLY for the tests that use them: a test that writes outputs does so in its own
 folder (`folder_with_data`), and a test that registers, promotes or tunes models trains into a
 store of its own. Imports of project code stay inside the fixtures, so a module being moved
@@ -30,23 +35,30 @@ N_CLIENTS = 1500
 SEED = 4
 
 # With `-n`, pytest-xdist hands out whole files (pyproject: --dist loadfile, so a module's fixtures
-# are built once) in collection order (--no-loadscope-reorder). These modules take longest, longest
-# first: they start at once on separate workers and the many short files fill in behind them,
-# instead of a long module starting last while the other workers sit idle. The rest keep their order.
+# are built once) in collection order (--no-loadscope-reorder), a new file to a worker as it runs out.
+# These modules take longest, longest first: they start early and the many short files fill in behind
+# them, instead of a long module starting last while the other workers sit idle. The first two start
+# at once on two workers: test_nightly builds the shared trained store (`_built_once`) while
+# test_end_to_end spends its first minute on data and a model of its own, then finds the store ready.
+# The rest keep their order.
 SLOWEST_FIRST = (
-    "pipeline/test_dask_engine.py",
     "pipeline/test_nightly.py",
     "pipeline/test_end_to_end.py",
-    "pipeline/test_quality.py",
+    "pipeline/test_dask_engine.py",
     "pipeline/test_bench_quality.py",
-    "pipeline/test_tuning_job.py",
     "notebooks/test_notebooks.py",
-    "pipeline/test_champion_across_data.py",
+    "pipeline/test_tuning_job.py",
     "pipeline/test_champion.py",
-    "features/test_point_in_time.py",
+    "pipeline/test_quality.py",
+    "pipeline/test_champion_across_data.py",
+    "pipeline/test_exports.py",
+    "models/test_training.py",
     "pipeline/test_reproducibility.py",
+    "features/test_point_in_time.py",
+    "pipeline/test_profiles.py",
     "pipeline/test_layout.py",
     "pipeline/test_bad_input.py",
+    "pipeline/test_cli_errors.py",
 )
 
 
@@ -71,13 +83,38 @@ class TrainedStore:
         return self.result["model_uri"]
 
 
+def _built_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder <run>/<name>, filled by `build(folder)` once for the whole run: with `-n`, by the
+    first worker to get here while the others wait on the lock and then take what it built. <run> is
+    the base folder of the run (the parent of each worker's own) and a new one each run, so nothing
+    carries over from run to run."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = run / f"built_{name}", run / f"built_{name}.done"
+    with open(run / f"built_{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+                folder.mkdir()
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def generated_data(tmp_path_factory) -> Path:
-    from pipeline.synth.generator import generate
+    def build(folder: Path) -> None:
+        from pipeline.synth.generator import generate
 
-    folder = tmp_path_factory.mktemp("shared") / "data"
-    generate(folder, n_clients=N_CLIENTS, seed=SEED)
-    return folder
+        generate(folder / "data", n_clients=N_CLIENTS, seed=SEED)
+
+    return _built_once(tmp_path_factory, "shared", build) / "data"
 
 
 @pytest.fixture(scope="session")
@@ -87,10 +124,13 @@ def new_store(tmp_path_factory):
     beside the file, as for any sqlite store of this project (pipeline/tracking/registry.py)."""
     import shutil
 
-    from mlflow import MlflowClient
+    def build(folder: Path) -> None:
+        from mlflow import MlflowClient
 
-    template = tmp_path_factory.mktemp("empty_store") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{template}", registry_uri=f"sqlite:///{template}").search_experiments()
+        uri = f"sqlite:///{folder / 'mlflow.db'}"
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
+
+    template = _built_once(tmp_path_factory, "empty_store", build) / "mlflow.db"
 
     def make(db: Path) -> str:
         assert not db.exists(), db
@@ -102,13 +142,26 @@ def new_store(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_store(generated_data, tmp_path_factory, new_store) -> TrainedStore:
-    from pipeline.config import load_config
-    from pipeline.jobs.train import train
+    """Trained once for the run (`_built_once`); each worker gets a copy of the store file, so the
+    scoring runs its tests log land in a store of its own. The copy's registered model points to the
+    artifacts where they were logged (beside the first store), which no test writes."""
+    import pickle
+    import shutil
 
+    def build(folder: Path) -> None:
+        from pipeline.config import load_config
+        from pipeline.jobs.train import train
+
+        uri = new_store(folder / "mlflow.db")
+        result = train(generated_data, config=load_config(None), tracking_uri=uri, out=folder / "train")
+        (folder / "result.pickle").write_bytes(pickle.dumps(result))
+
+    built = _built_once(tmp_path_factory, "shared_store", build)
     root = tmp_path_factory.mktemp("shared_store")
-    uri = new_store(root / "mlflow.db")
-    result = train(generated_data, config=load_config(None), tracking_uri=uri, out=root / "train")
-    return TrainedStore(generated_data, uri, result)
+    shutil.copyfile(built / "mlflow.db", root / "mlflow.db")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = pickle.loads((built / "result.pickle").read_bytes())
+    return TrainedStore(generated_data, uri, {**result, "tracking_uri": uri})
 
 
 @pytest.fixture(scope="session")

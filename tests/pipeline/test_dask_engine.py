@@ -143,17 +143,19 @@ def test_dask_score_publishes_the_local_bytes(trained, cluster, active_at):
 
 
 def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, cluster, new_store):
-    """On 6,000 clients (12 monthly cutoffs, ~60k rows) the Dask fit's validation ROC AUC is within
-    0.01 of the local fit's; on a few hundred validation churners the noise is larger than that."""
+    """On 3,000 clients (12 monthly cutoffs, ~30k rows, in 3 partitions as on 6,000 before) the Dask
+    fit's validation ROC AUC is within 0.01 of the local fit's. Measured differences: 0.0007 here
+    (0.0018 in 2 partitions; 0.0015 on 6,000 clients), 0.0038 on seed 22 in 2 partitions; on much less
+    data the noise nears 0.01."""
     import mlflow
 
     root, _, _ = trained
     # a store of its own: this test registers two models, and the shared store stays as it was
     uri = new_store(root / "training.db")
     data = root / "train_data"
-    generate(data, n_clients=6000, seed=21)
+    generate(data, n_clients=3000, seed=21)
     local = train(data, config=load_config(None), tracking_uri=uri, out=root / "train_local")
-    spread = train(data, config=_dask(cluster.scheduler_address, partition_clients=2000), tracking_uri=uri,
+    spread = train(data, config=_dask(cluster.scheduler_address, partition_clients=1000), tracking_uri=uri,
                    out=root / "train_dask")
     assert spread["model_version"] != local["model_version"]
     assert spread["validation"] == local["validation"] and spread["cutoffs"] == local["cutoffs"]

@@ -382,13 +382,28 @@ def _score_here(root: Path, uri: str, model: str, out: Path, as_of: str | None =
           as_of_date=None if as_of is None else dt.date.fromisoformat(as_of))
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_server):
+@pytest.fixture(scope="module")
+def published(trained) -> tuple[Path, Path]:
+    """Read-only folders for the kill tests, scored in this process: `first`, one run as of
+    2025-12-30 (each test copies it, as the folder a killed run finds), and `reference`, the same
+    run followed by one as of 2025-12-31, never interrupted (same history, same ranks)."""
+    root, uri, model = trained
+    first, reference = root / "published_first", root / "published_reference"
+    _score_here(root, uri, model, first, "2025-12-30")
+    for as_of in ("2025-12-30", "2025-12-31"):
+        _score_here(root, uri, model, reference, as_of)
+    return first, reference
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_server, published):
+    import shutil
     import signal
     import time
 
     root, uri, model = trained
+    first, reference = published
     out = root / "killed"
-    _score_here(root, uri, model, out, "2025-12-30")
+    shutil.copytree(first, out, symlinks=True)  # a run as of 2025-12-30 published here
     before = _snapshot(out)
     # kill the next run the moment it starts writing its outputs
     victim = fork_server.start(["--data", str(root / "data"), "--out", str(out), "--model", model, "--capacity", "30"],
@@ -401,10 +416,7 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_serve
     assert victim.returncode == -signal.SIGKILL
     assert _snapshot(out) == before
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
-    # the rerun after a kill publishes the expected list
-    reference = root / "reference"  # the same two runs, never interrupted (same history, same ranks)
-    for as_of in ("2025-12-30", "2025-12-31"):
-        _score_here(root, uri, model, reference, as_of)
+    # the rerun after a kill publishes the expected list: that of the same two runs never interrupted
     _score_here(root, uri, model, out)
     assert _snapshot(out) == _snapshot(reference)
     assert not any((out / "runs").glob(".tmp-*"))
@@ -436,16 +448,12 @@ main()
 """
 
 
-def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork_server):
+def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork_server, published):
     import shutil
 
     root, uri, model = trained
-    reference = root / "kill_reference"
-    for as_of in ("2025-12-30", "2025-12-31"):
-        _score_here(root, uri, model, reference, as_of)
+    first, reference = published
     after = _snapshot(reference)
-    first = root / "kill_first"
-    _score_here(root, uri, model, first, "2025-12-30")
     before = _snapshot(first)
     for step, (function, nth, expected) in KILL_AT.items():
         out = root / f"kill_{function}"

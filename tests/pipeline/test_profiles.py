@@ -192,10 +192,10 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def test_cli_generates_a_profile(tmp_path: Path) -> None:
-    done = _cli(["generate", "--profile", "snapshot", "--out", str(tmp_path / "x"), "--clients", "300", "--json"],
-                tmp_path)
-    assert done.returncode == 0, done.stderr
+def test_cli_generates_a_profile(tmp_path: Path, churn_here) -> None:
+    # in this process (tests/conftest.py): what the command writes is the point, not its process
+    done = churn_here(["generate", "--profile", "snapshot", "--out", str(tmp_path / "x"), "--clients", "300",
+                       "--json"], tmp_path, {**os.environ, "PYTHONPATH": str(ROOT)})
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["profile"] == "snapshot" and result["rows"]["clients"] == 300
     assert sorted(p.stem for p in (tmp_path / "x").glob("*.parquet")) == ["churn", "clients", "truth"]
