@@ -73,9 +73,9 @@ def write(tmp_path, lang="en", **kwargs):
     return write_outputs(listed, scored, summary, tmp_path / "out", lang)
 
 
-def read_csv_rows(path):
+def read_csv_rows(path, delimiter=","):
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.reader(handle))
+        return list(csv.reader(handle, delimiter=delimiter))
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +224,38 @@ def test_csv_starts_with_a_bom_uses_newlines_and_keeps_accents(english):
     assert frame[texts.header("recommended_action", "en")][1] == "Agendar sesión de ayuda"
 
 
+def test_english_csv_reads_back_with_comma_separator_and_decimal_point(english):
+    frame = pd.read_csv(english["csv"], sep=",", decimal=".", encoding="utf-8-sig")
+    assert frame[texts.header("churn_probability", "en")].tolist() == [0.62, 0.2, 0.05]
+    assert frame[texts.header("monthly_value", "en")].tolist() == [100.0, 50.0, 20.0]
+    assert frame[texts.header("expected_value_at_risk", "en")].tolist() == [744.0, 120.0, 12.0]
+    assert frame[texts.header("rank", "en")].tolist() == [1, 2, 3]
+    assert english["csv"].read_bytes().split(b"\n")[1].count(b";") == 1  # only inside "+cmd; Página vista"
+
+
+def test_spanish_csv_reads_back_with_semicolon_separator_and_decimal_comma(spanish):
+    raw = spanish["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    first = raw.decode("utf-8-sig").split("\n")[1]
+    assert first.startswith('"\'=HYPERLINK(""evil"",""click"")";1;0,62;alto;100,00;744,00;detractor;')
+    frame = pd.read_csv(spanish["csv"], sep=";", decimal=",", encoding="utf-8-sig")
+    assert frame[texts.header("churn_probability", "es")].tolist() == [0.62, 0.2, 0.05]
+    assert frame[texts.header("monthly_value", "es")].tolist() == [100.0, 50.0, 20.0]
+    assert frame[texts.header("expected_value_at_risk", "es")].tolist() == [744.0, 120.0, 12.0]
+    assert frame[texts.header("rank", "es")].tolist() == [1, 2, 3]
+    # a text holding the separator is quoted and reads back whole
+    assert frame[texts.header("top_reasons", "es")][0] == "'+cmd; Página vista"
+
+
+def test_spanish_csv_writes_tiny_probabilities_with_a_decimal_comma(tmp_path):
+    listed, scored, summary = frames("es")
+    tiny = listed.assign(churn_probability=[0.62, 0.2, 0.00001])
+    paths = write_outputs(tiny, scored, summary, tmp_path / "tiny", "es")
+    assert column(read_csv_rows(paths["csv"], ";"), "churn_probability", "es") == ["0,62", "0,2", "0,00001"]
+
+
 def test_spanish_headers_and_code_values(spanish):
-    rows = read_csv_rows(spanish["csv"])
+    rows = read_csv_rows(spanish["csv"], ";")
     assert rows[0] == SPANISH_HEADERS
     assert column(rows, "risk_band", "es") == ["alto", "medio", "bajo"]
     assert column(rows, "nps_group", "es") == ["detractor", "pasivo", "sin respuesta"]
@@ -336,7 +366,7 @@ def test_without_monthly_value_money_cells_are_blank_and_value_is_unknown(tmp_pa
 
 def test_an_empty_list_writes_every_file(tmp_path):
     paths = write(tmp_path, "es", listed_rows=0)
-    assert read_csv_rows(paths["csv"]) == [SPANISH_HEADERS]
+    assert read_csv_rows(paths["csv"], ";") == [SPANISH_HEADERS]
     frame = pd.read_parquet(paths["parquet"])
     assert list(frame.columns) == list(COLUMNS) and len(frame) == 0
     assert str(frame["rank"].dtype) == "int64"
