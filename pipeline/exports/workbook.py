@@ -214,7 +214,7 @@ def _change_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
 
 # Definitions columns, in characters: the header (or reason label) and the field name fitted to
 # their longest within bounds, the meaning wrapped
-DEFINITION_WIDTHS = ((14, 40), (12, 40))
+DEFINITION_WIDTHS = ((14, 44), (12, 40))
 MEANING_WIDTH = 100.0
 
 
