@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from models.segments import NPS_GROUPS, RISK_BANDS
 from models.summary import NpsMix, SegmentCount
@@ -49,19 +49,26 @@ def _report_axes(width: float, height: float) -> tuple[Figure, Axes]:
 
 
 def _plot_text(text: str, limit: int = 60) -> str:
-    """Data text on a chart: plain (no mathtext from a "$"), cut to fit."""
+    """Data text on a chart: plain words (`texts.plain_words`; no mathtext from a "$"), cut to fit."""
+    text = texts.plain_words(text)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return text.replace("$", r"\$")
 
 
 def histogram(probability: np.ndarray, lang: str) -> bytes:
-    """How many clients at each churn probability, in steps of 5%."""
+    """How many clients at each churn probability, in steps of 5%, on a logarithmic count axis:
+    most scores crowd near 0, and a linear axis flattens the few high ones into nothing. Each
+    bar carries its count, which a log axis makes hard to read off."""
     fig, ax = _report_axes(8, 3.2)
-    ax.hist(probability, bins=np.linspace(0, 1, 21), color=BAR_COLOUR, edgecolor="white")
+    counts, edges, bars = ax.hist(probability, bins=np.linspace(0, 1, 21), color=BAR_COLOUR, edgecolor="white",
+                                  log=True)
+    ax.bar_label(bars, labels=[texts.number(c, lang) if c else "" for c in counts], fontsize=7, padding=1)
     ax.set_xlim(0, 1)
+    ax.set_ylim(0.7, max(counts.max(), 1) * 3)  # a bar of 1 client still shows; room for the top label
     ax.set_xlabel(t("distribution_x", lang))
     ax.set_ylabel(t("distribution_y", lang))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(lambda v, _: texts.number(v, lang))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(lambda x, _: texts.percent(x, lang, 0))
     return _png(fig)
 
@@ -76,6 +83,7 @@ def value_by_band(listed: tuple[SegmentCount, ...], portfolio: tuple[SegmentCoun
     ax.bar(x + 0.2, [on_list.get(b, 0) for b in RISK_BANDS], 0.4, color=BAR_COLOUR,
            label=t("series_listed", lang))
     ax.set_xticks(x, [texts.label(b, lang) for b in RISK_BANDS])
+    ax.set_xlabel(t("risk_band_axis", lang))
     ax.set_ylabel(t("value_at_risk", lang))
     ax.yaxis.set_major_formatter(lambda v, _: texts.number(v, lang))
     ax.legend(frameon=False)

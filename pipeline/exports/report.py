@@ -1,5 +1,10 @@
 """The risk report: one self-contained HTML page (inline CSS, charts as base64 PNG).
 
+The page opens on the call sheet, as a team lead reads it at 9 in the morning: one line on what
+the list holds, then the table of whom to call (rank, client, probability, value at risk), why
+(each reason on its own line) and what to do. The portfolio (score distribution, value by band
+and segment, reasons, NPS, costs, actions, changes) follows.
+
 This module works out what the page shows (numbers written for the reader's language, tables,
 charts); `templates/risk_report.html.j2` lays it out, escaping every text.
 """
@@ -11,17 +16,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from models.risk_list import REASON_SEPARATOR
 from models.segments import NPS_GROUPS
 from models.summary import ListSummary, SegmentCount
 from pipeline.exports import charts, pages, texts
 from pipeline.exports.texts import t
 
-TOP_ROWS_IN_REPORT = 20
-# the columns of the top-of-the-list table
-TOP_COLUMNS = ("rank", "client_id", "churn_probability", "risk_band", "expected_value_at_risk", "top_reasons",
-               "recommended_action", "new_on_list")
+# a call sheet longer than this is cut in the page (the files hold every row): a day's calls
+# fit, and a list of every client does not make a page of megabytes
+CALL_SHEET_ROWS_IN_REPORT = 250
+# the columns of the call sheet: whom, why, what
+CALL_SHEET_COLUMNS = ("rank", "client_id", "churn_probability", "risk_band", "expected_value_at_risk",
+                      "top_reasons", "recommended_action", "new_on_list")
 
-Cell = tuple[str, bool]  # (text, is_number): numbers are right-aligned
+# (text, is_number): numbers are right-aligned; a tuple of texts shows one per line
+Cell = tuple[str | tuple[str, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ def report_html(listed: pd.DataFrame, scored: pd.DataFrame, summary: ListSummary
     return pages.render(
         "risk_report.html.j2", lang=lang, summary=summary,
         t=functools.partial(t, lang=lang), number=functools.partial(texts.number, lang=lang),
+        lead=_lead(summary, lang),
         kpis=_kpis(summary, lang),
         histogram=charts.histogram(probability, lang) if len(probability) else None,
         band_chart=(charts.value_by_band(summary.by_band_listed, summary.by_band_portfolio, lang)
@@ -67,8 +77,22 @@ def report_html(listed: pd.DataFrame, scored: pd.DataFrame, summary: ListSummary
         cost_table=_cost_table(summary, cells),
         actions=_actions(summary, cells),
         changes=_changes(summary, cells),
-        top=_top(listed, cells),
+        call_sheet=_call_sheet(listed, cells),
     )
+
+
+def _lead(summary: ListSummary, lang: str) -> str:
+    """The one line above the call sheet: how many to call and what they hold."""
+    scored = texts.number(summary.clients_scored, lang)
+    listed = texts.number(summary.clients_listed, lang)
+    if not summary.clients_listed:
+        return t("lead_empty", lang, scored=scored)
+    if not summary.has_monthly_value or summary.value_at_risk_total is None:
+        return t("lead_no_value", lang, listed=listed, scored=scored)
+    return t("lead", lang, listed=listed, scored=scored,
+             listed_value=texts.number(summary.value_at_risk_listed, lang, 2),
+             total_value=texts.number(summary.value_at_risk_total, lang, 2),
+             share=texts.percent(summary.value_at_risk_listed_share, lang) or "-")
 
 
 def _kpis(summary: ListSummary, lang: str) -> list[tuple[str, str]]:
@@ -122,7 +146,7 @@ def _reasons(summary: ListSummary, cells: _Cells) -> dict | None:
         return None
     chart = charts.bars([r.reason for r in reasons], [r.clients for r in reasons], t("clients", lang), lang)
     table = Table([t("reason", lang), t("clients", lang)],
-                  [[(r.reason, False), cells.number(r.clients)] for r in reasons])
+                  [[(texts.plain_words(r.reason), False), cells.number(r.clients)] for r in reasons])
     return {"chart": chart, "table": table}
 
 
@@ -168,23 +192,25 @@ def _changes(summary: ListSummary, cells: _Cells) -> Table | None:
                                             for k in ("new_on_list", "left_list", "moved_up", "moved_down")])
 
 
-def _top(listed: pd.DataFrame, cells: _Cells) -> dict | None:
-    """The first rows of the list, as the team will read them."""
+def _call_sheet(listed: pd.DataFrame, cells: _Cells) -> dict | None:
+    """The list as the team will call it: each reason on its own line."""
     lang = cells.lang
     if not len(listed):
         return None
-    top = listed.head(TOP_ROWS_IN_REPORT)
+    top = listed.head(CALL_SHEET_ROWS_IN_REPORT)
     rows = []
     for _, r in top.iterrows():
         value = r["expected_value_at_risk"]
+        reasons = () if pd.isna(r["top_reasons"]) else tuple(str(r["top_reasons"]).split(REASON_SEPARATOR))
         rows.append([cells.number(int(r["rank"])), (str(r["client_id"]), False),
                      (texts.percent(float(r["churn_probability"]), lang), True),
                      cells.label(str(r["risk_band"])),
                      cells.money(None if pd.isna(value) else float(value)),
-                     ("" if pd.isna(r["top_reasons"]) else str(r["top_reasons"]), False),
+                     (reasons, False),
                      ("" if pd.isna(r["recommended_action"]) else str(r["recommended_action"]), False),
                      cells.label("yes" if bool(r["new_on_list"]) else "no")])
-    caption = t("top_caption", lang, shown=texts.number(len(top), lang), listed=texts.number(len(listed), lang))
-    table = Table([texts.header(c, lang) for c in TOP_COLUMNS], rows,
+    caption = (t("call_sheet_all", lang, listed=texts.number(len(listed), lang)) if len(top) == len(listed) else
+               t("top_caption", lang, shown=texts.number(len(top), lang), listed=texts.number(len(listed), lang)))
+    table = Table([texts.header(c, lang) for c in CALL_SHEET_COLUMNS], rows,
                   [f"band-{b}" for b in top["risk_band"].astype(str)])
     return {"caption": caption, "table": table}

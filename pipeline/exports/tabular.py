@@ -3,7 +3,9 @@
 - `risk_list.parquet`: canonical column names and code values (the next run reads the previous
   list from it); deterministic bytes.
 - `risk_list.csv`: UTF-8 with BOM, "\\n" line ends, headers and code values in the chosen
-  language, probabilities as plain decimals (0.123456), money with two decimals.
+  language, probabilities as plain decimals (0.123456), money with two decimals. Separators are
+  what each language's Excel expects when the file is opened by double-click: `,` and `.` in
+  English, `;` and a decimal comma in Spanish (`CSV_LAYOUT`).
 
 Every text cell a spreadsheet could read as a formula (leading =, +, -, @, tab, carriage
 return) gets a leading apostrophe: `neutralise` here, used by the CSV and the XLSX alike.
@@ -34,6 +36,10 @@ MONEY_COLUMNS = ("monthly_value", "expected_value_at_risk")
 INTEGER_COLUMNS = ("rank", "previous_rank")
 # columns written as they are, only neutralised (codes are translated, new_on_list reads yes/no)
 _FREE_TEXT_COLUMNS = ("client_id", "top_reasons", "recommended_action", "model_version", "as_of")
+
+# (field separator, decimal mark) per language: a Spanish Excel splits on ";" and reads "0,5" as a
+# number; with "," it would open the whole file in one column
+CSV_LAYOUT = {"en": (",", "."), "es": (";", ",")}
 
 # spreadsheet formula triggers (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -94,26 +100,32 @@ def parquet_bytes(listed: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _plain_decimal(value: float) -> str:
+def _plain_decimal(value: float, mark: str = ".") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     # never scientific notation: 1e-06 reads as text in Excel
-    return np.format_float_positional(float(value), precision=6, trim="-")
+    return np.format_float_positional(float(value), precision=6, trim="-").replace(".", mark)
+
+
+def _money(value: float, mark: str = ".") -> str:
+    # no thousands separator: "1234,50" reads as one number whatever the reader's locale
+    return "" if math.isnan(value) else f"{value:.2f}".replace(".", mark)
 
 
 def csv_bytes(listed: pd.DataFrame, lang: str) -> bytes:
+    separator, mark = CSV_LAYOUT[texts.check_lang(lang)]
     human = human_frame(listed, lang)
     columns = {}
     for column in COLUMNS:
         values = human[column]
         if column == "churn_probability":
-            values = [_plain_decimal(v) for v in values.to_numpy(dtype=float)]
+            values = [_plain_decimal(v, mark) for v in values.to_numpy(dtype=float)]
         elif column in MONEY_COLUMNS:
-            values = ["" if math.isnan(v) else f"{v:.2f}" for v in values.to_numpy(dtype=float)]
+            values = [_money(v, mark) for v in values.to_numpy(dtype=float)]
         elif column in INTEGER_COLUMNS:
             values = ["" if pd.isna(v) else str(int(v)) for v in values.tolist()]
         columns[texts.header(column, lang)] = values
     frame = pd.DataFrame(columns, columns=[texts.header(c, lang) for c in COLUMNS])
-    text = frame.to_csv(index=False, lineterminator="\n")
+    text = frame.to_csv(index=False, sep=separator, lineterminator="\n")
     # utf-8 with BOM: Excel then reads accents right when the file is opened by double-click
     return text.encode("utf-8-sig")

@@ -20,6 +20,7 @@ import math
 from typing import TYPE_CHECKING
 
 from features.surveys import GROUP_WORDS
+from pipeline.exports.report_texts import REPORT_TEXTS
 
 if TYPE_CHECKING:
     from models.summary import ListSummary
@@ -194,6 +195,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "sheet_list": {"en": "Risk list", "es": "Lista de riesgo"},
     "sheet_summary": {"en": "Summary", "es": "Resumen"},
     "sheet_definitions": {"en": "Definitions", "es": "Definiciones"},
+    # the printed list: page header and footer ("&P" / "&N": this page / every page)
+    "print_header": {"en": "Call sheet · as of {as_of} · model version {version}",
+                     "es": "Lista de llamadas · fecha de corte {as_of} · versión del modelo {version}"},
+    "print_footer": {"en": "Page &P of &N", "es": "Página &P de &N"},
     # Definitions sheet
     "definitions_column": {"en": "Column", "es": "Columna"},
     "definitions_field": {"en": "Field name (Parquet)", "es": "Nombre del campo (Parquet)"},
@@ -287,51 +292,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "moved_down": {"en": "Moved down", "es": "Bajaron"},
     "no_previous": {"en": "No previous list: every client on this list is new.",
                     "es": "No hay lista anterior: todos los clientes de esta lista son nuevos."},
-    # report
-    "report_title": {"en": "Churn risk report", "es": "Informe de riesgo de baja"},
-    "report_meta": {"en": "As of {as_of} · model version {version}",
-                    "es": "Fecha de corte {as_of} · versión del modelo {version}"},
-    "value_covered": {"en": "Value at risk covered", "es": "Valor en riesgo cubierto"},
-    "value_covered_text": {"en": "{listed} of {total} ({share})", "es": "{listed} de {total} ({share})"},
-    "value_unknown_short": {"en": "unknown (no monthly value in the data)",
-                            "es": "desconocido (los datos no incluyen el valor mensual)"},
-    "distribution_title": {"en": "Score distribution", "es": "Distribución de las puntuaciones"},
-    "distribution_caption": {"en": "Churn probability of all {clients} scored clients.",
-                             "es": "Probabilidad de baja de los {clients} clientes puntuados."},
-    "distribution_x": {"en": "Churn probability", "es": "Probabilidad de baja"},
-    "distribution_y": {"en": "Clients", "es": "Clientes"},
-    "no_scored": {"en": "No clients were scored.", "es": "No se ha puntuado ningún cliente."},
-    "band_title": {"en": "Value at risk by risk band", "es": "Valor en riesgo por nivel de riesgo"},
-    "band_caption": {"en": "Expected value at risk of the clients on the list and of all scored clients.",
-                     "es": "Valor en riesgo esperado de los clientes de la lista y de todos los clientes "
-                           "puntuados."},
-    "series_listed": {"en": "On the list", "es": "En la lista"},
-    "series_all": {"en": "All scored", "es": "Todos los puntuados"},
-    "segment_title": {"en": "Value at risk by segment", "es": "Valor en riesgo por segmento"},
-    "quadrant_caption": {"en": "Clients on the list by value quadrant (current value x future value).",
-                         "es": "Clientes de la lista por cuadrante de valor (valor actual x valor futuro)."},
-    "loyalty_caption": {"en": "Clients on the list by loyalty stage.",
-                        "es": "Clientes de la lista por etapa de fidelización."},
-    "value_chart_skipped": {"en": "Value charts are left out: the data has no monthly value, so value at risk "
-                                  "is unknown. Client counts are shown instead.",
-                            "es": "Se omiten los gráficos de valor: los datos no incluyen el valor mensual, "
-                                  "así que el valor en riesgo es desconocido. Se muestra el número de clientes."},
-    "reasons_title": {"en": "Most frequent reasons", "es": "Motivos más frecuentes"},
-    "reasons_caption": {"en": "How many clients on the list have each reason among their top reasons.",
-                        "es": "Cuántos clientes de la lista tienen cada motivo entre sus motivos principales."},
-    "nps_title": {"en": "NPS of the clients on the list", "es": "NPS de los clientes de la lista"},
-    "nps_caption": {"en": "NPS of the list: {listed}. NPS of all scored clients: {portfolio}.",
-                    "es": "NPS de la lista: {listed}. NPS de todos los clientes puntuados: {portfolio}."},
-    "cost_title": {"en": "Cost of losing vs keeping", "es": "Coste de perder frente a retener"},
-    "actions_title": {"en": "Recommended actions", "es": "Acciones recomendadas"},
-    "changes_title": {"en": "Changes since the previous list", "es": "Cambios desde la lista anterior"},
-    "top_title": {"en": "Top of the list", "es": "Primeros de la lista"},
-    "top_caption": {"en": "The first {shown} of {listed} clients; the full list is in the CSV and XLSX files.",
-                    "es": "Los primeros {shown} de {listed} clientes; la lista completa está en los archivos "
-                          "CSV y XLSX."},
-    "empty_list": {"en": "The list is empty.", "es": "La lista está vacía."},
-    "footer": {"en": "Column definitions are in the Definitions sheet of risk_list.xlsx.",
-               "es": "Las definiciones de las columnas están en la hoja Definiciones de risk_list.xlsx."},
+    # the report's words
+    **REPORT_TEXTS,
 }
 
 
@@ -342,6 +304,14 @@ def t(key: str, lang: str, **values) -> str:
         raise KeyError(f"no text {key!r}: add it to pipeline/exports/texts.py TEXTS")
     text = TEXTS[key][lang]
     return text.format(**values) if values else text
+
+
+# ------------------------------------------------------------------------------- words
+
+def plain_words(text: str) -> str:
+    """A label as a reader says it: an event code written with underscores ("page_view") reads
+    as words ("page view") on charts and in the report's tables."""
+    return text.replace("_", " ")
 
 
 # ------------------------------------------------------------------------------- numbers

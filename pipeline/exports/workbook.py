@@ -9,35 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import zipfile
 
-import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.xml.functions import tostring
 
 from models.risk_list import COLUMNS
 from models.segments import NPS_GROUPS
 from models.summary import ListSummary, NpsMix, SegmentCount
 from pipeline.exports import texts
-from pipeline.exports.tabular import human_frame, neutralise, neutralise_series, text_series
+from pipeline.exports.cells import Cells, append_fitted
+from pipeline.exports.list_sheet import fit_to_page_width, list_sheet
 from pipeline.exports.texts import t
-
-MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.0%"
-COUNT_FORMAT = "#,##0"
-# the list sheet's number columns and their display formats
-NUMBER_FORMATS = {"rank": "0", "previous_rank": "0", "churn_probability": PERCENT_FORMAT,
-                  "monthly_value": MONEY_FORMAT, "expected_value_at_risk": MONEY_FORMAT}
-# the band cell strong, the rest of the row a light tint of the same colour
-BAND_FILL = {"high": "E88C8C", "medium": "F6C26B", "low": "9FD08C"}
-BAND_TINT = {"high": "FBE3E3", "medium": "FDF0D9", "low": "E8F4E3"}
 
 
 def xlsx_bytes(listed: pd.DataFrame, summary: ListSummary, lang: str) -> bytes:
@@ -48,7 +32,7 @@ def xlsx_bytes(listed: pd.DataFrame, summary: ListSummary, lang: str) -> bytes:
     wb.properties.title = t("report_title", lang)
     wb.properties.created = moment
     wb.properties.language = lang
-    _list_sheet(wb, listed, lang)
+    list_sheet(wb, listed, lang, str(summary.as_of), str(summary.model_version))
     _summary_sheet(wb, summary, lang)
     _definitions_sheet(wb, summary, lang)
     buffer = io.BytesIO()
@@ -79,164 +63,45 @@ def _normalised_zip(data: bytes, moment: dt.datetime, replace: dict[str, bytes])
     return out.getvalue()
 
 
-# --------------------------------------------------------------------------------------- cells
-
-def _clean_text(text: str) -> str:
-    """XML cannot hold most control characters; dropping one may expose a formula trigger."""
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", text))
-
-
-def _xlsx_texts(values: pd.Series) -> list[str | None]:
-    """Cell texts for the list sheet; "" becomes None, a blank cell rather than an empty string."""
-    clean = neutralise_series(values.astype(str).str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True))
-    return [text or None for text in clean.tolist()]
-
-
-class _Cells:
-    """Cells for a write-only sheet; every text is neutralised and stored as a string."""
-
-    def __init__(self, ws) -> None:
-        self.ws = ws
-        self.bold = Font(bold=True)
-        self.title = Font(bold=True, size=14)
-        self.header_fill = PatternFill("solid", fgColor="D9D9D9")
-        self.wrap = Alignment(wrap_text=True, vertical="top")
-
-    def text(self, value: str, *, font: Font | None = None, fill: PatternFill | None = None,
-             wrap: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, _clean_text(str(value)))
-        cell.data_type = "s"  # never a formula, whatever the text
-        if font is not None:
-            cell.font = font
-        if fill is not None:
-            cell.fill = fill
-        if wrap:
-            cell.alignment = self.wrap
-        return cell
-
-    def number(self, value, number_format: str) -> WriteOnlyCell | None:
-        """A number with its display format; None (a blank cell) when the value is missing."""
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            return None
-        cell = WriteOnlyCell(self.ws, value)
-        cell.number_format = number_format
-        return cell
-
-    def money(self, value) -> WriteOnlyCell | None:
-        return self.number(value, MONEY_FORMAT)
-
-    def count(self, value) -> WriteOnlyCell | None:
-        return self.number(value, COUNT_FORMAT)
-
-    def share(self, value) -> WriteOnlyCell | None:
-        return self.number(value, PERCENT_FORMAT)
-
-    def header(self, *labels: str) -> list[WriteOnlyCell]:
-        return [self.text(x, font=self.bold, fill=self.header_fill) for x in labels]
-
-    def section(self, title: str) -> list[list]:
-        """A blank row, then the section's title in bold."""
-        return [[], [self.text(title, font=self.bold)]]
-
-
-def _styled(ws, value, template: WriteOnlyCell) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value)
-    # share the template's style record, as openpyxl's own sheet copy does: setting fonts and
-    # fills cell by cell re-hashes them and costs seconds per 10k rows
-    cell._style = template._style
-    return cell
-
-
-def _python_numbers(values: pd.Series) -> list:
-    """numpy / pandas scalars as plain Python numbers (None when missing) for openpyxl."""
-    if isinstance(values.dtype, pd.Int64Dtype) or str(values.dtype) == "Int64":
-        return [None if v is pd.NA else int(v) for v in values.tolist()]
-    array = values.to_numpy(dtype=float, na_value=np.nan)
-    if values.dtype.kind in "iu":
-        return [int(v) for v in array]
-    return [None if math.isnan(v) else float(v) for v in array]
-
-
-# --------------------------------------------------------------------------------------- the list sheet
-
-def _widths(human: pd.DataFrame, lang: str) -> list[float]:
-    fixed = {"rank": 8, "churn_probability": 12, "monthly_value": 14, "expected_value_at_risk": 14,
-             "previous_rank": 10}
-    widths = []
-    for column in COLUMNS:
-        head = len(texts.header(column, lang)) + 4  # room for the filter button
-        if column in fixed:
-            widths.append(float(max(head, fixed[column])))
-            continue
-        values = human[column]
-        longest = int(values.str.len().max()) if len(values) else 0
-        widths.append(float(min(max(head, longest + 2, 8), 60)))
-    return widths
-
-
-def _tint_rows_by_band(ws, rows: int, lang: str) -> None:
-    """The rest of the row tinted by band through conditional formatting (follows the user's
-    sorting, costs nothing per cell); the band cell itself carries a fixed, stronger fill, so it
-    is left out of the rule (a conditional fill would cover it)."""
-    band_at = COLUMNS.index("risk_band") + 1
-    band_letter = get_column_letter(band_at)
-    tinted = " ".join(f"{get_column_letter(a)}2:{get_column_letter(b)}{rows}"
-                      for a, b in ((1, band_at - 1), (band_at + 1, len(COLUMNS))) if a <= b)
-    for band, colour in BAND_TINT.items():
-        word = texts.label(band, lang).replace('"', '""')
-        ws.conditional_formatting.add(tinted, FormulaRule(
-            formula=[f'${band_letter}2="{word}"'], fill=PatternFill("solid", fgColor=colour, bgColor=colour)))
-
-
-def _list_columns(ws, cells: _Cells, listed: pd.DataFrame, human: pd.DataFrame) -> list[list]:
-    """One list of cell values per column, numbers and band cells styled."""
-    templates = {c: cells.number(0, f) for c, f in NUMBER_FORMATS.items()}
-    band_templates = {b: cells.text("", fill=PatternFill("solid", fgColor=c), font=cells.bold)
-                      for b, c in BAND_FILL.items()}
-    bands = text_series(listed["risk_band"]).tolist()
-    columns = []
-    for column in COLUMNS:
-        if column in NUMBER_FORMATS:
-            columns.append([None if v is None else _styled(ws, v, templates[column])
-                            for v in _python_numbers(listed[column])])
-        elif column == "risk_band":
-            columns.append([_styled(ws, text, band_templates[band]) if band in band_templates else text
-                            for text, band in zip(_xlsx_texts(human[column]), bands)])
-        else:
-            # neutralised, so openpyxl stores every one as a string (it reads a leading "=" as a formula)
-            columns.append(_xlsx_texts(human[column]))
-    return columns
-
-
-def _list_sheet(wb: Workbook, listed: pd.DataFrame, lang: str) -> None:
-    ws = wb.create_sheet(t("sheet_list", lang))
-    cells = _Cells(ws)
-    human = human_frame(listed, lang)
-    for i, width in enumerate(_widths(human, lang), start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(listed) + 1}"
-    if len(listed):
-        _tint_rows_by_band(ws, len(listed) + 1, lang)
-    ws.append(cells.header(*(texts.header(c, lang) for c in COLUMNS)))
-    for row in zip(*_list_columns(ws, cells, listed, human)):
-        ws.append(list(row))
-
-
 # --------------------------------------------------------------------------------------- the summary sheet
+
+# summary columns, in characters: labels in A, numbers and short headers in B..E
+LABEL_WIDTH = (24, 64)
+VALUE_WIDTH = (10, 30)
+
 
 def _summary_sheet(wb: Workbook, summary: ListSummary, lang: str) -> None:
     ws = wb.create_sheet(t("sheet_summary", lang))
-    for letter, width in zip("ABCDE", (70, 18, 20, 18, 20)):
+    cells = Cells(ws)
+    rows = [row for part in (_head_rows, _band_rows, _nps_rows, _reason_rows, _cost_rows, _action_rows,
+                             _segment_rows, _change_rows) for row in part(summary, lang, cells)]
+    widths = _summary_widths(rows)
+    for letter, width in zip("ABCDE", widths):
         ws.column_dimensions[letter].width = width
-    cells = _Cells(ws)
-    for part in (_head_rows, _band_rows, _nps_rows, _reason_rows, _cost_rows, _action_rows, _segment_rows,
-                 _change_rows):
-        for row in part(summary, lang, cells):
-            ws.append(row)
+    fit_to_page_width(ws, "portrait")
+    for row in rows:
+        # a sentence alone on its row wraps within column A instead of running off the page
+        if len(row) == 1 and row[0] is not None and len(str(row[0].value)) > widths[0]:
+            row[0].alignment = cells.wrap
+    append_fitted(ws, rows, widths, 1)
 
 
-def _head_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _summary_widths(rows: list[list]) -> list[float]:
+    """Columns A..E fitted to what they show: A to the labels of rows that carry values (a lone
+    sentence wraps), B..E to their numbers and headers, whole, within bounds."""
+    longest = [0] * 5
+    for row in rows:
+        for i, cell in enumerate(row[:5]):
+            if cell is None or (i == 0 and len(row) == 1):
+                continue
+            value = cell.value
+            shown = str(value) if isinstance(value, str) else f"{value:,.2f}"
+            longest[i] = max(longest[i], len(shown) + 2)
+    bounds = [LABEL_WIDTH, *[VALUE_WIDTH] * 4]
+    return [float(min(max(n, low), high)) for n, (low, high) in zip(longest, bounds)]
+
+
+def _head_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     text = cells.text
     capacity = summary.capacity
     rows: list[list] = [
@@ -260,7 +125,7 @@ def _head_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
     return rows
 
 
-def _band_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _band_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     has_value = summary.has_monthly_value
     rows = [*cells.section(t("by_band", lang)),
             cells.header(t("segment", lang), t("clients_listed_short", lang), t("value_listed_short", lang),
@@ -274,7 +139,7 @@ def _band_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
     return rows
 
 
-def _nps_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _nps_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     text = cells.text
     rows: list[list] = []
     for key, nps in (("nps_section", summary.nps_portfolio), ("nps_listed_section", summary.nps_listed)):
@@ -293,7 +158,7 @@ def _share_of(nps: NpsMix, group: str) -> float | None:
     return nps.count(group) / nps.total if nps.total else None
 
 
-def _reason_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _reason_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     rows = cells.section(t("reasons_section", lang))
     if not summary.top_reasons:
         return rows + [[cells.text(t("no_reasons", lang))]]
@@ -301,7 +166,7 @@ def _reason_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
     return rows + [[cells.text(r.reason), cells.count(r.clients)] for r in summary.top_reasons]
 
 
-def _cost_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _cost_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     text = cells.text
     return [*cells.section(t("cost_section", lang)),
             [text(t("cost_ratio", lang)), cells.number(summary.acquisition_to_retention_cost_ratio, "0.0")],
@@ -312,7 +177,7 @@ def _cost_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
             [text(texts.cost_sentence(summary, lang))]]
 
 
-def _action_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _action_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     rows = cells.section(t("actions_section", lang))
     if not summary.actions:
         return rows + [[cells.text(t("no_actions", lang))]]
@@ -322,7 +187,7 @@ def _action_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
                    for a in summary.actions]
 
 
-def _segment_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _segment_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     has_value = summary.has_monthly_value
     segments = [("by_loyalty", summary.by_loyalty_listed)]
     if has_value:  # every quadrant is blank without value
@@ -336,7 +201,7 @@ def _segment_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
     return rows
 
 
-def _change_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
+def _change_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     rows = cells.section(t("changes_section", lang))
     changes = summary.changes
     if not changes.previous_available:
@@ -347,31 +212,43 @@ def _change_rows(summary: ListSummary, lang: str, cells: _Cells) -> list[list]:
 
 # --------------------------------------------------------------------------------------- definitions
 
+# Definitions columns, in characters: the header (or reason label) and the field name fitted to
+# their longest within bounds, the meaning wrapped
+DEFINITION_WIDTHS = ((14, 44), (12, 40))
+MEANING_WIDTH = 100.0
+
+
 def _definitions_sheet(wb: Workbook, summary: ListSummary, lang: str) -> None:
     ws = wb.create_sheet(t("sheet_definitions", lang))
-    cells = _Cells(ws)
-    for letter, width in zip("ABC", (28, 26, 100)):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.append(cells.header(t("definitions_column", lang), t("definitions_field", lang),
-                           t("definitions_meaning", lang)))
+    cells = Cells(ws)
+    rows = [cells.header(t("definitions_column", lang), t("definitions_field", lang),
+                         t("definitions_meaning", lang))]
     horizon = texts.number(summary.value_horizon_months, lang)
     for column in COLUMNS:
         meaning = texts.definition(column, lang, horizon=horizon, order=texts.order(summary.sort, lang))
-        ws.append([cells.text(texts.header(column, lang), font=cells.bold), cells.text(column),
-                   cells.text(meaning, wrap=True)])
-    _reasons_glossary(ws, cells, summary, lang)
+        rows.append([cells.text(texts.header(column, lang), font=cells.bold, wrap=True), cells.text(column, wrap=True),
+                     cells.text(meaning, wrap=True)])
+    rows += _reasons_glossary(cells, summary, lang)
+    widths = [float(min(max(max((len(str(r[i].value)) + 2 for r in rows if len(r) > 2 and r[i] is not None),
+                                default=low), low), high))
+              for i, (low, high) in enumerate(DEFINITION_WIDTHS)] + [MEANING_WIDTH]
+    for letter, width in zip("ABC", widths):
+        ws.column_dimensions[letter].width = width
+    fit_to_page_width(ws, "landscape")
+    ws.print_title_rows = "1:1"
+    ws.freeze_panes = "A2"
+    append_fitted(ws, rows, widths, 1)
 
 
-def _reasons_glossary(ws, cells: _Cells, summary: ListSummary, lang: str) -> None:
+def _reasons_glossary(cells: Cells, summary: ListSummary, lang: str) -> list[list]:
     """What each feature behind a reason on this list measures, from its declaration."""
     if not summary.reason_features:
-        return
-    for row in cells.section(t("glossary_section", lang)):
-        ws.append(row)
-    ws.append(cells.header(t("glossary_reason", lang), t("definitions_field", lang), t("glossary_meaning", lang)))
+        return []
+    rows = [*cells.section(t("glossary_section", lang)),
+            cells.header(t("glossary_reason", lang), t("definitions_field", lang), t("glossary_meaning", lang))]
     for r in summary.reason_features:
         family = t("glossary_family", lang, family=r.family)
         effect = f" {t('glossary_effect', lang, effect=r.higher_value)}" if r.higher_value else ""
-        ws.append([cells.text(r.label, font=cells.bold), cells.text(r.feature),
-                   cells.text(f"{family}.{effect}", wrap=True)])
+        rows.append([cells.text(r.label, font=cells.bold, wrap=True), cells.text(r.feature, wrap=True),
+                     cells.text(f"{family}.{effect}", wrap=True)])
+    return rows

@@ -10,6 +10,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 
 from features import declare
 from features.spec import FeaturesConfig, FeatureSpec
@@ -73,9 +74,9 @@ def write(tmp_path, lang="en", **kwargs):
     return write_outputs(listed, scored, summary, tmp_path / "out", lang)
 
 
-def read_csv_rows(path):
+def read_csv_rows(path, delimiter=","):
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.reader(handle))
+        return list(csv.reader(handle, delimiter=delimiter))
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,63 @@ def test_band_cells_are_filled_by_band(english):
         ("solid", "00E88C8C"), ("solid", "00F6C26B"), ("solid", "009FD08C")]
 
 
+def test_list_sheet_prints_the_call_sheet_on_a4_landscape_one_page_wide(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    setup = ws.page_setup
+    assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9, 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1"  # the header row on every printed page
+    # rank .. previous rank: the call sheet; the context columns stay on screen
+    assert ws.print_area == "'Risk list'!$A$1:$I$4"
+    margins = ws.page_margins
+    assert (margins.left, margins.right, margins.top, margins.bottom) == (0.4, 0.4, 0.6, 0.6)
+    assert ws.oddHeader.center.text == "Call sheet · as of 2025-12-31 · model version 7"
+    assert ws.oddFooter.center.text == "Page &P of &N"
+
+
+def test_list_sheet_wraps_reasons_and_makes_their_row_tall_enough(tmp_path):
+    listed, scored, summary = frames()
+    # 130 characters in a column at most 110 wide: two lines, broken at a space
+    long = "; ".join(["login down 62% vs the previous 30 days"] * 3) + "; 2 tickets open"
+    paths = write_outputs(listed.assign(top_reasons=[long, "short", "@SUM(A1)"]), scored, summary, tmp_path)
+    ws = openpyxl.load_workbook(paths["xlsx"])["Risk list"]
+    header = [c.value for c in ws[1]]
+    reasons = header.index("Top reasons") + 1
+    assert ws.column_dimensions[get_column_letter(reasons)].width == 110
+    assert all(ws.cell(r, reasons).alignment.wrap_text for r in (2, 3, 4))
+    # the whole tall row reads from the top, beside its wrapped reasons
+    assert {ws.cell(2, at).alignment.vertical for at in range(1, 16) if ws.cell(2, at).value is not None} == {"top"}
+    assert ws.row_dimensions[2].height == 30  # two lines of 15 points
+    assert ws.row_dimensions[3].height is None  # one line: the default height
+
+
+def test_list_sheet_columns_fit_their_longest_value_and_header_words(english):
+    ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
+    widths = {c.value: ws.column_dimensions[get_column_letter(c.column)].width for c in ws[1]}
+    # the longest value plus 2: "'-1+2; <script>alert(1)</script>" (32), "\tcall now" neutralised (11)
+    assert widths["Top reasons"] == len("'-1+2; <script>alert(1)</script>") + 2
+    assert widths["Client ID"] == min(len("'" + HYPERLINK) + 2, 30)
+    # numbers as shown: "62.0%" fits, but the header's longest word "probability" + the filter arrow wins
+    assert widths["Churn probability"] == len("probability") + 4
+    assert widths["Rank"] == len("Rank") + 4  # ranks 1..3 are narrower than the header word
+    # every header wraps whole at its spaces: no word is wider than its column
+    for head, width in widths.items():
+        assert max(len(word) for word in head.split()) + 3 <= width, head
+    assert ws.cell(1, 1).alignment.wrap_text and ws.row_dimensions[1].height == 45  # "Expected / value at / risk"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_summary_sheet_headers_fit_their_columns_whole(tmp_path, lang):
+    ws = openpyxl.load_workbook(write(tmp_path, lang)["xlsx"])[texts.t("sheet_summary", lang)]
+    headers = [cell for row in ws.iter_rows() for cell in row if cell.fill.fill_type == "solid" and cell.value]
+    assert headers  # segment, NPS, reasons, actions tables
+    for cell in headers:
+        if cell.column > 1:
+            assert len(cell.value) + 2 <= ws.column_dimensions[cell.column_letter].width, cell.value
+        assert cell.alignment.wrap_text
+    assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+
+
 def test_summary_sheet_states_nps_costs_and_coverage(english):
     rows = list(openpyxl.load_workbook(english["xlsx"])["Summary"].iter_rows(values_only=True))
     values = {row[0]: row[1] for row in rows if row[0] is not None}
@@ -224,8 +282,38 @@ def test_csv_starts_with_a_bom_uses_newlines_and_keeps_accents(english):
     assert frame[texts.header("recommended_action", "en")][1] == "Agendar sesión de ayuda"
 
 
+def test_english_csv_reads_back_with_comma_separator_and_decimal_point(english):
+    frame = pd.read_csv(english["csv"], sep=",", decimal=".", encoding="utf-8-sig")
+    assert frame[texts.header("churn_probability", "en")].tolist() == [0.62, 0.2, 0.05]
+    assert frame[texts.header("monthly_value", "en")].tolist() == [100.0, 50.0, 20.0]
+    assert frame[texts.header("expected_value_at_risk", "en")].tolist() == [744.0, 120.0, 12.0]
+    assert frame[texts.header("rank", "en")].tolist() == [1, 2, 3]
+    assert english["csv"].read_bytes().split(b"\n")[1].count(b";") == 1  # only inside "+cmd; Página vista"
+
+
+def test_spanish_csv_reads_back_with_semicolon_separator_and_decimal_comma(spanish):
+    raw = spanish["csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    first = raw.decode("utf-8-sig").split("\n")[1]
+    assert first.startswith('"\'=HYPERLINK(""evil"",""click"")";1;0,62;alto;100,00;744,00;detractor;')
+    frame = pd.read_csv(spanish["csv"], sep=";", decimal=",", encoding="utf-8-sig")
+    assert frame[texts.header("churn_probability", "es")].tolist() == [0.62, 0.2, 0.05]
+    assert frame[texts.header("monthly_value", "es")].tolist() == [100.0, 50.0, 20.0]
+    assert frame[texts.header("expected_value_at_risk", "es")].tolist() == [744.0, 120.0, 12.0]
+    assert frame[texts.header("rank", "es")].tolist() == [1, 2, 3]
+    # a text holding the separator is quoted and reads back whole
+    assert frame[texts.header("top_reasons", "es")][0] == "'+cmd; Página vista"
+
+
+def test_spanish_csv_writes_tiny_probabilities_with_a_decimal_comma(tmp_path):
+    listed, scored, summary = frames("es")
+    tiny = listed.assign(churn_probability=[0.62, 0.2, 0.00001])
+    paths = write_outputs(tiny, scored, summary, tmp_path / "tiny", "es")
+    assert column(read_csv_rows(paths["csv"], ";"), "churn_probability", "es") == ["0,62", "0,2", "0,00001"]
+
+
 def test_spanish_headers_and_code_values(spanish):
-    rows = read_csv_rows(spanish["csv"])
+    rows = read_csv_rows(spanish["csv"], ";")
     assert rows[0] == SPANISH_HEADERS
     assert column(rows, "risk_band", "es") == ["alto", "medio", "bajo"]
     assert column(rows, "nps_group", "es") == ["detractor", "pasivo", "sin respuesta"]
@@ -233,7 +321,11 @@ def test_spanish_headers_and_code_values(spanish):
     assert column(rows, "value_quadrant", "es") == ["retener ya", "mantener y crecer", "desarrollar"]
     assert column(rows, "new_on_list", "es") == ["sí", "sí", "sí"]
     ws = openpyxl.load_workbook(spanish["xlsx"])["Lista de riesgo"]
-    assert [c.value for c in ws[1]] == SPANISH_HEADERS
+    # the workbook's list reads as a call sheet: whom, why, what first, the context after
+    assert [c.value for c in ws[1]] == [
+        "Posición", "ID de cliente", "Probabilidad de baja", "Nivel de riesgo", "Valor en riesgo esperado",
+        "Motivos principales", "Acción recomendada", "Nuevo en la lista", "Posición anterior", "Valor mensual",
+        "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor", "Versión del modelo", "Fecha de corte"]
     assert ws.cell(2, 4).value == "alto"
 
 
@@ -282,6 +374,31 @@ def test_report_is_self_contained(english):
         assert external not in page, external
     # score distribution, bands, value quadrants, loyalty stages, reasons, NPS
     assert page.count('src="data:image/png;base64,') == 6
+
+
+def test_report_opens_on_a_summary_line_and_the_call_sheet_before_any_chart(english):
+    page = english["html"].read_text(encoding="utf-8")
+    # 744 + 120 + 12 of 876.12 (0.62 x 100 x 12 + ... + 0.00001 x 1000 x 12)
+    lead = "Call these 3 clients first: they hold 876.00 of the 876.12 expected value at risk (100.0%) among the 4"
+    assert f'<p class="lead">{lead} clients scored.</p>' in page
+    sheet = page.index('<table id="call-sheet">')
+    assert page.index(lead) < page.index(texts.t("call_sheet_title", "en")) < sheet
+    assert sheet < page.index("<img") and sheet < page.index(texts.t("distribution_title", "en"))
+    head = page[sheet:page.index("</thead>", sheet)]
+    assert [h for h in ("Rank", "Client ID", "Churn probability", "Expected value at risk", "Top reasons",
+                        "Recommended action") if f"<th>{h}</th>" not in head] == []
+    assert html.escape(texts.t("call_sheet_all", "en", listed="3")) in page
+
+
+def test_call_sheet_shows_each_reason_on_its_own_line(english):
+    page = english["html"].read_text(encoding="utf-8")
+    assert "<td>-1+2<br>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
+
+
+def test_report_says_the_score_axis_counts_on_a_log_scale(spanish):
+    page = spanish["html"].read_text(encoding="utf-8")
+    assert "logarítmico" in texts.t("distribution_caption", "es", clients="4")
+    assert html.escape(texts.t("distribution_caption", "es", clients="4")) in page
 
 
 def test_report_escapes_data_text(english):
@@ -336,7 +453,7 @@ def test_without_monthly_value_money_cells_are_blank_and_value_is_unknown(tmp_pa
 
 def test_an_empty_list_writes_every_file(tmp_path):
     paths = write(tmp_path, "es", listed_rows=0)
-    assert read_csv_rows(paths["csv"]) == [SPANISH_HEADERS]
+    assert read_csv_rows(paths["csv"], ";") == [SPANISH_HEADERS]
     frame = pd.read_parquet(paths["parquet"])
     assert list(frame.columns) == list(COLUMNS) and len(frame) == 0
     assert str(frame["rank"].dtype) == "int64"
@@ -344,6 +461,7 @@ def test_an_empty_list_writes_every_file(tmp_path):
     assert ws.max_row == 1 and ws.freeze_panes == "A2"
     page = paths["html"].read_text(encoding="utf-8")
     assert html.escape(texts.t("empty_list", "es")) in page
+    assert html.escape(texts.t("lead_empty", "es", scored="4")) in page and 'id="call-sheet"' not in page
     # the score distribution and value by band of the scored clients; the segment charts show zeros
     assert page.count('src="data:image/png;base64,') == 4
 
