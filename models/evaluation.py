@@ -27,9 +27,37 @@ class EvaluationConfig(BaseModel):
     # value of a kept client: monthly_value x months when known, else this default
     client_value_months: float = Field(12.0, gt=0)
     default_client_value: float = Field(500.0, ge=0)
-    # clients the team can contact per list (value saved at capacity); a share when < 1
-    team_capacity: float = Field(0.05, gt=0)
+    # clients the team can contact per list: a count from 1, a share of the scored clients below 1,
+    # None for every client. Set from `scoring.capacity` (pipeline.config): one setting for the call
+    # sheet and for its grading
+    team_capacity: float | None = Field(0.05, gt=0, exclude=True)  # not written back: scoring.capacity is
     calibration_bins: int = Field(10, ge=2)
+
+
+def clients_at_capacity(capacity: float | None, clients: int) -> int:
+    """How many of `clients` a team of `capacity` reaches: a count when >= 1, a share when below 1
+    (at least one client), every client when None."""
+    if clients <= 0:
+        return 0
+    if capacity is None:
+        return clients
+    if not capacity > 0:
+        raise ValueError(f"capacity must be a count >= 1 or a share in (0, 1), got {capacity}")
+    wanted = capacity if capacity >= 1 else capacity * clients
+    return int(min(clients, max(1, round(wanted))))
+
+
+def worth_contacting(probability: np.ndarray, client_value: np.ndarray, config: EvaluationConfig) -> np.ndarray:
+    """True where a contact is worth its cost: probability x offer_acceptance_rate x the client's value
+    (monthly value x client_value_months, see `client_values`) above retention_cost_per_contact."""
+    gain = np.asarray(probability, float) * config.offer_acceptance_rate * np.asarray(client_value, float)
+    return gain > config.retention_cost_per_contact
+
+
+def profit_cut(probability: np.ndarray, client_value: np.ndarray, config: EvaluationConfig) -> int:
+    """The profit-optimal length of a list already in calling order: up to its last client worth contacting."""
+    worth = np.flatnonzero(worth_contacting(probability, client_value, config))
+    return int(worth[-1] + 1) if len(worth) else 0
 
 
 def expected_calibration_error(label: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
@@ -113,8 +141,7 @@ def evaluate(label: np.ndarray, probability: np.ndarray, value: np.ndarray, conf
     best = int(profit["profit"].to_numpy().argmax())
     out["expected_profit"] = float(max(profit["profit"].iloc[best], 0.0))
     out["profit_best_share"] = float(profit["share"].iloc[best]) if profit["profit"].iloc[best] > 0 else 0.0
-    capacity = config.team_capacity if config.team_capacity >= 1 else config.team_capacity * len(y)
-    k = int(min(len(y), max(1, round(capacity))))
+    k = max(1, clients_at_capacity(config.team_capacity, len(y)))
     out["value_saved_at_capacity"] = float(profit["value_saved"].iloc[k - 1])
     out["profit_at_capacity"] = float(profit["profit"].iloc[k - 1])
     return out

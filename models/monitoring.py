@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import roc_auc_score
 
 from features.cutoffs import day_end, labels
+from models.evaluation import clients_at_capacity
 
 MONITORING_COLUMNS: tuple[str, ...] = (
     "list_as_of", "horizon_days", "evaluated_at", "clients", "churners", "base_rate", "roc_auc", "capacity",
@@ -39,12 +40,9 @@ def matured(list_as_of: pd.Timestamp, horizon_days: int, data_as_of: pd.Timestam
     return day_end(list_as_of) + pd.Timedelta(days=horizon_days) <= day_end(data_as_of)
 
 
-def _contacted(capacity: int | float, clients: int) -> int:
+def _contacted(capacity: int | float | None, clients: int) -> int:
     """Clients the team reaches: a count when >= 1, a share of the list when < 1 (as in evaluation)."""
-    if not capacity > 0:
-        raise ValueError(f"capacity must be a count >= 1 or a share in (0, 1), got {capacity}")
-    wanted = capacity if capacity >= 1 else capacity * clients
-    return int(min(clients, max(1, round(wanted))))
+    return clients_at_capacity(capacity, clients)
 
 
 def _check_scores(scores: pd.DataFrame) -> None:

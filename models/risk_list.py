@@ -19,6 +19,7 @@ from features import declared
 from features.declarations import FAMILY_WORDS, HIGHER_VALUE_WORDS, Feature
 from features.surveys import LAST_SCORE
 from models.bundle import ModelBundle
+from models.evaluation import EvaluationConfig, client_values, clients_at_capacity, profit_cut
 from models.explain import contributions, top_reasons
 from models.playbook import Playbook, assign_actions
 from models.segments import (
@@ -44,8 +45,29 @@ REASON_SEPARATOR = "; "
 @dataclass(frozen=True)
 class ListOptions:
     sort: Literal["value", "probability"] = "value"
-    capacity: int | None = None
+    capacity: float | None = None  # a count from 1, a share of the scored clients below 1, None: no limit
     lang: Literal["en", "es"] = "en"
+    contact: EvaluationConfig | None = None  # the economics of a contact: the profit cut (None: no cut)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where the call sheet ends, and why."""
+
+    scored: int
+    capacity: int       # clients the team can reach
+    profitable: int     # clients up to the last one worth a contact (every client without a profit cut)
+
+    @property
+    def listed(self) -> int:
+        return min(self.capacity, self.profitable)
+
+    @property
+    def limited_by(self) -> str:
+        """"profit" or "capacity" (what ended the sheet first), "" when every scored client is listed."""
+        if self.listed == self.scored:
+            return ""
+        return "profit" if self.profitable < self.capacity else "capacity"
 
 
 def score_core(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Series | None,
@@ -109,9 +131,22 @@ def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Ser
     return finish(listed, scored, reasons, bundle, config, playbook, previous, as_of, model_version, options)
 
 
+def cut(scored: pd.DataFrame, options: ListOptions) -> Cut:
+    """The call sheet's length over the ranked portfolio: the team's capacity, and no further than the
+    last client worth a contact (`models.evaluation.profit_cut`) when the options carry its economics."""
+    n = len(scored)
+    capacity = clients_at_capacity(options.capacity, n)
+    profitable = n
+    if options.contact is not None and n:
+        monthly = scored["monthly_value"].to_numpy(dtype=float)
+        value = client_values(None if np.isnan(monthly).all() else monthly, n, options.contact)
+        profitable = profit_cut(scored["churn_probability"].to_numpy(dtype=float), value, options.contact)
+    return Cut(n, capacity, profitable)
+
+
 def select(scored: pd.DataFrame, options: ListOptions) -> pd.DataFrame:
-    """The rows the team will get: the first `capacity` of the ranked portfolio, or all of it."""
-    return scored if options.capacity is None else scored.head(options.capacity)
+    """The rows the team will get: the ranked portfolio up to the cut (`cut`)."""
+    return scored.head(cut(scored, options).listed)
 
 
 def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
@@ -177,12 +212,18 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
     reason_counts = Counter(r.feature for rs in reasons for r in rs)
     declarations = declared(bundle.spec)
     action_counts = Counter(action_keys)
+    sheet = cut(scored, options)
     return ListSummary(
         lang=options.lang,
         sort="expected_value_at_risk" if options.sort == "value" and has_value else "churn_probability",
         capacity=options.capacity,
         clients_scored=int(len(scored)),
         clients_listed=int(len(listed)),
+        capacity_clients=sheet.capacity,
+        profitable_clients=sheet.profitable,
+        limited_by=sheet.limited_by,
+        clients_beyond_cut=int(len(scored) - len(listed)),
+        value_at_risk_beyond_cut=round(total_var - listed_var, 2) if has_value else None,
         has_monthly_value=has_value,
         value_horizon_months=config.value_horizon_months,
         value_at_risk_total=round(total_var, 2) if has_value else None,

@@ -100,9 +100,14 @@ class ListSummary:
 
     lang: Literal["en", "es"]
     sort: Literal["expected_value_at_risk", "churn_probability"]
-    capacity: int | None
+    capacity: float | None  # as configured: a count from 1, a share below 1, None: no limit
     clients_scored: int
-    clients_listed: int
+    clients_listed: int     # the call sheet: the smaller of capacity_clients and profitable_clients
+    capacity_clients: int   # the clients the team's capacity reaches
+    profitable_clients: int  # up to the last client worth a contact (clients_scored without a profit cut)
+    limited_by: Literal["capacity", "profit", ""]  # what ended the call sheet ("": every client listed)
+    clients_beyond_cut: int  # scored clients not on the call sheet (all are in the scored Parquet)
+    value_at_risk_beyond_cut: float | None
     has_monthly_value: bool
     value_horizon_months: float
     value_at_risk_total: float | None

@@ -13,7 +13,15 @@ import pandas as pd
 from features.spec import FeatureSpec
 from models import baselines
 from models.bundle import ModelBundle
-from models.evaluation import EvaluationConfig, client_values, evaluate, gains_table, profit_curve, reliability_table
+from models.evaluation import (
+    EvaluationConfig,
+    client_values,
+    clients_at_capacity,
+    evaluate,
+    gains_table,
+    profit_curve,
+    reliability_table,
+)
 from models.explain import contributions
 from models.metrics import classification_metrics
 from models.segments import monthly_values
@@ -59,7 +67,7 @@ def grade(label: np.ndarray, calibrated: np.ndarray, raw: np.ndarray, value: np.
     for key in CALIBRATION_FIGURES:
         if key in before:
             metrics[f"uncalibrated_{key}"] = before[key]
-    capacity = config.team_capacity if config.team_capacity < 1 else config.team_capacity / max(len(label), 1)
+    capacity = clients_at_capacity(config.team_capacity, len(label)) / max(len(label), 1)
     curves = Curves(
         reliability={"before calibration": reliability_table(label, raw, config.calibration_bins),
                      "after calibration": reliability_table(label, calibrated, config.calibration_bins)},

@@ -211,8 +211,9 @@ def score(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Score as of this day (default: latest in data)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model URI (default models:/churn@champion)."),
     sort: Optional[str] = typer.Option(None, "--sort", help="value (expected value at risk, default) or probability."),
-    capacity: Optional[int] = typer.Option(None, "--capacity", min=1,
-                                           help="Export only the N clients the team can handle."),
+    capacity: Optional[float] = typer.Option(None, "--capacity",
+                                             help="The call sheet's length: N clients, or a share of the scored "
+                                                  "below 1 (default scoring.capacity, 0.05)."),
     lang: Optional[str] = typer.Option(None, "--lang", help="en (default) or es: reasons, actions, headers, report."),
     partition_clients: Optional[int] = typer.Option(None, "--partition-clients", min=1,
                                                     help="Clients per hash partition (default 250000): memory "
@@ -227,12 +228,16 @@ def score(
     Exit codes: 0 published, 2 bad input or config, 3 stopped by a gate (drift, a missing
     feature, realised performance; the previous list stays), 1 unexpected.
     """
+    from pipeline.exports import console
     from pipeline.jobs import score
     as_of_date = _date(as_of, "--as-of")
     if sort not in (None, "value", "probability"):
         _fail(f"--sort: '{sort}' is not one of value, probability", EXIT_BAD_INPUT)
     if lang not in (None, "en", "es"):
         _fail(f"--lang: '{lang}' is not one of en, es", EXIT_BAD_INPUT)
+    if capacity is not None and not (0 < capacity < 1 or (capacity >= 1 and float(capacity).is_integer())):
+        _fail(f"--capacity: {capacity:g} is neither a whole number of clients from 1 nor a share between 0 and 1",
+              EXIT_BAD_INPUT)
 
     import signal
 
@@ -243,9 +248,8 @@ def score(
         s = r["summary"]
         typer.echo(f"scored {r['clients_scored']:,} clients as of {r['as_of']} with model version "
                    f"{r['model_version']}; listed {r['clients_listed']:,} -> {r['outputs']['csv']}")
-        if s.get("value_at_risk_listed_share") is not None and s.get("capacity"):
-            typer.echo(f"the {r['clients_listed']:,} listed clients hold {s['value_at_risk_listed_share']:.1%} of the "
-                       f"expected value at risk ({s['value_at_risk_listed']:,.0f} of {s['value_at_risk_total']:,.0f})")
+        for line in console.call_sheet_lines(s):
+            typer.echo(line)
 
     engine_overrides = _engine(engine, scheduler)
 
@@ -354,14 +358,19 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Generate data, train, register and score: the whole pipeline on the embedded default."""
+    from pipeline.exports import console
     from pipeline.jobs import demo
+
     def show(r: dict[str, Any]) -> None:
         t, s = r["train"], r["score"]
         typer.echo(f"data:       {r['generate']['out']}")
         typer.echo(f"model:      {t['model_uri']} (ROC AUC {t['metrics'].get('roc_auc', float('nan')):.3f}"
                    + (f", oracle {t['metrics']['oracle_roc_auc']:.3f})" if "oracle_roc_auc" in t["metrics"] else ")"))
         typer.echo(f"champion:   {'yes' if t['champion'] else 'no'} ({t['champion_decision']})")
-        typer.echo(f"risk list:  {s['outputs']['csv']} ({s['clients_scored']:,} clients as of {s['as_of']})")
+        typer.echo(f"risk list:  {s['outputs']['csv']} (a call sheet of {s['clients_listed']:,} of the "
+                   f"{s['clients_scored']:,} clients scored as of {s['as_of']})")
+        for line in console.call_sheet_lines(s["summary"])[1:]:
+            typer.echo(f"            {line}")
         typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
 
     _run(lambda: demo.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)

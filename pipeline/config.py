@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.errors import ContractError
 from features.spec import FeaturesConfig
@@ -40,8 +40,12 @@ class ScoringConfig(BaseModel):
     lang: Literal["en", "es"] = "en"
     # who to call first: by expected value at risk, or by probability alone
     sort: Literal["value", "probability"] = "value"
-    # how many clients the team can handle (None: every active client is listed)
-    capacity: int | None = Field(None, ge=1)
+    # the call sheet's length: a count of clients from 1, a share of the scored clients below 1, null
+    # for no limit; evaluation grades at the same capacity (one setting for both)
+    capacity: float | None = Field(0.05, gt=0)
+    # stop the call sheet at the last client worth a contact: probability x evaluation.offer_acceptance_rate
+    # x client value (monthly value x evaluation.client_value_months) above retention_cost_per_contact
+    profit_cut: bool = True
     # the retention playbook (None: configs/playbook.yaml of this project)
     playbook: str | None = None
     # clients per hash partition: memory follows this, not the data (fewer clients: one pass)
@@ -85,6 +89,29 @@ class AppConfig(BaseModel):
     monitoring: MonitoringConfig = MonitoringConfig()
     engine: EngineConfig = EngineConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_capacity(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "team_capacity" in (values.get("evaluation") or {}):
+            raise ValueError("evaluation.team_capacity is now scoring.capacity: one setting for the call sheet "
+                             "and its grading")
+        return values
+
+    @model_validator(mode="after")
+    def _capacity_everywhere(self) -> AppConfig:
+        if self.evaluation.team_capacity != self.scoring.capacity:
+            # frozen models: the evaluation settings take the scoring capacity once, here
+            object.__setattr__(self, "evaluation",
+                               self.evaluation.model_copy(update={"team_capacity": self.scoring.capacity}))
+        return self
+
+    @field_validator("scoring")
+    @classmethod
+    def _whole_count(cls, scoring: ScoringConfig) -> ScoringConfig:
+        if scoring.capacity is not None and scoring.capacity >= 1 and not float(scoring.capacity).is_integer():
+            raise ValueError(f"capacity {scoring.capacity}: a whole number of clients from 1, or a share below 1")
+        return scoring
+
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -116,9 +143,10 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ContractError(f"config key '{key}': {problem}{more}", file=source) from None
+        message = f"config key '{key}': {problem}{more}" if key else f"{problem}{more}"
+        raise ContractError(message, file=source) from None
 
 
 def defaults_as_yaml() -> str:

@@ -104,6 +104,8 @@ def _kpis(summary: ListSummary, lang: str) -> list[tuple[str, str]]:
         covered = t("value_unknown_short", lang)
     return [(t("clients_scored", lang), texts.number(summary.clients_scored, lang)),
             (t("clients_listed", lang), texts.number(summary.clients_listed, lang)),
+            (t("sheet_cut", lang), texts.cut_words(summary, lang)),
+            (t("beyond_cut", lang), texts.number(summary.clients_beyond_cut, lang)),
             (t("value_covered", lang), covered),
             (t("nps_section", lang), texts.nps_score(summary.nps_portfolio.score, lang))]
 

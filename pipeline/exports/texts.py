@@ -221,6 +221,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "ordered_by": {"en": "List ordered by", "es": "Lista ordenada por"},
     "capacity": {"en": "Team capacity (clients per list)", "es": "Capacidad del equipo (clientes por lista)"},
     "no_limit": {"en": "no limit", "es": "sin límite"},
+    "sheet_cut": {"en": "Where the call sheet ends", "es": "Dónde termina la lista de llamadas"},
+    "cut_capacity": {"en": "at the team's capacity ({n} clients)", "es": "en la capacidad del equipo ({n} clientes)"},
+    "cut_profit": {"en": "at the last client worth a contact ({n} clients are)",
+                   "es": "en el último cliente que compensa contactar ({n} lo compensan)"},
+    "cut_none": {"en": "every scored client is listed", "es": "todos los clientes puntuados están en la lista"},
+    "sheet_empty": {"en": "empty: no client is worth a contact at this cost",
+                    "es": "vacía: ningún cliente compensa el coste de un contacto"},
+    "beyond_cut": {"en": "Clients beyond the cut (in the scored file)",
+                   "es": "Clientes tras el corte (en el fichero de puntuaciones)"},
+    "value_beyond_cut": {"en": "Expected value at risk beyond the cut", "es": "Valor esperado en riesgo tras el corte"},
     # summary: value
     "value_section": {"en": "Value at risk ({horizon} months of revenue)",
                       "es": "Valor en riesgo ({horizon} meses de ingresos)"},
@@ -336,6 +346,17 @@ def percent(share: float | None, lang: str, decimals: int = 1) -> str:
 
 
 # ------------------------------------------------------------------------------- phrases of a summary
+
+def cut_words(summary, lang: str) -> str:
+    """Where and why the call sheet ends, in words."""
+    if not summary.clients_listed and summary.limited_by == "profit":
+        return t("sheet_empty", lang)
+    if summary.limited_by == "capacity":
+        return t("cut_capacity", lang, n=number(summary.capacity_clients, lang))
+    if summary.limited_by == "profit":
+        return t("cut_profit", lang, n=number(summary.profitable_clients, lang))
+    return t("cut_none", lang)
+
 
 def order(sort: str, lang: str) -> str:
     """How the list is ordered, from the summary's `sort`."""

@@ -111,7 +111,10 @@ def _head_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
         [text(t("clients_scored", lang)), cells.count(summary.clients_scored)],
         [text(t("clients_listed", lang)), cells.count(summary.clients_listed)],
         [text(t("ordered_by", lang)), text(texts.order(summary.sort, lang))],
-        [text(t("capacity", lang)), cells.count(capacity) if capacity is not None else text(t("no_limit", lang))],
+        [text(t("capacity", lang)), cells.count(summary.capacity_clients) if capacity is not None
+         else text(t("no_limit", lang))],
+        [text(t("sheet_cut", lang)), text(texts.cut_words(summary, lang))],
+        [text(t("beyond_cut", lang)), cells.count(summary.clients_beyond_cut)],
         [],
         [text(t("value_section", lang, horizon=texts.number(summary.value_horizon_months, lang)),
               font=cells.bold)],
@@ -119,7 +122,8 @@ def _head_rows(summary: ListSummary, lang: str, cells: Cells) -> list[list]:
     if summary.has_monthly_value:
         rows += [[text(t("value_total", lang)), cells.money(summary.value_at_risk_total)],
                  [text(t("value_listed", lang)), cells.money(summary.value_at_risk_listed)],
-                 [text(t("value_share", lang)), cells.share(summary.value_at_risk_listed_share)]]
+                 [text(t("value_share", lang)), cells.share(summary.value_at_risk_listed_share)],
+                 [text(t("value_beyond_cut", lang)), cells.money(summary.value_at_risk_beyond_cut)]]
     else:
         rows.append([text(t("value_unknown", lang))])
     return rows

@@ -35,16 +35,18 @@ from pipeline.tracking.scoring_run import log_scoring_run, tag_run
 
 log = logging.getLogger(__name__)
 
+GRADED_SHARE = 0.05
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "configs" / "playbook.yaml"
 
 
 def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
-          as_of_date: date | None = None, sort: str | None = None, capacity: int | None = None,
+          as_of_date: date | None = None, sort: str | None = None, capacity: float | None = None,
           lang: str | None = None, partition_clients: int | None = None) -> dict[str, Any]:
     """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
     out = Path(out)
     sc = config.scoring
-    options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang)
+    options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang,
+                          contact=config.evaluation if sc.profit_cut else None)
     data = data if is_url(data) else Path(data)
     with exclusive(out):
         record = RunRecord(command="score", data=data_location(data), engine=config.engine.kind)
@@ -136,7 +138,8 @@ def _gates(night: _Night, tracking_uri: str) -> tuple[gates.GateResult, list[dic
     with night.timer("drift"):
         drift_result = gates.drift_gate(night.out, p.counter.profiles, p.counter.counts, config)
     with night.timer("monitoring"):
-        capacity = night.options.capacity or config.evaluation.team_capacity
+        # earlier lists are graded at the team's capacity (at 5% of their clients when no capacity is set)
+        capacity = night.options.capacity or GRADED_SHARE
         monitored = gates.monitoring_gate(night.out, p.cutoff, p.churn(), night.horizon, config, capacity,
                                           night.model.version, has_churn_table="churn" in p.inputs.reports)
     stop = drift_result.stop + monitored.stop

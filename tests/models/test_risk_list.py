@@ -11,6 +11,7 @@ import pytest
 from features.spec import FeaturesConfig, FeatureSpec
 from models import risk_list
 from models.bundle import ModelBundle
+from models.evaluation import EvaluationConfig
 from models.playbook import Playbook, load_playbook
 from models.risk_list import ListOptions
 from models.segments import SegmentsConfig
@@ -115,6 +116,47 @@ def test_without_monthly_value_the_list_is_ranked_by_probability(bundle):
         None, None, None)
 
 
+# ------------------------------------------------------------------------------------ where the call sheet ends
+
+def contact(cost: float) -> EvaluationConfig:
+    return EvaluationConfig(retention_cost_per_contact=cost, offer_acceptance_rate=0.5, client_value_months=12)
+
+
+@pytest.mark.parametrize(("cost", "listed", "limited_by"), [
+    # worth of a contact = p x 0.5 x value x 12: b 300, c 120, a 24, d 12 (the list's order)
+    (10.0, ["b", "c", "a", "d"], ""),
+    (20.0, ["b", "c", "a"], "profit"),
+    (30.0, ["b", "c"], "profit"),
+    (500.0, [], "profit"),
+])
+def test_the_call_sheet_ends_at_the_last_client_worth_a_contact(bundle, cost, listed, limited_by):
+    got, scored, summary = build(bundle, contact=contact(cost))
+    assert got["client_id"].tolist() == listed
+    assert len(scored) == 4  # every scored client stays in the scored frame
+    assert (summary.clients_listed, summary.profitable_clients, summary.limited_by) == (len(listed), len(listed),
+                                                                                        limited_by)
+    assert summary.clients_beyond_cut == 4 - len(listed)
+    # value at risk: b 600, c 240, a 48, d 24
+    assert summary.value_at_risk_beyond_cut == {4: 0.0, 3: 24.0, 2: 72.0, 0: 912.0}[len(listed)]
+
+
+def test_the_smaller_of_capacity_and_the_profit_cut_wins(bundle):
+    listed, _, summary = build(bundle, capacity=0.5, contact=contact(20.0))  # half of 4 = 2; profit: 3
+    assert listed["client_id"].tolist() == ["b", "c"]
+    assert (summary.capacity_clients, summary.profitable_clients, summary.limited_by) == (2, 3, "capacity")
+    listed, _, summary = build(bundle, capacity=3, contact=contact(30.0))  # capacity 3; profit: 2
+    assert listed["client_id"].tolist() == ["b", "c"] and summary.limited_by == "profit"
+
+
+def test_without_monthly_value_the_default_client_value_prices_a_contact(bundle):
+    # 500 each: worth = p x 0.5 x 500: a 100, c 50, d 25, b 12.5 (ranked by probability)
+    listed, _, _ = risk_list.build(FEATURES, PROBABILITY, None, bundle, SegmentsConfig(), PLAYBOOK, None,
+                                   "2024-03-31", "7", ListOptions(contact=EvaluationConfig(
+                                       retention_cost_per_contact=30, offer_acceptance_rate=0.5,
+                                       default_client_value=500)))
+    assert listed["client_id"].tolist() == ["a", "c"]
+
+
 # ------------------------------------------------------------------------------------ the summary as a dict
 
 # one rule per action, so the dict does not hang on the shipped playbook's wording
@@ -135,6 +177,8 @@ def test_summary_dict_keeps_the_keys_the_score_job_returns(bundle):
     # b rose from 2 to 1, c is new; value at risk a 48, b 600, c 240, d 24
     assert as_dict == {
         "lang": "en", "sort": "expected_value_at_risk", "capacity": 2, "clients_scored": 4, "clients_listed": 2,
+        "capacity_clients": 2, "profitable_clients": 4, "limited_by": "capacity", "clients_beyond_cut": 2,
+        "value_at_risk_beyond_cut": 72.0,
         "has_monthly_value": True, "value_horizon_months": 12, "value_at_risk_total": 912.0,
         "value_at_risk_listed": 840.0, "value_at_risk_listed_share": 0.9211,
         "by_band_listed": [{"risk_band": "high", "clients": 0, "value_at_risk": 0.0},

@@ -42,3 +42,20 @@ def test_config_is_frozen():
 
     with pytest.raises(ValidationError, match=r"horizon_days\s+Instance is frozen"):
         AppConfig().training.horizon_days = 5  # type: ignore[misc]
+
+
+def test_one_capacity_for_the_call_sheet_and_its_grading(tmp_path):
+    assert load_config(None).scoring.capacity == load_config(None).evaluation.team_capacity == 0.05
+    path = tmp_path / "c.yaml"
+    path.write_text("scoring:\n  capacity: 200\n", encoding="utf-8")
+    assert load_config(path).evaluation.team_capacity == 200
+    path.write_text("scoring:\n  capacity: null\n", encoding="utf-8")
+    assert load_config(path).evaluation.team_capacity is None
+    path.write_text("evaluation:\n  team_capacity: 0.1\n", encoding="utf-8")
+    with pytest.raises(ContractError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: evaluation.team_capacity is now scoring.capacity")
+    path.write_text("scoring:\n  capacity: 2.5\n", encoding="utf-8")
+    with pytest.raises(ContractError) as err:
+        load_config(path)
+    assert "config key 'scoring': capacity 2.5: a whole number of clients from 1, or a share below 1" in str(err.value)

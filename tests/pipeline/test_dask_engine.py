@@ -154,7 +154,10 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     uri = new_store(root / "training.db")
     data = root / "train_data"
     generate(data, n_clients=3000, seed=21)
-    local = train(data, config=load_config(None), tracking_uri=uri, out=root / "train_local")
+    # the same learner on both engines: the Dask fit is the trees alone (no linear blend, it warns)
+    trees = load_config(None).model_copy(update={"training": load_config(None).training.model_copy(
+        update={"linear_blend": False})})
+    local = train(data, config=trees, tracking_uri=uri, out=root / "train_local")
     spread = train(data, config=_dask(cluster.scheduler_address, partition_clients=1000), tracking_uri=uri,
                    out=root / "train_dask")
     assert spread["model_version"] != local["model_version"]

@@ -121,11 +121,19 @@ def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(small, active
     assert np.allclose(risk["expected_value_at_risk"], risk["churn_probability"] * risk["monthly_value"] * 12,
                        atol=0.01)
     assert risk["churn_probability"].between(0, 1).all()
-    assert first["clients_scored"] == len(risk) == len(active_at(root / "data", first["as_of"]))
+    scores = pd.read_parquet(root / "s1" / "current" / "scores.parquet")
+    assert first["clients_scored"] == len(scores) == len(active_at(root / "data", first["as_of"]))
+    # the call sheet: the default capacity (5% of the scored) unless the profit cut ends it sooner
+    summary = first["summary"]
+    assert summary["capacity_clients"] == round(0.05 * len(scores)) and len(risk) == first["clients_listed"]
+    assert len(risk) == min(summary["capacity_clients"], summary["profitable_clients"]) > 0
+    assert summary["clients_beyond_cut"] == len(scores) - len(risk)
+    # the sheet is the head of the scored portfolio, in the same order
+    assert scores.sort_values("rank")["client_id"].head(len(risk)).tolist() == risk["client_id"].tolist()
     # only clients active at as-of are scored
     churn = pd.read_parquet(root / "data" / "churn.parquet")
     gone = set(churn.loc[pd.to_datetime(churn["churned_at"]) <= pd.Timestamp(first["as_of"]), "client_id"].astype(str))
-    assert not gone & set(risk["client_id"])
+    assert not gone & set(scores["client_id"].astype(str))
 
 
 def test_sort_by_probability_and_capacity(small, active_at, churn_here):
@@ -295,7 +303,10 @@ def test_csv_tables_with_only_the_required_columns_train_and_score(small, tmp_pa
     scored = last_json(churn_here(["score", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--model",
                                    trained["model_uri"], "--json"], root, env))
     risk = pd.read_csv(tmp_path / "o" / "risk_list.csv", dtype={"client_id": str})
-    assert len(risk) == scored["clients_scored"] == len(active_at(root / "data", scored["as_of"]))
+    scores = pd.read_parquet(tmp_path / "o" / "current" / "scores.parquet")
+    assert len(scores) == scored["clients_scored"] == len(active_at(root / "data", scored["as_of"]))
+    assert len(risk) == scored["clients_listed"] == min(scored["summary"]["capacity_clients"],
+                                                        scored["summary"]["profitable_clients"])
     assert "monthly_value" not in risk.columns  # not in the data, so not invented
 
 
@@ -375,7 +386,11 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
 
     root, env, trained = workspace
     expected = json.loads((Path(__file__).parent / "fixtures" / "end_to_end_sha256.json").read_text())
-    run(["score", "--data", str(root / "data"), "--out", str(root / "bytes")], root, env)
+    # the whole portfolio, as every list was before the call sheet was cut by capacity and profit
+    everyone = root / "everyone.yaml"
+    everyone.write_text("scoring:\n  capacity: null\n  profit_cut: false\n", encoding="utf-8")
+    run(["score", "--data", str(root / "data"), "--out", str(root / "bytes"), "--config", str(everyone)], root, env)
+    run(["score", "--data", str(root / "data"), "--out", str(root / "sheet")], root, env)
     # both URIs: models:/ resolves in the registry, which another module of this run may have pointed elsewhere
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
@@ -384,5 +399,10 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
     files = {"risk_list.csv": root / "bytes" / "risk_list.csv",
              "risk_list.parquet": root / "bytes" / "risk_list.parquet",
              "booster.txt": next(model_dir.rglob("booster.txt"))}
+    files.update({f"call sheet {name}": root / "sheet" / name for name in ("risk_list.csv", "risk_list.parquet")})
     found = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     assert found == {name: expected[name] for name in files}
+    # the call sheet is the whole list's head, line for line
+    sheet = (root / "sheet" / "risk_list.csv").read_text(encoding="utf-8-sig").splitlines()
+    whole = (root / "bytes" / "risk_list.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert 1 < len(sheet) < len(whole) and sheet == whole[:len(sheet)]

@@ -84,9 +84,13 @@ def test_the_scorer_lists_the_calibrated_score(trained_store, registered, tmp_pa
     result = score(trained_store.data, out=tmp_path / "risk", config=load_config(None),
                    tracking_uri=trained_store.tracking_uri, model_uri=trained_store.model_uri)
     assert result["as_of"] == "2025-12-31"
-    listed = pd.read_parquet(tmp_path / "risk" / "risk_list.parquet").set_index("client_id")["churn_probability"]
+    listed = pd.read_parquet(tmp_path / "risk" / "current" / "scores.parquet")
+    listed = listed.assign(client_id=listed["client_id"].astype(str)).set_index("client_id")["churn_probability"]
     expected = pd.Series(model.bundle.calibrator.transform(raw), index=features["client_id"].astype(str))
-    assert sorted(listed.index) == sorted(expected.index)  # every active client, once
+    assert sorted(listed.index) == sorted(expected.index)  # every active client, once, in the scored file
+    sheet = pd.read_parquet(tmp_path / "risk" / "risk_list.parquet").set_index("client_id")["churn_probability"]
+    assert 0 < len(sheet) == result["clients_listed"] < len(listed)  # the call sheet: its head
+    np.testing.assert_array_equal(sheet.to_numpy(), listed.reindex(sheet.index).to_numpy())
     np.testing.assert_allclose(listed.to_numpy(), expected.reindex(listed.index).round(6).to_numpy(), rtol=0,
                                atol=1e-12)
     assert np.abs(listed.to_numpy() - pd.Series(raw, index=expected.index).reindex(listed.index)).max() > 0.01
