@@ -21,7 +21,7 @@ from features.surveys import LAST_SCORE
 from models.bundle import ModelBundle
 from models.evaluation import EvaluationConfig, client_values, clients_at_capacity, profit_cut
 from models.explain import contributions, top_reasons
-from models.playbook import Playbook, assign_actions
+from models.playbook import Playbook, assign_actions, client_facts
 from models.segments import (
     LOYALTY_STAGES,
     RISK_BANDS,
@@ -128,7 +128,8 @@ def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Ser
     # reasons only for the exported rows: contributions cost a tree walk per row
     rows = features.set_index(features["client_id"].astype(str)).loc[listed["client_id"]].reset_index(drop=True)
     reasons = explain(rows, bundle, options.lang)
-    return finish(listed, scored, reasons, bundle, config, playbook, previous, as_of, model_version, options)
+    return finish(listed, scored, reasons, client_facts(rows), bundle, config, playbook, previous, as_of,
+                  model_version, options)
 
 
 def cut(scored: pd.DataFrame, options: ListOptions) -> Cut:
@@ -155,12 +156,12 @@ def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
     return top_reasons(contrib, rows, bundle.spec, lang)
 
 
-def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], bundle: ModelBundle,
-           config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
+def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], facts: pd.DataFrame,
+           bundle: ModelBundle, config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
            model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, ListSummary]:
-    """Actions (in rank order, within each action's capacity), changes since the previous list, summary."""
-    families = [[r.family for r in rs] for rs in reasons]
-    action_keys = assign_actions(listed, families, playbook)
+    """Actions (in rank order, within each action's capacity, from the clients' `facts` row by row),
+    changes since the previous list, summary."""
+    action_keys = assign_actions(listed, facts, playbook)
     listed = listed.assign(
         top_reasons=[REASON_SEPARATOR.join(r.text for r in rs) for rs in reasons],
         recommended_action=[getattr(playbook.actions[k], options.lang) for k in action_keys],

@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.errors import GateStop
 from models import drift, risk_list
-from models.playbook import load_playbook
+from models.playbook import client_facts, load_playbook
 from models.risk_list import ListOptions
 from models.summary import ListSummary
 from pipeline.config import AppConfig
@@ -118,9 +118,10 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
     record.clients_scored, record.clients_listed = int(len(scored)), int(len(listed))
     drift_result, realised, run_id = _gates(night, tracking_uri)
     with timer("explain"):
-        reasons = _reasons(listed, portfolio, model, options.lang)
+        reasons, facts = _reasons(listed, portfolio, model, options.lang)
     with timer("list"):
-        listed, scored, summary = risk_list.finish(listed, scored, reasons, model.bundle, config.segments, playbook,
+        listed, scored, summary = risk_list.finish(listed, scored, reasons, facts, model.bundle, config.segments,
+                                                   playbook,
                                                    runs.previous_list(out, night.day), night.day, model.version,
                                                    options)
     with timer("write"):
@@ -150,13 +151,16 @@ def _gates(night: _Night, tracking_uri: str) -> tuple[gates.GateResult, list[dic
     return drift_result, monitored.report, run_id
 
 
-def _reasons(listed: pd.DataFrame, portfolio: Portfolio, model: LoadedModel, lang: str) -> list[list]:
-    """Reasons for the listed rows only, in list order; the engine reads back just those rows."""
+def _reasons(listed: pd.DataFrame, portfolio: Portfolio, model: LoadedModel, lang: str
+             ) -> tuple[list[list], pd.DataFrame]:
+    """Reasons and the playbook's facts for the listed rows only, in list order; the engine reads back
+    just those rows."""
     ids = listed["client_id"].to_numpy(dtype=object)
     rows = portfolio.rows_of(ids)
     explained = risk_list.explain(rows, model.bundle, lang) if len(rows) else []
     by_id = dict(zip(rows["client_id"].astype(str), explained))
-    return [by_id[i] for i in ids]
+    facts = client_facts(rows).set_axis(rows["client_id"].astype(str).to_numpy()).reindex(list(ids))
+    return [by_id[i] for i in ids], facts
 
 
 def _publish(night: _Night, listed: pd.DataFrame, scored: pd.DataFrame, summary: ListSummary,
