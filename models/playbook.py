@@ -32,7 +32,7 @@ class Action(BaseModel):
 
 # the facts conditions read, each from a declared feature of the client's row at the as-of day
 FACTS = {"open_tickets": OPEN, "sla_breaches_30d": first_response_breaches(MONTH_DAYS),
-         "activity_change_30d": events_change(), "tenure_days": TENURE}
+         "activity_change_30d": events_change(), "days_as_client": TENURE}
 
 
 def client_facts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def holds(when: Conditions, row: dict) -> bool:
         (when.min_open_tickets, lambda v: row["open_tickets"] >= v),
         (when.min_sla_breaches_30d, lambda v: row["sla_breaches_30d"] >= v),
         (when.max_activity_change, lambda v: row["activity_change_30d"] <= v),
-        (when.max_tenure_days, lambda v: row["tenure_days"] <= v),
+        (when.max_tenure_days, lambda v: row["days_as_client"] <= v),
         (when.nps_group, lambda v: row["nps_group"] in v),
         (when.risk_band, lambda v: row["risk_band"] in v),
         (when.loyalty_stage, lambda v: row["loyalty_stage"] in v),

@@ -25,7 +25,7 @@ def row(value_at_risk=0.0, nps="passive"):  # the list row's columns the conditi
 def facts(open_tickets=(np.nan,), breaches=None, change=None, tenure=None):
     n = len(open_tickets)
     return pd.DataFrame({"open_tickets": list(open_tickets), "sla_breaches_30d": breaches or [np.nan] * n,
-                         "activity_change_30d": change or [np.nan] * n, "tenure_days": tenure or [np.nan] * n})
+                         "activity_change_30d": change or [np.nan] * n, "days_as_client": tenure or [np.nan] * n})
 
 
 def test_first_matching_rule_wins_and_capacity_overflows_to_the_next():
