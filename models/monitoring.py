@@ -40,11 +40,6 @@ def matured(list_as_of: pd.Timestamp, horizon_days: int, data_as_of: pd.Timestam
     return day_end(list_as_of) + pd.Timedelta(days=horizon_days) <= day_end(data_as_of)
 
 
-def _contacted(capacity: int | float | None, clients: int) -> int:
-    """Clients the team reaches: a count when >= 1, a share of the list when < 1 (as in evaluation)."""
-    return clients_at_capacity(capacity, clients)
-
-
 def _check_scores(scores: pd.DataFrame) -> None:
     missing = [c for c in ("client_id", "churn_probability", "rank") if c not in scores]
     if missing:
@@ -77,7 +72,7 @@ def realised(scores: pd.DataFrame, churn: pd.DataFrame | None, list_as_of: pd.Ti
     y = labels(scores, churn, list_as_of, horizon_days).astype(int)
     p = scores["churn_probability"].to_numpy(dtype=float)
     clients, churners = len(y), int(y.sum())
-    k = _contacted(capacity, clients)
+    k = clients_at_capacity(capacity, clients)  # a count when >= 1, a share of the list when < 1
     caught = int(y[scores["rank"].to_numpy() <= k].sum())
     base_rate = churners / clients
     precision = caught / k
