@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.metrics import log_loss
+from sklearn.metrics import brier_score_loss, log_loss
 
 from models.metrics import classification_metrics
 
@@ -129,7 +129,7 @@ def evaluate(label: np.ndarray, probability: np.ndarray, value: np.ndarray, conf
     y, p = np.asarray(label), np.asarray(probability, float)
     r = p if ranking is None else np.asarray(ranking, float)
     out = classification_metrics(y, r)
-    out["brier"] = classification_metrics(y, p)["brier"]
+    out["brier"] = float(brier_score_loss(y, p))
     out["log_loss"] = float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))
     out["ece"] = expected_calibration_error(y, p, config.calibration_bins)
     gains = gains_table(y, r)

@@ -134,10 +134,5 @@ def choose_weight(label: np.ndarray, linear_margin: np.ndarray, tree_margin: np.
     return best, grades
 
 
-def logit(probability: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(probability, dtype=float), 1e-12, 1 - 1e-12)
-    return np.log(p / (1 - p))
-
-
 def sigmoid(margin: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(margin, dtype=float)))

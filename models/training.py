@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.metrics import brier_score_loss
 
 from features import categorical_features, monotone_directions
 from features.spec import FeatureSpec
@@ -203,7 +204,7 @@ def calibrate(raw: np.ndarray, valid: pd.DataFrame, config: TrainingConfig) -> C
         calibrator = Calibrator(config.calibration).fit(raw, label)
         probability = cross_fitted(raw, label, valid["client_id"], config.calibration, config.seed)
         ranking = calibrator.transform(raw) if config.calibration == "sigmoid" else probability
-    metrics = {**classification_metrics(label, ranking), "brier": classification_metrics(label, probability)["brier"]}
+    metrics = {**classification_metrics(label, ranking), "brier": float(brier_score_loss(label, probability))}
     return Calibrated(calibrator, probability, ranking, metrics)
 
 
