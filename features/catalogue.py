@@ -8,16 +8,17 @@ import pandas as pd
 from features import declare
 from features.declarations import direction_word
 from features.spec import FeatureSpec
+from features.wording import DEFAULT_GLOSSARY, Glossary, label
 
 COLUMNS = ("feature", "source", "family", "window_days", "unit", "higher_value", "actionable", "meaning_en",
            "meaning_es")
 
 
-def catalogue(spec: FeatureSpec) -> pd.DataFrame:
-    """One row per feature the spec makes, in column order."""
+def catalogue(spec: FeatureSpec, glossary: Glossary = DEFAULT_GLOSSARY) -> pd.DataFrame:
+    """One row per feature the spec makes, in column order (event types and channels by the glossary)."""
     rows = [{"feature": f.name, "source": f.source, "family": f.family, "window_days": f.window_days,
              "unit": f.unit, "higher_value": f"{direction_word(f.direction)} risk" if f.direction else "unknown",
-             "actionable": f.actionable, "meaning_en": f.label.en, "meaning_es": f.label.es}
+             "actionable": f.actionable, "meaning_en": label(f, "en", glossary), "meaning_es": label(f, "es", glossary)}
             for f in declare(spec)]
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"window_days": "Int64"})
 

@@ -11,29 +11,29 @@ import numpy as np
 import pandas as pd
 
 from features import cutoffs
-from features.declarations import LOWERS, UNKNOWN, Feature, Words, quoted
+from features.declarations import LOWERS, UNKNOWN, Feature, Words
 from features.spec import FeatureSpec
 from features.tables import Tables
 
 TENURE = Feature("tenure_days", "clients", "tenure", "days", LOWERS, False,
                  Words("tenure (days since signup)", "antigüedad (días desde el alta)"),
-                 Words("client for {v} days", "cliente desde hace {v} días"))
+                 Words("client for {v:duration}", "cliente desde hace {v:duration}"))
 MONTHLY_VALUE = Feature("monthly_value", "clients", "value", "money", UNKNOWN, False,
                         Words("monthly value", "valor mensual"), Words("monthly value {v}", "valor mensual {v}"))
 
 
 def numeric_attribute(column: str, name: str) -> Feature:
-    c = quoted(column)
     return Feature(name, "clients", "profile", "number", UNKNOWN, False,
-                   Words(f"clients column '{c}' (value)", f"columna de clientes '{c}' (valor)"),
-                   Words(f"{c} = {{value}}", f"{c} = {{value}}"))
+                   Words("{attribute} (clients column, a number)", "{attribute} (columna de clientes, un número)"),
+                   Words("{attribute}: {value}", "{attribute}: {value}"), term=column, term_kind="attribute")
 
 
 def categorical_attribute(column: str, name: str, levels: tuple[str, ...]) -> Feature:
-    c = quoted(column)
     return Feature(name, "clients", "profile", "category", UNKNOWN, False,
-                   Words(f"clients column '{c}' (category)", f"columna de clientes '{c}' (categoría)"),
-                   Words(f"{c}: {{level}}", f"{c}: {{level}}"), levels=tuple(levels))
+                   Words("{attribute} (clients column, a category)",
+                         "{attribute} (columna de clientes, una categoría)"),
+                   Words("{attribute}: {level}", "{attribute}: {level}"), levels=tuple(levels), term=column,
+                   term_kind="attribute")
 
 
 def build(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> pd.DataFrame:

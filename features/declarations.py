@@ -8,10 +8,12 @@ same rule as the rest. Everything downstream reads declarations, never a feature
 explanations, segments, the risk list, the baselines, the catalogue, the workbook and MLflow.
 
 Reason templates quote the client's own numbers through placeholders filled when a reason is
-written: `{v}` the value, `{abs_v}` its absolute value, `{pct}` / `{abs_pct}` the value as a
-percentage, `{dir}` up or down, `{score}` / `{group}` the last NPS answer and its group. Names
-from the data (event types, channels, columns) are written into a template when it is declared,
-escaped, so a brace in the data is text, never a placeholder.
+written (`features.wording.say`): `{v}` the value, `{abs_v}` its absolute value, `{pct}` /
+`{abs_pct}` the value as a percentage, `{dir}` up or down, `{score}` / `{group}` the last NPS
+answer and its group; `{v:ticket|tickets}` agrees in number and `{v:ago}` reads "3 days ago".
+A name from the data (an event type, a channel, a client column) is the feature's `term`, never
+part of a template: templates say `{event}` / `{events}`, `{channel}` or `{attribute}`, and the
+glossary (`features.wording.Glossary`, config `glossary:`) gives the words people read.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class Feature:
     window_days: int | None = None
     subject: str = ""            # what it is about: a list never gives two reasons on one subject
     levels: tuple[str, ...] | None = None  # category levels, for a categorical feature
+    term: str = ""               # the data's name it is about (an event type, a channel, a client column)
+    term_kind: Literal["", "event", "channel", "attribute"] = ""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -67,6 +71,8 @@ class Feature:
             raise ValueError(f"feature {self.name}: source {self.source!r} is not one of {SOURCES}")
         if self.direction not in (RAISES, LOWERS, UNKNOWN):
             raise ValueError(f"feature {self.name}: direction must be -1, 0 or 1")
+        if bool(self.term) != bool(self.term_kind):
+            raise ValueError(f"feature {self.name}: a term needs its kind (event, channel or attribute)")
         if not self.subject:
             object.__setattr__(self, "subject", self.name)
 
@@ -86,11 +92,6 @@ FAMILY_WORDS = {
 }
 HIGHER_VALUE_WORDS = {RAISES: Words("raises the risk", "sube el riesgo"),
                       LOWERS: Words("lowers the risk", "baja el riesgo"), UNKNOWN: Words("", "")}
-
-
-def quoted(name: str) -> str:
-    """A name from the data, safe to write into a template (braces stay text)."""
-    return str(name).replace("{", "{{").replace("}", "}}")
 
 
 def direction_word(direction: int) -> str:

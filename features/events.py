@@ -14,7 +14,7 @@ import pandas as pd
 
 from features import cutoffs
 from features._grouping import codes, count_per_client, n_codes, ratio, rows_for_clients
-from features.declarations import LOWERS, RAISES, UNKNOWN, Feature, Words, quoted
+from features.declarations import LOWERS, RAISES, UNKNOWN, Feature, Words
 from features.spec import FeatureSpec
 from features.tables import Tables
 
@@ -46,78 +46,81 @@ def event_kinds(spec: FeatureSpec) -> tuple[EventKind, ...]:
 
 
 def _activity(name: str, unit: str, direction: int, label: Words, reason: Words, *, window: int | None = None,
-              subject: str = "", family: str = "activity", when_missing: Words | None = None) -> Feature:
-    return Feature(name, "events", family, unit, direction, True, label, reason, when_missing, window, subject)
+              subject: str = "", family: str = "activity", when_missing: Words | None = None, term: str = "",
+              term_kind: str = "") -> Feature:
+    return Feature(name, "events", family, unit, direction, True, label, reason, when_missing, window, subject,
+                   term=term, term_kind=term_kind)
 
 
 def _per_type(kind: EventKind, name: str, unit: str, direction: int, label: Words, reason: Words,
               window: int) -> Feature:
     """A feature of one event type: its subject is the type, its family the type's (errors or activity)."""
     return _activity(name, unit, direction, label, reason, window=window, subject=f"event:{kind.slug}",
-                     family=kind.family)
+                     family=kind.family, term=kind.name, term_kind="event")
 
 
 def count_in_window(kind: EventKind, w: int) -> Feature:
-    t = quoted(kind.name)
     return _per_type(kind, f"{kind.slug}_count_{w}d", "count", kind.more_is,
-                     Words(f"{t} events in {w} days", f"eventos {t} en {w} días"),
-                     Words(f"{{v}} {t} events in the last {w} days", f"{{v}} eventos {t} en los últimos {w} días"),
-                     w)
+                     Words(f"{{events}} in {w} days", f"{{events}} en {w} días"),
+                     Words(f"{{v:{{event}}|{{events}}}} in the last {w} days",
+                           f"{{v:{{event}}|{{events}}}} en los últimos {w} días"), w)
 
 
 def change(kind: EventKind) -> Feature:
-    t, d = quoted(kind.name), TREND_DAYS
+    d = TREND_DAYS
     return _per_type(kind, f"{kind.slug}_change_{d}d_vs_previous_{d}d", "change", kind.more_is,
-                     Words(f"{t} trend vs previous {d} days", f"tendencia de {t} frente a {d} días anteriores"),
-                     Words(f"{t} {{dir}} {{abs_pct}}% vs the previous {d} days",
-                           f"{t}: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"), d)
+                     Words(f"{{events}}: trend vs the previous {d} days",
+                           f"{{events}}: tendencia frente a los {d} días anteriores"),
+                     Words(f"{{events}} {{dir}} {{abs_pct}}% vs the previous {d} days",
+                           f"{{events}}: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"), d)
 
 
 def share(kind: EventKind, w: int) -> Feature:
-    t = quoted(kind.name)
     return _per_type(kind, f"{kind.slug}_share_{w}d", "share", RAISES if kind.trouble else UNKNOWN,
-                     Words(f"{t} share of activity in {w} days", f"cuota de {t} en la actividad en {w} días"),
-                     Words(f"{t} is {{pct}}% of activity in {w} days", f"{t}: {{pct}}% de la actividad en {w} días"),
-                     w)
+                     Words(f"{{events}}: share of activity in {w} days",
+                           f"{{events}}: cuota de la actividad en {w} días"),
+                     Words(f"{{events}} are {{pct}}% of activity in the last {w} days",
+                           f"{{events}}: {{pct}}% de la actividad en los últimos {w} días"), w)
 
 
 def pace(kind: EventKind, w: int) -> Feature:
-    t = quoted(kind.name)
     return _per_type(kind, f"{kind.slug}_{TREND_DAYS}d_vs_{w}d_rate", "rate", kind.more_is,
-                     Words(f"{t} vs its {w}-day pace", f"{t} frente a su ritmo de {w} días"),
-                     Words(f"{t} at {{pct}}% of its {w}-day pace", f"{t} al {{pct}}% de su ritmo de {w} días"),
+                     Words(f"{{events}}: last {TREND_DAYS} days vs the {w}-day pace",
+                           f"{{events}}: últimos {TREND_DAYS} días frente al ritmo de {w} días"),
+                     Words("{events} at {pct}% of the usual pace", "{events} al {pct}% de su ritmo habitual"),
                      TREND_DAYS)
 
 
 def value_sum(kind: EventKind, w: int) -> Feature:
-    t = quoted(kind.name)
     return _per_type(kind, f"{kind.slug}_value_sum_{w}d", "money", kind.more_is,
-                     Words(f"{t} value in {w} days", f"valor de {t} en {w} días"),
-                     Words(f"{t} value {{v}} in {w} days", f"valor de {t}: {{v}} en {w} días"), w)
+                     Words(f"{{events}}: value in {w} days", f"{{events}}: valor en {w} días"),
+                     Words(f"{{events}} worth {{v}} in the last {w} days",
+                           f"{{events}} por valor de {{v}} en los últimos {w} días"), w)
 
 
 def events_in_window(w: int) -> Feature:
     return _activity(f"events_count_{w}d", "count", LOWERS,
                      Words(f"events in {w} days", f"eventos en {w} días"),
-                     Words(f"{{v}} events in the last {w} days", f"{{v}} eventos en los últimos {w} días"),
+                     Words(f"{{v:event|events}} in the last {w} days",
+                           f"{{v:evento|eventos}} en los últimos {w} días"),
                      window=w, subject="events_count")
 
 
 def events_pace(w: int) -> Feature:
     return _activity(f"events_{TREND_DAYS}d_vs_{w}d_rate", "rate", LOWERS,
-                     Words(f"activity vs its {w}-day pace", f"actividad frente a su ritmo de {w} días"),
-                     Words(f"activity at {{pct}}% of its {w}-day pace",
-                           f"actividad al {{pct}}% de su ritmo de {w} días"),
+                     Words(f"activity: last {TREND_DAYS} days vs the {w}-day pace",
+                           f"actividad: últimos {TREND_DAYS} días frente al ritmo de {w} días"),
+                     Words("activity at {pct}% of the usual pace", "actividad al {pct}% de su ritmo habitual"),
                      window=TREND_DAYS)
 
 
 def events_change() -> Feature:
     d = TREND_DAYS
     return _activity(f"events_change_{d}d_vs_previous_{d}d", "change", LOWERS,
-                     Words(f"activity trend vs previous {d} days",
-                           f"tendencia de actividad frente a {d} días anteriores"),
+                     Words(f"activity trend vs the previous {d} days",
+                           f"tendencia de la actividad frente a los {d} días anteriores"),
                      Words(f"activity {{dir}} {{abs_pct}}% vs the previous {d} days",
-                           f"actividad {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"),
+                           f"actividad: {{dir}} un {{abs_pct}}% frente a los {d} días anteriores"),
                      window=d)
 
 
@@ -129,17 +132,17 @@ def active_days(w: int) -> Feature:
 
 
 def channel_share(slug: str, name: str, w: int) -> Feature:
-    c = quoted(name)
     return _activity(f"channel_{slug}_share_{w}d", "share", UNKNOWN,
-                     Words(f"share of activity via {c} in {w} days", f"cuota de actividad por {c} en {w} días"),
-                     Words(f"{{pct}}% of activity via {c} in {w} days",
-                           f"{{pct}}% de la actividad por {c} en {w} días"),
-                     window=w, subject=f"channel_{slug}_share")
+                     Words(f"share of activity via {{channel}} in {w} days",
+                           f"cuota de actividad por {{channel}} en {w} días"),
+                     Words(f"{{pct}}% of activity via {{channel}} in the last {w} days",
+                           f"{{pct}}% de la actividad por {{channel}} en los últimos {w} días"),
+                     window=w, subject=f"channel_{slug}_share", term=name, term_kind="channel")
 
 
 DAYS_SINCE_LAST_EVENT = _activity(
     "days_since_last_event", "days", RAISES, Words("days without activity", "días sin actividad"),
-    Words("no activity for {v} days", "sin actividad desde hace {v} días"),
+    Words("no activity for {v:day|days}", "sin actividad desde hace {v:día|días}"),
     when_missing=Words("no activity recorded", "sin actividad registrada"))
 ACTIVE_DAYS_RECENT = active_days(TREND_DAYS)  # the loyalty ladder's measure of a frequent client
 

@@ -61,13 +61,14 @@ LAST_GROUP = _nps("nps_last_group", "category", LOWERS,
                   _NO_ANSWER_YET, levels=NPS_GROUPS)
 SCORE_CHANGE = _nps("nps_score_change_from_previous", "points", LOWERS,
                     Words("NPS change since previous answer", "cambio de NPS desde la respuesta anterior"),
-                    Words("NPS {dir} {abs_v} points since the previous answer",
-                          "NPS {dir} {abs_v} puntos desde la respuesta anterior"))
+                    Words("NPS {dir} {abs_v:point|points} since the previous answer",
+                          "NPS: {dir} {abs_v:punto|puntos} desde la respuesta anterior"))
 DAYS_SINCE_ANSWER = _nps("days_since_last_nps_answer", "days", UNKNOWN,
                          Words("days since last NPS answer", "días desde la última respuesta NPS"),
-                         Words("no NPS answer for {v} days", "sin respuesta NPS desde hace {v} días"), _NO_ANSWER_YET)
+                         Words("no NPS answer for {v:day|days}", "sin respuesta NPS desde hace {v:día|días}"),
+                         _NO_ANSWER_YET)
 ANSWERS = _nps("nps_answers_count", "count", UNKNOWN, Words("number of NPS answers", "número de respuestas NPS"),
-               Words("{v} NPS answers", "{v} respuestas NPS"))
+               Words("{v:NPS answer|NPS answers}", "{v:respuesta NPS|respuestas NPS}"))
 MEAN_SCORE = _nps("nps_mean_score", "score", LOWERS, Words("average NPS score", "puntuación NPS media"),
                   Words("average NPS score {v}", "puntuación NPS media {v}"), _NO_ANSWER_YET)
 DETRACTOR_SHARE = _nps("nps_detractor_answer_share", "share", RAISES,

@@ -27,52 +27,56 @@ def _support(name: str, unit: str, direction: int, label: Words, reason: Words, 
 def opened(w: int) -> Feature:
     return _support(f"tickets_opened_{w}d", "count", RAISES,
                     Words(f"tickets opened in {w} days", f"tickets abiertos en {w} días"),
-                    Words(f"{{v}} tickets opened in {w} days", f"{{v}} tickets abiertos en {w} días"), w,
+                    Words(f"{{v:ticket|tickets}} opened in the last {w} days",
+                          f"{{v:ticket abierto|tickets abiertos}} en los últimos {w} días"), w,
                     "tickets_opened")
 
 
 def high_priority_share(w: int) -> Feature:
     return _support(f"high_priority_ticket_share_{w}d", "share", RAISES,
                     Words("share of high-priority tickets", "cuota de tickets de prioridad alta"),
-                    Words(f"{{pct}}% of tickets in {w} days high priority",
-                          f"{{pct}}% de tickets de prioridad alta en {w} días"), w)
+                    Words(f"{{pct}}% of tickets in the last {w} days were high priority",
+                          f"{{pct}}% de los tickets de los últimos {w} días con prioridad alta"), w)
 
 
 def median_first_response(w: int) -> Feature:
     return _support(f"median_first_response_hours_{w}d", "hours", RAISES,
                     Words("median first-response time", "mediana del tiempo de primera respuesta"),
-                    Words(f"first response takes {{v}} h (median, {w} days)",
-                          f"primera respuesta en {{v}} h (mediana, {w} días)"), w)
+                    Words(f"first response takes {{v:hour|hours}} (median of the last {w} days)",
+                          f"primera respuesta en {{v:hora|horas}} (mediana de los últimos {w} días)"), w)
 
 
 def first_response_breaches(w: int) -> Feature:
     return _support(f"first_response_sla_breaches_{w}d", "count", RAISES,
                     Words(f"first responses past the SLA in {w} days", f"primeras respuestas fuera de SLA en {w} días"),
-                    Words(f"{{v}} tickets answered past the SLA in {w} days",
-                          f"{{v}} tickets respondidos fuera de SLA en {w} días"), w, "first_response_sla_breaches")
+                    Words(f"{{v:ticket|tickets}} answered later than the SLA in the last {w} days",
+                          f"{{v:ticket respondido|tickets respondidos}} fuera de SLA en los últimos {w} días"), w,
+                    "first_response_sla_breaches")
 
 
 def resolution_breaches(w: int) -> Feature:
     return _support(f"resolution_sla_breaches_{w}d", "count", RAISES,
                     Words(f"resolutions past the SLA in {w} days", f"resoluciones fuera de SLA en {w} días"),
-                    Words(f"{{v}} tickets resolved past the SLA in {w} days",
-                          f"{{v}} tickets resueltos fuera de SLA en {w} días"), w)
+                    Words(f"{{v:ticket|tickets}} resolved later than the SLA in the last {w} days",
+                          f"{{v:ticket resuelto|tickets resueltos}} fuera de SLA en los últimos {w} días"), w)
 
 
 def reopened(w: int) -> Feature:
     return _support(f"tickets_reopened_{w}d", "count", RAISES,
                     Words(f"reopened tickets in {w} days", f"tickets reabiertos en {w} días"),
-                    Words(f"{{v}} tickets reopened in {w} days", f"{{v}} tickets reabiertos en {w} días"), w)
+                    Words(f"{{v:ticket|tickets}} reopened in the last {w} days",
+                          f"{{v:ticket reabierto|tickets reabiertos}} en los últimos {w} días"), w)
 
 
 DAYS_SINCE_LAST_TICKET = _support("days_since_last_ticket", "days", LOWERS,
                                   Words("days since last ticket", "días desde el último ticket"),
-                                  Words("last ticket {v} days ago", "último ticket hace {v} días"))
+                                  Words("last ticket {v:ago}", "último ticket {v:ago}"))
 UNANSWERED = _support("tickets_unanswered", "count", RAISES,
                       Words("tickets without first response", "tickets sin primera respuesta"),
-                      Words("{v} tickets without a first response", "{v} tickets sin primera respuesta"))
+                      Words("{v:ticket|tickets} still without a first response",
+                            "{v:ticket|tickets} aún sin primera respuesta"))
 OPEN = _support("tickets_open", "count", RAISES, Words("open tickets", "tickets abiertos"),
-                Words("{v} tickets open", "{v} tickets abiertos"))
+                Words("{v:open ticket|open tickets}", "{v:ticket abierto|tickets abiertos}"))
 LAST_SATISFACTION = _support("last_ticket_satisfaction", "rating", LOWERS,
                              Words("last ticket satisfaction", "satisfacción del último ticket"),
                              Words("last ticket rated {v}/5", "último ticket valorado {v}/5"))

@@ -41,5 +41,16 @@ class ModelBundle:
         return raw if self.calibrator is None else self.calibrator.transform(raw)
 
     @property
+    def typical(self) -> dict[str, float | None] | None:
+        """The typical client's value of each feature (`models.explain.typical_values`), from which
+        a reason's risky side is measured; None for a model stored before they were kept."""
+        return self.info.get("typical")
+
+    def importance(self) -> np.ndarray:
+        """Each feature's total gain in the booster, in the spec's order (what the model weighs most)."""
+        gain = dict(zip(self.booster.feature_name(), self.booster.feature_importance("gain")))
+        return np.array([float(gain.get(name, 0.0)) for name in self.spec.feature_names])
+
+    @property
     def categorical(self) -> list[str]:
         return categorical_features(self.spec)

@@ -18,9 +18,10 @@ import pandas as pd
 from features import declared
 from features.declarations import FAMILY_WORDS, HIGHER_VALUE_WORDS, Feature
 from features.surveys import LAST_SCORE
+from features.wording import DEFAULT_GLOSSARY, Glossary, label
 from models.bundle import ModelBundle
 from models.evaluation import EvaluationConfig, client_values, clients_at_capacity, profit_cut
-from models.explain import contributions, top_reasons
+from models.explain import Reason, client_context, contributions, top_reasons
 from models.playbook import Playbook, assign_actions, client_facts
 from models.segments import (
     LOYALTY_STAGES,
@@ -37,8 +38,8 @@ from models.segments import (
 from models.summary import ActionCount, Changes, ListSummary, NpsMix, ReasonCount, ReasonFeature, SegmentCount
 
 COLUMNS = ("client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
-           "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
-           "new_on_list", "model_version", "as_of")
+           "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "client_context", "recommended_action",
+           "previous_rank", "new_on_list", "on_list_since", "days_on_list", "model_version", "as_of")
 REASON_SEPARATOR = "; "
 
 
@@ -48,6 +49,19 @@ class ListOptions:
     capacity: float | None = None  # a count from 1, a share of the scored clients below 1, None: no limit
     lang: Literal["en", "es"] = "en"
     contact: EvaluationConfig | None = None  # the economics of a contact: the profit cut (None: no cut)
+    glossary: Glossary = DEFAULT_GLOSSARY  # what the data's event types, channels and columns are called
+
+
+@dataclass(frozen=True)
+class Explained:
+    """Per listed client, in list order: its reasons and the static facts shown beside them."""
+
+    reasons: list[list[Reason]]
+    context: list[str]
+
+    @classmethod
+    def none(cls, n: int) -> Explained:
+        return cls([[] for _ in range(n)], [""] * n)
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,8 @@ def build(features: pd.DataFrame, probability: np.ndarray, monthly_value: pd.Ser
     listed = select(scored, options)
     # reasons only for the exported rows: contributions cost a tree walk per row
     rows = features.set_index(features["client_id"].astype(str)).loc[listed["client_id"]].reset_index(drop=True)
-    reasons = explain(rows, bundle, options.lang)
-    return finish(listed, scored, reasons, client_facts(rows), bundle, config, playbook, previous, as_of,
+    explained = explain(rows, bundle, options.lang, options.glossary)
+    return finish(listed, scored, explained, client_facts(rows), bundle, config, playbook, previous, as_of,
                   model_version, options)
 
 
@@ -150,36 +164,51 @@ def select(scored: pd.DataFrame, options: ListOptions) -> pd.DataFrame:
     return scored.head(cut(scored, options).listed)
 
 
-def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str) -> list[list]:
-    """The top reasons of each feature row (a tree walk per row: call it on listed rows only)."""
+def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str, glossary: Glossary = DEFAULT_GLOSSARY) -> Explained:
+    """The reasons and context of each feature row (a tree walk per row: call it on listed rows only)."""
     contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear)
-    return top_reasons(contrib, rows, bundle.spec, lang)
+    return Explained(top_reasons(contrib, rows, bundle.spec, lang, typical=bundle.typical, glossary=glossary),
+                     client_context(rows, bundle.spec, bundle.importance(), lang, glossary))
 
 
-def finish(listed: pd.DataFrame, scored: pd.DataFrame, reasons: list[list], facts: pd.DataFrame,
+def finish(listed: pd.DataFrame, scored: pd.DataFrame, explained: Explained, facts: pd.DataFrame,
            bundle: ModelBundle, config: SegmentsConfig, playbook: Playbook, previous: pd.DataFrame | None, as_of: str,
            model_version: str, options: ListOptions) -> tuple[pd.DataFrame, pd.DataFrame, ListSummary]:
     """Actions (in rank order, within each action's capacity, from the clients' `facts` row by row),
     changes since the previous list, summary."""
     action_keys = assign_actions(listed, facts, playbook)
     listed = listed.assign(
-        top_reasons=[REASON_SEPARATOR.join(r.text for r in rs) for rs in reasons],
+        top_reasons=[REASON_SEPARATOR.join(r.text for r in rs) for rs in explained.reasons],
+        client_context=explained.context,
         recommended_action=[getattr(playbook.actions[k], options.lang) for k in action_keys],
         model_version=str(model_version),
         as_of=as_of,
     )
-    listed = _against_previous(listed, previous)
-    summary = summarise(listed, scored, reasons, action_keys, playbook, previous, bundle, config, options,
+    listed = _against_previous(listed, previous, as_of)
+    summary = summarise(listed, scored, explained.reasons, action_keys, playbook, previous, bundle, config, options,
                         as_of=as_of, model_version=str(model_version))
     return listed[list(COLUMNS)], scored, summary
 
 
-def _against_previous(listed: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+def _against_previous(listed: pd.DataFrame, previous: pd.DataFrame | None, as_of: str) -> pd.DataFrame:
+    """Previous rank, new on the list, and since when a client has been on it without a break (a
+    client who left the list and came back starts again). A previous list written before
+    `on_list_since` existed counts from its own day."""
     if previous is None or not len(previous):
-        return listed.assign(previous_rank=pd.array([pd.NA] * len(listed), dtype="Int64"), new_on_list=True)
-    earlier = pd.Series(previous["rank"].to_numpy(), index=previous["client_id"].astype(str))
-    previous_rank = earlier.reindex(listed["client_id"]).astype("Int64").to_numpy()
-    return listed.assign(previous_rank=previous_rank, new_on_list=pd.isna(previous_rank))
+        previous_rank = pd.array([pd.NA] * len(listed), dtype="Int64")
+        since = pd.Series(as_of, index=listed.index)
+    else:
+        ids = previous["client_id"].astype(str).to_numpy()
+        earlier = pd.Series(previous["rank"].to_numpy(), index=ids)
+        previous_rank = earlier.reindex(listed["client_id"]).astype("Int64").to_numpy()
+        first_day = previous["on_list_since"] if "on_list_since" in previous else previous.get("as_of")
+        carried = (pd.Series(first_day.astype(str).to_numpy(), index=ids) if first_day is not None
+                   else pd.Series(dtype=str))
+        since = pd.Series(carried.reindex(listed["client_id"]).to_numpy(), index=listed.index)
+        since = since.where(since.notna() & pd.notna(previous_rank), as_of)
+    days = (pd.Timestamp(as_of) - pd.to_datetime(since, format="%Y-%m-%d")).dt.days.astype("int64")
+    return listed.assign(previous_rank=previous_rank, new_on_list=pd.isna(previous_rank),
+                         on_list_since=since.astype(str).to_numpy(), days_on_list=days.to_numpy())
 
 
 def _by(frame: pd.DataFrame, column: str, levels: tuple[str, ...]) -> tuple[SegmentCount, ...]:
@@ -236,7 +265,7 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
         by_loyalty_listed=_by(listed, "loyalty_stage", LOYALTY_STAGES),
         nps_portfolio=NpsMix.of(portfolio_nps(scored["nps_group"])),
         nps_listed=NpsMix.of(portfolio_nps(listed["nps_group"])),
-        top_reasons=tuple(ReasonCount(declarations[f].label(options.lang), f, n)
+        top_reasons=tuple(ReasonCount(label(declarations[f], options.lang, options.glossary), f, n)
                           for f, n in reason_counts.most_common(10)),
         actions=tuple(ActionCount(getattr(playbook.actions[k], options.lang), k, action_counts[k],
                                   playbook.actions[k].capacity) for k in playbook.actions if action_counts[k]),
@@ -248,10 +277,11 @@ def summarise(listed: pd.DataFrame, scored: pd.DataFrame, reasons, action_keys: 
         changes=_changes(listed, previous),
         as_of=as_of,
         model_version=model_version,
-        reason_features=tuple(_reason_feature(declarations[f], options.lang) for f, _ in reason_counts.most_common()),
+        reason_features=tuple(_reason_feature(declarations[f], options.lang, options.glossary)
+                              for f, _ in reason_counts.most_common()),
     )
 
 
-def _reason_feature(feature: Feature, lang: str) -> ReasonFeature:
-    return ReasonFeature(feature.name, feature.label(lang), FAMILY_WORDS[feature.family](lang),
+def _reason_feature(feature: Feature, lang: str, glossary: Glossary) -> ReasonFeature:
+    return ReasonFeature(feature.name, label(feature, lang, glossary), FAMILY_WORDS[feature.family](lang),
                          HIGHER_VALUE_WORDS[feature.direction](lang))

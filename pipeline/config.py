@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from features.errors import ContractError
 from features.spec import FeaturesConfig
+from features.wording import Glossary
 from models.config import TrainingConfig
 from models.drift import DriftConfig
 from models.evaluation import EvaluationConfig
@@ -88,6 +89,7 @@ class AppConfig(BaseModel):
     drift: DriftConfig = DriftConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     engine: EngineConfig = EngineConfig()
+    glossary: Glossary = Glossary()
 
     @model_validator(mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """The workbook's list sheet: the call sheet first, fitted to its content, set up to print.
 
 Columns run in the order a caller reads a row (`CALL_SHEET`: rank, client, probability, band,
-value at risk, reasons, action, new on the list, previous rank), then the context an analyst
+value at risk, reasons, the client's context, action, new on the list, previous rank, days on the
+list), then the columns an analyst
 filters on (monthly value, NPS group, loyalty stage, value quadrant, model version, as-of).
 Every text wraps at word boundaries, in a column fitted to its longest value within bounds
 (reasons and actions may grow widest), and never narrower than the longest word of its header:
@@ -39,11 +40,11 @@ from pipeline.exports.texts import t
 
 # whom, why, what: the columns printed, in the order a caller reads them
 CALL_SHEET = ("rank", "client_id", "churn_probability", "risk_band", "expected_value_at_risk", "top_reasons",
-              "recommended_action", "new_on_list", "previous_rank")
+              "client_context", "recommended_action", "new_on_list", "previous_rank", "days_on_list")
 SHEET_COLUMNS = (*(c for c in CALL_SHEET if c in COLUMNS), *(c for c in COLUMNS if c not in CALL_SHEET))
 PRINTED_COLUMNS = sum(c in COLUMNS for c in CALL_SHEET)
 
-NUMBER_FORMATS = {"rank": "0", "previous_rank": "0", "churn_probability": PERCENT_FORMAT,
+NUMBER_FORMATS = {"rank": "0", "previous_rank": "0", "days_on_list": "0", "churn_probability": PERCENT_FORMAT,
                   "monthly_value": MONEY_FORMAT, "expected_value_at_risk": MONEY_FORMAT}
 # the band cell strong, the rest of the row a light tint of the same colour
 BAND_FILL = {"high": "E88C8C", "medium": "F6C26B", "low": "9FD08C"}
@@ -52,7 +53,7 @@ BAND_TINT = {"high": "FBE3E3", "medium": "FDF0D9", "low": "E8F4E3"}
 # column widths, in characters: every column within NARROWEST..WIDEST, except the wrapped
 # sentences, which may grow to their own limit (a longer text wraps onto a second line)
 NARROWEST, WIDEST = 6, 30
-SENTENCE_WIDEST = {"top_reasons": 110, "recommended_action": 76}
+SENTENCE_WIDEST = {"top_reasons": 100, "client_context": 48, "recommended_action": 60}
 FILTER_BUTTON = 3  # the header's filter arrow covers about this many characters
 # A4 landscape: margins in inches, narrow at the sides (width is what the scale is fitted to)
 MARGINS = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.25, footer=0.25)

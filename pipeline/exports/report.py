@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from features.wording import say
+from models.explain import CONTEXT_SEPARATOR
 from models.risk_list import REASON_SEPARATOR
 from models.segments import NPS_GROUPS
 from models.summary import ListSummary, SegmentCount
@@ -27,7 +29,7 @@ from pipeline.exports.texts import t
 CALL_SHEET_ROWS_IN_REPORT = 250
 # the columns of the call sheet: whom, why, what
 CALL_SHEET_COLUMNS = ("rank", "client_id", "churn_probability", "risk_band", "expected_value_at_risk",
-                      "top_reasons", "recommended_action", "new_on_list")
+                      "top_reasons", "client_context", "recommended_action", "days_on_list")
 
 # (text, is_number): numbers are right-aligned; a tuple of texts shows one per line
 Cell = tuple[str | tuple[str, ...], bool]
@@ -194,6 +196,18 @@ def _changes(summary: ListSummary, cells: _Cells) -> Table | None:
                                             for k in ("new_on_list", "left_list", "moved_up", "moved_down")])
 
 
+def _lines(text, separator: str) -> tuple[str, ...]:
+    """A joined text cell as its parts, one per line; none for a missing or empty cell."""
+    return () if pd.isna(text) else tuple(part for part in str(text).split(separator) if part)
+
+
+def _on_the_list(new: bool, days: int, lang: str) -> Cell:
+    """"new", or how long the client has been waiting on the list ("12 days")."""
+    if new:
+        return t("on_the_list_new", lang), False
+    return say(t("on_the_list_days", lang), lang, days=days), True
+
+
 def _call_sheet(listed: pd.DataFrame, cells: _Cells) -> dict | None:
     """The list as the team will call it: each reason on its own line."""
     lang = cells.lang
@@ -203,16 +217,18 @@ def _call_sheet(listed: pd.DataFrame, cells: _Cells) -> dict | None:
     rows = []
     for _, r in top.iterrows():
         value = r["expected_value_at_risk"]
-        reasons = () if pd.isna(r["top_reasons"]) else tuple(str(r["top_reasons"]).split(REASON_SEPARATOR))
+        reasons = _lines(r["top_reasons"], REASON_SEPARATOR) or (t("no_reason", lang),)
+        context = _lines(r["client_context"], CONTEXT_SEPARATOR)
         rows.append([cells.number(int(r["rank"])), (str(r["client_id"]), False),
                      (texts.percent(float(r["churn_probability"]), lang), True),
                      cells.label(str(r["risk_band"])),
                      cells.money(None if pd.isna(value) else float(value)),
-                     (reasons, False),
+                     (reasons, False), (context, False),
                      ("" if pd.isna(r["recommended_action"]) else str(r["recommended_action"]), False),
-                     cells.label("yes" if bool(r["new_on_list"]) else "no")])
+                     _on_the_list(bool(r["new_on_list"]), int(r["days_on_list"]), lang)])
     caption = (t("call_sheet_all", lang, listed=texts.number(len(listed), lang)) if len(top) == len(listed) else
                t("top_caption", lang, shown=texts.number(len(top), lang), listed=texts.number(len(listed), lang)))
-    table = Table([texts.header(c, lang) for c in CALL_SHEET_COLUMNS], rows,
+    heads = [t("on_the_list", lang) if c == "days_on_list" else texts.header(c, lang) for c in CALL_SHEET_COLUMNS]
+    table = Table(heads, rows,
                   [f"band-{b}" for b in top["risk_band"].astype(str)])
     return {"caption": caption, "table": table}

@@ -27,6 +27,11 @@ REPORT_TEXTS: dict[str, dict[str, str]] = {
                      "es": "Valor en riesgo esperado de los clientes de la lista y de todos los clientes "
                            "puntuados."},
     "series_listed": {"en": "On the list", "es": "En la lista"},
+    "on_the_list": {"en": "On the list", "es": "En la lista"},
+    "no_reason": {"en": "(no behaviour, ticket or NPS signal raises this risk: see the context)",
+                  "es": "(ninguna señal de uso, tickets o NPS eleva este riesgo: ver el contexto)"},
+    "on_the_list_new": {"en": "new", "es": "nuevo"},
+    "on_the_list_days": {"en": "{days:day|days}", "es": "{days:día|días}"},  # features.wording.say
     "series_all": {"en": "All scored", "es": "Todos los puntuados"},
     "segment_title": {"en": "Value at risk by segment", "es": "Valor en riesgo por segmento"},
     "quadrant_caption": {"en": "Clients on the list by value quadrant (current value x future value).",

@@ -27,15 +27,17 @@ _ARROW_TYPES = {
     "client_id": pa.string(), "rank": pa.int64(), "churn_probability": pa.float64(), "risk_band": pa.string(),
     "monthly_value": pa.float64(), "expected_value_at_risk": pa.float64(), "nps_group": pa.string(),
     "loyalty_stage": pa.string(), "value_quadrant": pa.string(), "top_reasons": pa.string(),
-    "recommended_action": pa.string(), "previous_rank": pa.int64(), "new_on_list": pa.bool_(),
-    "model_version": pa.string(), "as_of": pa.string(),
+    "client_context": pa.string(), "recommended_action": pa.string(), "previous_rank": pa.int64(),
+    "new_on_list": pa.bool_(), "on_list_since": pa.string(), "days_on_list": pa.int64(), "model_version": pa.string(),
+    "as_of": pa.string(),
 }
 PARQUET_SCHEMA = pa.schema([(c, _ARROW_TYPES[c]) for c in COLUMNS])
 
 MONEY_COLUMNS = ("monthly_value", "expected_value_at_risk")
-INTEGER_COLUMNS = ("rank", "previous_rank")
+INTEGER_COLUMNS = ("rank", "previous_rank", "days_on_list")
 # columns written as they are, only neutralised (codes are translated, new_on_list reads yes/no)
-_FREE_TEXT_COLUMNS = ("client_id", "top_reasons", "recommended_action", "model_version", "as_of")
+_FREE_TEXT_COLUMNS = ("client_id", "top_reasons", "client_context", "recommended_action", "on_list_since",
+                      "model_version", "as_of")
 
 # (field separator, decimal mark) per language: a Spanish Excel splits on ";" and reads "0,5" as a
 # number; with "," it would open the whole file in one column

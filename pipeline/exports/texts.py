@@ -47,9 +47,12 @@ HEADERS: dict[str, dict[str, str]] = {
     "loyalty_stage": {"en": "Loyalty stage", "es": "Etapa de fidelización"},
     "value_quadrant": {"en": "Value quadrant", "es": "Cuadrante de valor"},
     "top_reasons": {"en": "Top reasons", "es": "Motivos principales"},
+    "client_context": {"en": "Client context", "es": "Contexto del cliente"},
     "recommended_action": {"en": "Recommended action", "es": "Acción recomendada"},
     "previous_rank": {"en": "Previous rank", "es": "Posición anterior"},
     "new_on_list": {"en": "New on list", "es": "Nuevo en la lista"},
+    "on_list_since": {"en": "On the list since", "es": "En la lista desde"},
+    "days_on_list": {"en": "Days on list", "es": "Días en la lista"},
     "model_version": {"en": "Model version", "es": "Versión del modelo"},
     "as_of": {"en": "As of", "es": "Fecha de corte"},
 }
@@ -110,6 +113,12 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         "en": "What raises this client's risk most, strongest first, with the client's own numbers.",
         "es": "Lo que más eleva el riesgo de este cliente, de mayor a menor peso, con sus propias cifras.",
     },
+    "client_context": {
+        "en": "Facts to know before calling, never reasons: how long the client has been with us and the "
+              "client attributes the model weighs most (plan, contract, region...).",
+        "es": "Datos que conviene saber antes de llamar, nunca motivos: cuánto tiempo lleva el cliente con "
+              "nosotros y los atributos del cliente que más pesan en el modelo (plan, contrato, región...).",
+    },
     "recommended_action": {
         "en": "What the retention team should do, from the playbook rules and each team's capacity.",
         "es": "Lo que debe hacer el equipo de retención, según las reglas del playbook y la capacidad de cada "
@@ -123,6 +132,16 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     "new_on_list": {
         "en": "Yes when the client was not on the previous list.",
         "es": "Sí cuando el cliente no figuraba en la lista anterior.",
+    },
+    "on_list_since": {
+        "en": "Date of the first list of the client's current stay on the list (YYYY-MM-DD); a client who "
+              "left the list and came back starts again.",
+        "es": "Fecha de la primera lista de la estancia actual del cliente en la lista (AAAA-MM-DD); un "
+              "cliente que salió de la lista y volvió empieza de nuevo.",
+    },
+    "days_on_list": {
+        "en": "Days since 'On the list since': how long the client has been waiting for a call.",
+        "es": "Días desde 'En la lista desde': cuánto tiempo lleva el cliente esperando una llamada.",
     },
     "model_version": {
         "en": "Version of the registered model that produced the scores.",

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features.errors import GateStop
@@ -46,7 +47,7 @@ def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, 
     out = Path(out)
     sc = config.scoring
     options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang,
-                          contact=config.evaluation if sc.profit_cut else None)
+                          contact=config.evaluation if sc.profit_cut else None, glossary=config.glossary)
     data = data if is_url(data) else Path(data)
     with exclusive(out):
         record = RunRecord(command="score", data=data_location(data), engine=config.engine.kind)
@@ -118,9 +119,9 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
     record.clients_scored, record.clients_listed = int(len(scored)), int(len(listed))
     drift_result, realised, run_id = _gates(night, tracking_uri)
     with timer("explain"):
-        reasons, facts = _reasons(listed, portfolio, model, options.lang)
+        explained, facts = _reasons(listed, portfolio, model, options)
     with timer("list"):
-        listed, scored, summary = risk_list.finish(listed, scored, reasons, facts, model.bundle, config.segments,
+        listed, scored, summary = risk_list.finish(listed, scored, explained, facts, model.bundle, config.segments,
                                                    playbook,
                                                    runs.previous_list(out, night.day), night.day, model.version,
                                                    options)
@@ -151,16 +152,18 @@ def _gates(night: _Night, tracking_uri: str) -> tuple[gates.GateResult, list[dic
     return drift_result, monitored.report, run_id
 
 
-def _reasons(listed: pd.DataFrame, portfolio: Portfolio, model: LoadedModel, lang: str
-             ) -> tuple[list[list], pd.DataFrame]:
-    """Reasons and the playbook's facts for the listed rows only, in list order; the engine reads back
-    just those rows."""
+def _reasons(listed: pd.DataFrame, portfolio: Portfolio, model: LoadedModel, options: ListOptions
+             ) -> tuple[risk_list.Explained, pd.DataFrame]:
+    """Reasons, context and the playbook's facts for the listed rows only, in list order; the engine
+    reads back just those rows."""
     ids = listed["client_id"].to_numpy(dtype=object)
     rows = portfolio.rows_of(ids)
-    explained = risk_list.explain(rows, model.bundle, lang) if len(rows) else []
-    by_id = dict(zip(rows["client_id"].astype(str), explained))
+    if not len(rows):
+        return risk_list.Explained.none(len(ids)), client_facts(rows).reindex(list(ids))
+    explained = risk_list.explain(rows, model.bundle, options.lang, options.glossary)
+    at = pd.Series(np.arange(len(rows)), index=rows["client_id"].astype(str).to_numpy())[list(ids)].to_numpy()
     facts = client_facts(rows).set_axis(rows["client_id"].astype(str).to_numpy()).reindex(list(ids))
-    return [by_id[i] for i in ids], facts
+    return risk_list.Explained([explained.reasons[k] for k in at], [explained.context[k] for k in at]), facts
 
 
 def _publish(night: _Night, listed: pd.DataFrame, scored: pd.DataFrame, summary: ListSummary,

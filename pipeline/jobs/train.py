@@ -15,6 +15,7 @@ from features.errors import ContractError
 from models import ModelBundle, decide, drift
 from models.champion import Decision, strongest_baseline
 from models.evaluation import evaluate as evaluate_model
+from models.explain import typical_values
 from models.training import FitResult
 from models.validation import ValidationReport, validation_report
 from pipeline.config import AppConfig
@@ -95,6 +96,8 @@ def _bundle(training: TrainingData, result: FitResult, config: AppConfig, timer:
         latest_rows = rows[rows["cutoff"] == rows["cutoff"].max()]
         bundle.info["drift_reference"] = drift.reference_of(latest_rows, list(training.spec.feature_names),
                                                             bundle.predict(latest_rows), bins=config.drift.bins)
+        # the typical client, from which a reason's risky side is measured (models.explain)
+        bundle.info["typical"] = typical_values(latest_rows, list(training.spec.feature_names))
     return bundle
 
 

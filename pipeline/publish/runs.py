@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from models.summary import ListSummary
 from pipeline.exports import FILES, write_outputs
@@ -35,13 +36,18 @@ MANIFEST = "manifest.json"
 DRIFT_REPORT = "drift_report.csv"
 SCORES = "scores.parquet"
 SCORE_COLUMNS = ("client_id", "rank", "churn_probability", "expected_value_at_risk")
+PREVIOUS_COLUMNS = ("client_id", "rank", "as_of", "on_list_since")  # what today's list reads of the last one
 
 
 def previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
     """The latest list published for an earlier day (a rerun for the same day compares alike)."""
     earlier = sorted(p for p in (out / HISTORY).glob("risk_list_*.parquet")
                      if p.stem.removeprefix("risk_list_") < as_of)
-    return pd.read_parquet(earlier[-1], columns=["client_id", "rank"]) if earlier else None
+    if not earlier:
+        return None
+    # a list written before `on_list_since` existed has only its own day to count a stay from
+    present = set(pq.read_schema(earlier[-1]).names)
+    return pd.read_parquet(earlier[-1], columns=[c for c in PREVIOUS_COLUMNS if c in present])
 
 
 def clean_leftovers(out: Path) -> None:

@@ -17,6 +17,7 @@ from features import build_features, categorical_features, declare, declared, fi
 from features.catalogue import catalogue, catalogue_records
 from features.declarations import FAMILIES, LOWERS, RAISES, UNITS, UNKNOWN
 from features.spec import FeaturesConfig
+from features.wording import label
 from models.explain import reason_text
 from pipeline.data.contract import load_folder
 
@@ -65,7 +66,7 @@ def test_every_built_feature_has_a_declaration_in_column_order(tables_and_cutoff
     assert len(set(names)) == len(names)
     for f in declarations:
         assert f.family in FAMILIES and f.unit in UNITS and f.direction in (RAISES, LOWERS, UNKNOWN)
-        assert f.label.en and f.label.es and f.label.en != f.name, f
+        assert label(f, "en") and label(f, "es") and label(f, "en") != f.name, f
     # builders on real rows and on no row name the same columns
     assert set(declared(spec)) == set(built.columns[2:])
 
@@ -122,8 +123,9 @@ def test_a_configured_trouble_word_makes_a_new_event_type_an_error():
 def test_a_new_window_is_declared_by_the_same_rule():
     spec = fit_spec(unusual_tables(), FeaturesConfig(windows_days=(14, 60)))
     by_name = declared(spec)
-    assert by_name["inicio_sesion_count_14d"].label.en == "Inicio sesión events in 14 days"
-    assert by_name["inicio_sesion_count_14d"].reason.es == "{v} eventos Inicio sesión en los últimos 14 días"
+    assert label(by_name["inicio_sesion_count_14d"], "en") == "Inicio sesión events in 14 days"
+    assert reason_text(by_name["inicio_sesion_count_14d"], 1.0, math.nan, "es") == \
+        "1 evento Inicio sesión en los últimos 14 días"
     assert by_name["events_30d_vs_60d_rate"].window_days == 30
 
 

@@ -82,7 +82,7 @@ def test_open_tickets_reason_quotes_the_clients_count(bundle):
     listed, _, _ = build(bundle)
     reasons = dict(zip(listed["client_id"], listed["top_reasons"]))
     # b and d have no open ticket: it cannot raise their risk, and tenure never does here
-    assert reasons == {"a": "3 tickets open", "b": "", "c": "2 tickets open", "d": ""}
+    assert reasons == {"a": "3 open tickets", "b": "", "c": "2 open tickets", "d": ""}
 
 
 def test_previous_rank_and_new_on_list(bundle):
@@ -94,6 +94,31 @@ def test_previous_rank_and_new_on_list(bundle):
     # today b 1, c 2, a 3, d 4: b rose from 2, a fell from 1, c and d are new, z left
     assert summary.changes == Changes(previous_available=True, new_on_list=2, left_list=1, moved_up=1,
                                       moved_down=1)
+
+
+def test_on_the_list_since_carries_over_a_stay_and_restarts_after_a_break(bundle):
+    # a has been on every list since January; b was on the last one only; z left; c and d are new today
+    previous = pd.DataFrame({"client_id": ["a", "b", "z"], "rank": [1, 2, 3], "as_of": "2024-02-29",
+                             "on_list_since": ["2024-01-31", "2024-02-29", "2023-12-31"]})
+    listed, _, _ = build(bundle, previous=previous)
+    by_id = listed.set_index("client_id")
+    assert by_id["on_list_since"].to_dict() == {"b": "2024-02-29", "c": "2024-03-31", "a": "2024-01-31",
+                                                "d": "2024-03-31"}
+    assert by_id["days_on_list"].to_dict() == {"b": 31, "c": 0, "a": 60, "d": 0}
+    # a list written before the column existed counts from its own day
+    listed, _, _ = build(bundle, previous=previous.drop(columns="on_list_since"))
+    assert listed.set_index("client_id")["days_on_list"].to_dict() == {"b": 31, "c": 0, "a": 31, "d": 0}
+    # no previous list: everyone starts today
+    listed, _, _ = build(bundle)
+    assert set(listed["on_list_since"]) == {"2024-03-31"} and set(listed["days_on_list"]) == {0}
+
+
+def test_tenure_is_context_never_a_reason(bundle):
+    listed, _, _ = build(bundle)
+    context = dict(zip(listed["client_id"], listed["client_context"]))
+    assert context == {"a": "client for 13 months", "b": "client for 13 months", "c": "client for 30 days",
+                       "d": "client for 13 months"}
+    assert not listed["top_reasons"].str.contains("client for").any()
 
 
 def test_portfolio_nps_and_replacement_cost(bundle):

@@ -29,15 +29,25 @@ CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrom
 
 # reasons and actions of the lengths a generated list has (about 50 to 135 characters of reasons)
 REASONS = {
-    "en": ["error is 33% of activity in 30 days", "cart_abandon is 40% of activity in 30 days",
-           "2 tickets answered past the SLA in 30 days", "login down 62% vs the previous 30 days",
+    "en": ["errors are 33% of activity in the last 30 days", "abandoned carts are 40% of activity in the last 30 days",
+           "2 tickets answered later than the SLA in the last 30 days", "logins down 62% vs the previous 30 days",
            "NPS down 5 points since the previous answer", "last NPS answer 3 (detractor)",
-           "3 tickets opened in 90 days", "active on 1 of the last 30 days", "1 page_view events in the last 30 days"],
-    "es": ["error es el 33 % de la actividad en 30 días", "cart_abandon es el 40 % de la actividad en 30 días",
-           "2 tickets respondidos fuera del SLA en 30 días", "login baja un 62 % frente a los 30 días anteriores",
-           "NPS baja 5 puntos desde la respuesta anterior", "última respuesta NPS 3 (detractor)",
-           "3 tickets abiertos en 90 días", "activo 1 de los últimos 30 días",
-           "1 eventos page_view en los últimos 30 días"],
+           "3 tickets opened in the last 90 days", "active on 1 of the last 30 days",
+           "1 page view in the last 30 days"],
+    "es": ["errores: 33% de la actividad en los últimos 30 días",
+           "carritos abandonados: 40% de la actividad en los últimos 30 días",
+           "2 tickets respondidos fuera de SLA en los últimos 30 días",
+           "inicios de sesión: baja un 62% frente a los 30 días anteriores",
+           "NPS: baja 5 puntos desde la respuesta anterior", "última respuesta NPS 3 (detractor)",
+           "3 tickets abiertos en los últimos 90 días", "activo 1 de los últimos 30 días",
+           "1 página vista en los últimos 30 días"],
+}
+CONTEXT = {
+    "en": ["client for 2 years; contract: monthly; plan: pro; region: north", "client for 5 months; contract: annual",
+           "client for 20 days; contract: two-year; plan: basic; region: south-east"],
+    "es": ["cliente desde hace 2 años; contrato: mensual; plan: pro; región: norte",
+           "cliente desde hace 5 meses; contrato: anual",
+           "cliente desde hace 20 días; contrato: dos años; plan: básico; región: sudeste"],
 }
 ACTIONS = {
     "en": {"visit": "Account manager visit: review the account and agree a retention plan",
@@ -71,8 +81,10 @@ def call_sheet(lang: str, listed_rows: int = 200, scored_rows: int = 3000):
     pool = REASONS[lang]
     texts = ["; ".join(pool[(i * k) % len(pool)] for k in (1, 2, 5)) for i in range(listed_rows)]
     keys = [("visit", "escalate", "email")[i % 3] for i in range(listed_rows)]
-    listed = listed.assign(top_reasons=texts, recommended_action=[ACTIONS[lang][k] for k in keys],
+    listed = listed.assign(top_reasons=texts, client_context=[CONTEXT[lang][i % 3] for i in range(listed_rows)],
+                           recommended_action=[ACTIONS[lang][k] for k in keys],
                            previous_rank=pd.array([pd.NA] * listed_rows, dtype="Int64"), new_on_list=True,
+                           on_list_since="2025-12-31", days_on_list=np.zeros(listed_rows, dtype=np.int64),
                            model_version="7", as_of="2025-12-31")[list(COLUMNS)]
     playbook = Playbook.model_validate({
         "actions": {k: {"en": ACTIONS["en"][k], "es": ACTIONS["es"][k]} for k in ACTIONS["en"]},

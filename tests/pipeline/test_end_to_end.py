@@ -168,6 +168,12 @@ def test_previous_rank_and_new_on_list_across_two_consecutive_runs(small, churn_
     assert (today["previous_rank"].astype("Float64").fillna(-1) == expected_previous.astype("Float64").fillna(-1)).all()
     assert (today["new_on_list"] == expected_previous.isna()).all()
     assert today["new_on_list"].any() and not today["new_on_list"].all()
+    # who has been waiting: a day for those on both lists, none for the new ones
+    assert yesterday["on_list_since"].eq("2025-12-30").all() and yesterday["days_on_list"].eq(0).all()
+    stayed = today[~today["new_on_list"]]
+    assert stayed["on_list_since"].eq("2025-12-30").all() and stayed["days_on_list"].eq(1).all()
+    new = today[today["new_on_list"]]
+    assert new["on_list_since"].eq("2025-12-31").all() and new["days_on_list"].eq(0).all()
     assert (out / "history" / "risk_list_2025-12-30.parquet").exists()
     assert (out / "history" / "risk_list_2025-12-31.parquet").exists()
 

@@ -34,8 +34,10 @@ _SPEC = FeatureSpec(config=FeaturesConfig(), sources=("events", "surveys"), opti
 BUNDLE = types.SimpleNamespace(spec=dataclasses.replace(_SPEC, feature_names=tuple(f.name for f in declare(_SPEC))))
 SPANISH_HEADERS = ["ID de cliente", "Posición", "Probabilidad de baja", "Nivel de riesgo", "Valor mensual",
                    "Valor en riesgo esperado", "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor",
-                   "Motivos principales", "Acción recomendada", "Posición anterior", "Nuevo en la lista",
-                   "Versión del modelo", "Fecha de corte"]
+                   "Motivos principales", "Contexto del cliente", "Acción recomendada", "Posición anterior",
+                   "Nuevo en la lista", "En la lista desde", "Días en la lista", "Versión del modelo",
+                   "Fecha de corte"]
+CONTEXT = ["=client for 2 years; plan: Oro", "client for 20 days", ""]
 
 
 def frames(lang="en", value=True, listed_rows=3, previous=None):
@@ -57,8 +59,11 @@ def frames(lang="en", value=True, listed_rows=3, previous=None):
     earlier = None if previous is None else pd.Series(previous["rank"].to_numpy(), index=previous["client_id"])
     previous_rank = pd.array([pd.NA if earlier is None or c not in earlier.index else int(earlier[c])
                               for c in listed["client_id"]], dtype="Int64")
-    listed = listed.assign(top_reasons=REASONS[:listed_rows], recommended_action=ACTIONS[:listed_rows],
-                           previous_rank=previous_rank, new_on_list=pd.isna(previous_rank).astype(bool),
+    listed = listed.assign(top_reasons=REASONS[:listed_rows], client_context=CONTEXT[:listed_rows],
+                           recommended_action=ACTIONS[:listed_rows], previous_rank=previous_rank,
+                           new_on_list=pd.isna(previous_rank).astype(bool),
+                           on_list_since=["2025-11-30", "2025-12-31", "2025-12-31"][:listed_rows],
+                           days_on_list=np.array([31, 0, 0][:listed_rows], dtype=np.int64),
                            model_version="7", as_of="2025-12-31")[list(COLUMNS)]
     reasons = [[Reason("days_since_last_event", "activity", 0.5, "x")],
                [Reason("nps_last_score", "nps", 0.3, "y"), Reason("days_since_last_event", "activity", 0.2, "z")],
@@ -147,7 +152,7 @@ def test_workbook_has_the_three_sheets_in_each_language(tmp_path, lang, names):
 def test_list_sheet_freezes_the_header_and_filters_the_data(english):
     ws = openpyxl.load_workbook(english["xlsx"])["Risk list"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:O4"  # 15 columns, header + 3 clients
+    assert ws.auto_filter.ref == "A1:R4"  # 18 columns, header + 3 clients
 
 
 def test_list_sheet_formats_probability_as_percent_and_value_as_money(english):
@@ -175,7 +180,7 @@ def test_list_sheet_prints_the_call_sheet_on_a4_landscape_one_page_wide(english)
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.print_title_rows == "$1:$1"  # the header row on every printed page
     # rank .. previous rank: the call sheet; the context columns stay on screen
-    assert ws.print_area == "'Risk list'!$A$1:$I$4"
+    assert ws.print_area == "'Risk list'!$A$1:$K$4"
     margins = ws.page_margins
     assert (margins.left, margins.right, margins.top, margins.bottom) == (0.4, 0.4, 0.6, 0.6)
     assert ws.oddHeader.center.text == "Call sheet · as of 2025-12-31 · model version 7"
@@ -190,10 +195,10 @@ def test_list_sheet_wraps_reasons_and_makes_their_row_tall_enough(tmp_path):
     ws = openpyxl.load_workbook(paths["xlsx"])["Risk list"]
     header = [c.value for c in ws[1]]
     reasons = header.index("Top reasons") + 1
-    assert ws.column_dimensions[get_column_letter(reasons)].width == 110
+    assert ws.column_dimensions[get_column_letter(reasons)].width == 100
     assert all(ws.cell(r, reasons).alignment.wrap_text for r in (2, 3, 4))
     # the whole tall row reads from the top, beside its wrapped reasons
-    assert {ws.cell(2, at).alignment.vertical for at in range(1, 16) if ws.cell(2, at).value is not None} == {"top"}
+    assert {ws.cell(2, at).alignment.vertical for at in range(1, 19) if ws.cell(2, at).value is not None} == {"top"}
     assert ws.row_dimensions[2].height == 30  # two lines of 15 points
     assert ws.row_dimensions[3].height is None  # one line: the default height
 
@@ -243,11 +248,11 @@ def test_summary_sheet_states_nps_costs_and_coverage(english):
 def test_definitions_sheet_has_one_row_per_column(spanish):
     rows = list(openpyxl.load_workbook(spanish["xlsx"])["Definiciones"].iter_rows(values_only=True))
     assert rows[0] == ("Columna", "Nombre del campo (Parquet)", "Significado")
-    assert [row[0] for row in rows[1:16]] == SPANISH_HEADERS
-    assert [row[1] for row in rows[1:16]] == [
+    assert [row[0] for row in rows[1:19]] == SPANISH_HEADERS
+    assert [row[1] for row in rows[1:19]] == [
         "client_id", "rank", "churn_probability", "risk_band", "monthly_value", "expected_value_at_risk",
-        "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "recommended_action", "previous_rank",
-        "new_on_list", "model_version", "as_of"]
+        "nps_group", "loyalty_stage", "value_quadrant", "top_reasons", "client_context", "recommended_action",
+        "previous_rank", "new_on_list", "on_list_since", "days_on_list", "model_version", "as_of"]
     assert rows[2][2] == ("Posición en la lista: 1 es el primer cliente a contactar. La lista está ordenada por "
                           "valor en riesgo esperado (empates por probabilidad de baja).")
 
@@ -288,7 +293,8 @@ def test_english_csv_reads_back_with_comma_separator_and_decimal_point(english):
     assert frame[texts.header("monthly_value", "en")].tolist() == [100.0, 50.0, 20.0]
     assert frame[texts.header("expected_value_at_risk", "en")].tolist() == [744.0, 120.0, 12.0]
     assert frame[texts.header("rank", "en")].tolist() == [1, 2, 3]
-    assert english["csv"].read_bytes().split(b"\n")[1].count(b";") == 1  # only inside "+cmd; Página vista"
+    # only inside "+cmd; Página vista" and "=client for 2 years; plan: Oro"
+    assert english["csv"].read_bytes().split(b"\n")[1].count(b";") == 2
 
 
 def test_spanish_csv_reads_back_with_semicolon_separator_and_decimal_comma(spanish):
@@ -324,8 +330,9 @@ def test_spanish_headers_and_code_values(spanish):
     # the workbook's list reads as a call sheet: whom, why, what first, the context after
     assert [c.value for c in ws[1]] == [
         "Posición", "ID de cliente", "Probabilidad de baja", "Nivel de riesgo", "Valor en riesgo esperado",
-        "Motivos principales", "Acción recomendada", "Nuevo en la lista", "Posición anterior", "Valor mensual",
-        "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor", "Versión del modelo", "Fecha de corte"]
+        "Motivos principales", "Contexto del cliente", "Acción recomendada", "Nuevo en la lista", "Posición anterior",
+        "Días en la lista", "Valor mensual", "Grupo NPS", "Etapa de fidelización", "Cuadrante de valor",
+        "En la lista desde", "Versión del modelo", "Fecha de corte"]
     assert ws.cell(2, 4).value == "alto"
 
 
