@@ -3,18 +3,18 @@
 One way to save a figure (`_png`): constrained layout, 100 dpi, no Software/date metadata, so
 the same data gives the same bytes. Words on the report's charts come from
 `pipeline.exports.texts`; the training plots are for data scientists and stay in English.
+
+matplotlib is imported when a chart is drawn, not with this module: a command that stops before
+drawing (a bad flag, bad input) or never draws (`churn features`) does not pay for it.
 """
 
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from models.segments import NPS_GROUPS, RISK_BANDS
 from models.summary import NpsMix, SegmentCount
@@ -25,8 +25,14 @@ NPS_COLOUR = {"promoter": "#4e9a4a", "passive": "#9e9e9e", "detractor": "#c0392b
 BAR_COLOUR = "#3b6ea5"
 PORTFOLIO_COLOUR = "#b8c4d2"
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 
 def _png(fig: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     # no Software/date metadata: the same data gives the same bytes
@@ -35,6 +41,8 @@ def _png(fig: Figure) -> bytes:
 
 
 def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
     # constrained layout keeps every label inside the picture
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -59,6 +67,8 @@ def histogram(probability: np.ndarray, lang: str) -> bytes:
     """How many clients at each churn probability, in steps of 5%, on a logarithmic count axis:
     most scores crowd near 0, and a linear axis flattens the few high ones into nothing. Each
     bar carries its count, which a log axis makes hard to read off."""
+    from matplotlib.ticker import NullFormatter
+
     fig, ax = _report_axes(8, 3.2)
     counts, edges, bars = ax.hist(probability, bins=np.linspace(0, 1, 21), color=BAR_COLOUR, edgecolor="white",
                                   log=True)
@@ -102,6 +112,8 @@ def nps_mix(nps: NpsMix, lang: str) -> bytes:
 
 
 def _horizontal_bars(labels: list[str], values: list[float], colours, xlabel: str, lang: str) -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _report_axes(8, 0.8 + 0.38 * max(len(labels), 1))
     y = np.arange(len(labels))[::-1]  # first item on top
     ax.barh(y, values, color=colours)

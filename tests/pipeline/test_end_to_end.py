@@ -1,9 +1,10 @@
 """The real CLI on small generated data: train, register, score, point in time, exit codes.
 
 Everything runs for real: the `churn` command, LightGBM, and an MLflow sqlite store in a temporary
-folder. The command runs in a subprocess where the process is the point (the module's own data
-and model, a rerun's bytes compared across processes, the recorded bytes), and in this process
-(`churn_here`, tests/conftest.py) elsewhere, with the same flags, exit codes, stdout and stderr.
+folder. The command runs in a subprocess where the process is the point (a rerun's bytes compared
+across processes), and in this process (`churn_here`, tests/conftest.py) elsewhere, with the same
+flags, exit codes, stdout and stderr: the module's own data and model, and the recorded bytes, are the
+command's outputs whatever process runs it.
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ def own_store(new_store):
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
+def workspace(tmp_path_factory, churn_here):
     root = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    run(["generate", "--out", str(root / "data"), "--clients", str(N_CLIENTS), "--seed", "11"], root, env)
-    trained = last_json(run(["train", "--data", str(root / "data"), "--json"], root, env))
+    churn_here(["generate", "--out", str(root / "data"), "--clients", str(N_CLIENTS), "--seed", "11"], root, env)
+    trained = last_json(churn_here(["train", "--data", str(root / "data"), "--json"], root, env))
     return root, env, trained
 
 
@@ -241,10 +242,13 @@ def test_scoring_a_fresh_extract_without_churn_table(small, active_at, churn_her
 
 
 def test_train_until_uses_no_later_cutoff(small, tmp_path, generated_data, churn_here, own_store):
-    # which cutoffs --until allows does not depend on size: the run's small shared data will do
+    # which cutoffs --until allows depends neither on size nor on the trees: the run's small shared data, and
+    # few trees without a linear blend, will do
     root, env = small
-    result = last_json(churn_here(["train", "--data", str(generated_data), "--until", "2025-09-30", "--json"], root,
-                                  own_store(env, tmp_path)))
+    quick = tmp_path / "quick.yaml"
+    quick.write_text("training:\n  max_boost_rounds: 30\n  linear_blend: false\n", encoding="utf-8")
+    result = last_json(churn_here(["train", "--data", str(generated_data), "--until", "2025-09-30", "--config",
+                                   str(quick), "--json"], root, own_store(env, tmp_path)))
     assert result["until"] == "2025-09-30"
     assert max(result["cutoffs"]) <= "2025-08-31"  # its 30-day window must end by 2025-09-30
 
@@ -352,7 +356,8 @@ def test_calibration_lowers_the_brier_score_of_an_inflated_model(small, tmp_path
     root, env = small
     env = own_store(env, tmp_path)
     weighted = tmp_path / "weighted.yaml"
-    weighted.write_text("training:\n  lightgbm:\n    scale_pos_weight: 10\n")
+    # the trees alone (no linear blend, whose logistic regression is not weighted and would soften the inflation)
+    weighted.write_text("training:\n  linear_blend: false\n  lightgbm:\n    scale_pos_weight: 10\n")
     # an inflation this large shows on the run's small shared data as well
     metrics = last_json(churn_here(["train", "--data", str(generated_data), "--config", str(weighted), "--json"],
                                    root, env))["metrics"]
@@ -384,7 +389,7 @@ def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(workspace, chur
     assert "not fully observed" in done.stderr
 
 
-def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
+def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace, churn_here):
     """The list files and the model's own text file, byte for byte, as recorded before pipeline/ moved."""
     import hashlib
 
@@ -395,8 +400,9 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace):
     # the whole portfolio, as every list was before the call sheet was cut by capacity and profit
     everyone = root / "everyone.yaml"
     everyone.write_text("scoring:\n  capacity: null\n  profit_cut: false\n", encoding="utf-8")
-    run(["score", "--data", str(root / "data"), "--out", str(root / "bytes"), "--config", str(everyone)], root, env)
-    run(["score", "--data", str(root / "data"), "--out", str(root / "sheet")], root, env)
+    churn_here(["score", "--data", str(root / "data"), "--out", str(root / "bytes"), "--config", str(everyone)], root,
+               env)
+    churn_here(["score", "--data", str(root / "data"), "--out", str(root / "sheet")], root, env)
     # both URIs: models:/ resolves in the registry, which another module of this run may have pointed elsewhere
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])

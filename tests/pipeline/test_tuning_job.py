@@ -11,6 +11,10 @@ from pipeline.jobs.tune import tune
 
 TRIALS = 3
 pytestmark = pytest.mark.slow
+# the defaults but for the number of trees and the linear blend: what is checked here (nested runs, the
+# folds, trial 0, the written config and `train` taking it) does not depend on how good the trees are
+CONFIG = AppConfig().model_copy(update={"training": AppConfig().training.model_copy(
+    update={"max_boost_rounds": 100, "linear_blend": False})})
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +22,7 @@ def tuned(folder_with_data, new_store):
     # the shared data (tests/conftest.py), read-only; a store of its own: the tests register a model
     root = folder_with_data("tune")
     uri = new_store(root / "mlflow.db")
-    result = tune(root / "data", config=AppConfig(), tracking_uri=uri, until=None, trials=TRIALS, timeout=None,
+    result = tune(root / "data", config=CONFIG, tracking_uri=uri, until=None, trials=TRIALS, timeout=None,
                   out_config=root / "tuned.yaml", out=root / "tune")
     return root, uri, result
 
@@ -54,11 +58,11 @@ def test_trial_0_is_the_configured_parameters_graded_as_a_separate_evaluation_gr
     root, uri, result = tuned
     mlflow.set_tracking_uri(uri)
     trials = json.loads(mlflow.artifacts.load_text(f"runs:/{result['run_id']}/trials.json"))
-    configured = AppConfig().training
+    configured = CONFIG.training
     baseline = trials[0]
     assert baseline["number"] == 0
     assert baseline["params"] == {k: v for k, v in configured.lightgbm.model_dump().items() if k in TUNED_PARAMS}
-    prepared = prepare_training(root / "data", config=AppConfig(), until=None, out=root / "again")
+    prepared = prepare_training(root / "data", config=CONFIG, until=None, out=root / "again")
     folds = rolling_origin_folds(prepared.rows, 3, configured)
     again = evaluate_params(prepared.rows, prepared.spec, configured, baseline["params"], folds)
     assert baseline["roc_auc"] == pytest.approx(again["roc_auc"], abs=1e-12)
@@ -72,7 +76,9 @@ def test_written_config_holds_the_best_params_and_keeps_the_rest(tuned):
     config = load_config(result["config_path"])
     lightgbm = config.training.lightgbm.model_dump()
     assert {k: lightgbm[k] for k in result["best_params"]} == result["best_params"]
-    assert config.model_copy(update={"training": AppConfig().training}) == AppConfig()
+    assert config.model_copy(update={"training": CONFIG.training}) == CONFIG
+    # the training settings tuning ran with (fewer trees, no blend) are kept too, the parameters aside
+    assert config.training.model_copy(update={"lightgbm": CONFIG.training.lightgbm}) == CONFIG.training
 
 
 def test_train_accepts_the_tuned_config(tuned):
