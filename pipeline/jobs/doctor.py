@@ -107,7 +107,7 @@ def table_check(facts: TableFacts, needed: tuple[str, ...] | None) -> Check:
             where = " (a folder: only --engine dask reads it)" if facts.folder_only else ""
             return Check(FAIL, name, f"not found{where}: {why}", f"{name} table not found{where}: {why}")
         note = ("only needed to train and to grade past lists" if name == "churn" else
-                "optional" + (" (the champion may read it: unknown)" if needed is None else ", the champion does not"))
+                "optional" + (" (the champion may read it: unknown)" if needed is None else ", the champion does not read it"))
         return Check(WARN if needed is None and name != "churn" else OK, name, f"not found ({note})")
     if facts.error:
         return Check(FAIL, name, f"{facts.file}: {facts.error}", f"{facts.file}: {facts.error}")
