@@ -106,8 +106,8 @@ def table_check(facts: TableFacts, needed: tuple[str, ...] | None) -> Check:
             why = "required" if name == "clients" else "the champion's features read it (score stops, exit 3)"
             where = " (a folder: only --engine dask reads it)" if facts.folder_only else ""
             return Check(FAIL, name, f"not found{where}: {why}", f"{name} table not found{where}: {why}")
-        note = ("only needed to train and to grade past lists" if name == "churn" else
-                "optional" + (" (the champion may read it: unknown)" if needed is None else ", the champion does not read it"))
+        unknown = " (the champion may read it: unknown)" if needed is None else ", the champion does not read it"
+        note = "only needed to train and to grade past lists" if name == "churn" else f"optional{unknown}"
         return Check(WARN if needed is None and name != "churn" else OK, name, f"not found ({note})")
     if facts.error:
         return Check(FAIL, name, f"{facts.file}: {facts.error}", f"{facts.file}: {facts.error}")
