@@ -378,6 +378,17 @@ def demo(
     _run(lambda: demo.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
 
 
+@app.command()
+def doctor(data: Path = typer.Option(..., "--data", help="The folder of contract tables a nightly score reads."),
+           out: Optional[Path] = typer.Option(None, "--out", help="The nightly score's output folder."),
+           config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults.")) -> None:
+    """Which store, champion, data and output folder a nightly score would use; exit 2 naming what is missing."""
+    from pipeline.jobs.doctor import doctor as check
+    _run(lambda: check(data, out, config=_config(config), tracking_uri=_tracking_uri(),
+                       from_env=bool(os.environ.get("MLFLOW_TRACKING_URI"))), False,
+         lambda r: typer.echo("\n".join(r["lines"])) or (r["problem"] and _fail(r["problem"], EXIT_BAD_INPUT)))
+
+
 def main() -> None:
     # LightGBM's OpenMP threads spin while they wait; when another process holds a core that turns
     # into a fivefold slowdown (measured here: 147 s against 29 s). Passive waiting avoids it. It
