@@ -19,6 +19,8 @@ from typing import Any, Optional
 
 import typer
 
+from pipeline.data.location import RedactingFilter, redact
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Point-in-time churn prediction: generate data, train, score.")
 log = logging.getLogger("churn")
@@ -37,6 +39,7 @@ def _setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())  # no credential of a data URL in a log line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -61,12 +64,13 @@ def _date(value: Optional[str], flag: str):
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(code)
 
 
 def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[str, Any]], None]) -> None:
     from features.errors import ContractError, GateStop
+    from pipeline.publish.files import publish_file
 
     try:
         result = job()
@@ -77,12 +81,12 @@ def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
-        log_path = Path("churn-error.log").resolve()
-        log_path.write_text(traceback.format_exc(), encoding="utf-8")
+        log_path = Path("churn-error.log").resolve()  # replaced whole, never written through a planted link
+        publish_file(log_path, redact(traceback.format_exc()).encode("utf-8"))
         _fail(f"unexpected {type(exc).__name__}: {exc} (traceback in {log_path})", EXIT_UNEXPECTED)
     show(result)
     if as_json:
-        typer.echo(json.dumps(result, sort_keys=True, default=str))
+        typer.echo(redact(json.dumps(result, sort_keys=True, default=str)))
 
 
 def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
@@ -121,6 +125,11 @@ def _data(value: str, config) -> Any:
     return Path(value)
 
 
+def _out(out: Path, data: Any = None) -> Path:
+    from pipeline.publish.files import output_folder  # --out made and writable, not the data folder (or exit 2)
+    return output_folder(out, data)
+
+
 def _merged(*overrides: dict[str, Any] | None) -> dict[str, Any] | None:
     from pipeline.config import merge
 
@@ -157,7 +166,7 @@ def generate(
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
         typer.echo(f"generated {rows} in {r['seconds']} s -> {r['out']}")
 
-    _run(lambda: demo.generate(out, clients=clients, seed=seed, end=end_date, profile=profile), as_json, show)
+    _run(lambda: demo.generate(_out(out), clients=clients, seed=seed, end=end_date, profile=profile), as_json, show)
 
 
 @app.command()
@@ -180,7 +189,7 @@ def train(
         overrides = _merged({"training": {"horizon_days": horizon}} if horizon else None, engine_overrides)
         settings = _config(config, overrides)
         return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
-                          out=out)
+                          out=_out(out, data))
 
     def show(r: dict[str, Any]) -> None:
         m = r["metrics"]
@@ -255,7 +264,7 @@ def score(
 
     def job() -> dict[str, Any]:
         settings = _config(config, engine_overrides)
-        return score.score(_data(data, settings), out=out, config=settings, tracking_uri=_tracking_uri(),
+        return score.score(_data(data, settings), out=_out(out, data), config=settings, tracking_uri=_tracking_uri(),
                           model_uri=model, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                           partition_clients=partition_clients)
 
@@ -286,7 +295,7 @@ def tune(
                    + f"; config written to {r['config_path']} (use: churn train --config {r['config_path']})")
 
     _run(lambda: tune.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
-                             trials=trials, timeout=timeout, out_config=out_config, out=out, folds=folds),
+                             trials=trials, timeout=timeout, out_config=out_config, out=_out(out, data), folds=folds),
          as_json, show)
 
 
@@ -320,7 +329,7 @@ def evaluate(
         typer.echo(f"report: {r['outputs']['html']}")
 
     _run(lambda: evaluate.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                               as_of_date=as_of_date, out=out), as_json, show)
+                               as_of_date=as_of_date, out=_out(out, data)), as_json, show)
 
 
 @app.command()
@@ -373,7 +382,8 @@ def demo(
             typer.echo(f"            {line}")
         typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
 
-    _run(lambda: demo.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
+    _run(lambda: demo.demo(_out(out), config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json,
+         show)
 
 
 def main() -> None:
