@@ -81,9 +81,10 @@ def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
-        log_path = Path("churn-error.log").resolve()  # replaced whole, never written through a planted link
+        log_path = Path.cwd() / "churn-error.log"  # replaced whole, never written through a planted link
         publish_file(log_path, redact(traceback.format_exc()).encode("utf-8"))
-        _fail(f"unexpected {type(exc).__name__}: {exc} (traceback in {log_path})", EXIT_UNEXPECTED)
+        first = (str(exc).splitlines() or [""])[0]  # one line: the rest is in the log
+        _fail(f"unexpected {type(exc).__name__}: {first} (traceback in {log_path})", EXIT_UNEXPECTED)
     show(result)
     if as_json:
         typer.echo(redact(json.dumps(result, sort_keys=True, default=str)))
