@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from features.clients import TENURE
@@ -21,6 +20,7 @@ from features.errors import ContractError
 from features.events import events_change
 from features.tickets import MONTH_DAYS, OPEN, first_response_breaches
 from models.segments import LOYALTY_STAGES, NPS_GROUPS, RISK_BANDS, VALUE_QUADRANTS
+from models.settings_file import read_yaml
 
 
 class Action(BaseModel):
@@ -102,13 +102,9 @@ class Playbook(BaseModel):
 def load_playbook(path: Path) -> Playbook:
     """Read and validate a playbook file; an error names the key and the file."""
     path = Path(path)
-    if not path.is_file():
-        raise ContractError("playbook file not found", file=str(path))
+    data = read_yaml(path, "playbook file") or {}  # bounded: a regular file, its size, its aliases
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return Playbook.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise ContractError(f"is not valid YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])

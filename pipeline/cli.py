@@ -13,11 +13,17 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+from features.errors import ContractError
+from pipeline.cli_options import ENGINE_HELP, SCHEDULER_HELP, date_flag, engine_flags
+from pipeline.cli_options import data_flag as _data
+from pipeline.cli_options import merged as _merged
+from pipeline.cli_options import output_flag as _out
+from pipeline.data.location import RedactingFilter, redact
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Point-in-time churn prediction: generate data, train, score.")
@@ -37,6 +43,7 @@ def _setup_logging(verbose: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())  # no credential of a data URL in a log line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -52,21 +59,27 @@ def _tracking_uri() -> str:
 
 
 def _date(value: Optional[str], flag: str):
-    if value is None:
-        return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        _fail(f"{flag}: '{value}' is not a date (YYYY-MM-DD)", EXIT_BAD_INPUT)
+        return date_flag(value, flag)
+    except ContractError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+
+
+def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] | None:
+    try:
+        return engine_flags(engine, scheduler)
+    except ContractError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {redact(message)}", err=True)
     raise typer.Exit(code)
 
 
 def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[str, Any]], None]) -> None:
     from features.errors import ContractError, GateStop
+    from pipeline.publish.files import publish_file
 
     try:
         result = job()
@@ -77,58 +90,19 @@ def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, traceback to a log
-        log_path = Path("churn-error.log").resolve()
-        log_path.write_text(traceback.format_exc(), encoding="utf-8")
-        _fail(f"unexpected {type(exc).__name__}: {exc} (traceback in {log_path})", EXIT_UNEXPECTED)
+        log_path = Path.cwd() / "churn-error.log"  # replaced whole, never written through a planted link
+        publish_file(log_path, redact(traceback.format_exc()).encode("utf-8"))
+        first = (str(exc).splitlines() or [""])[0]  # one line: the rest is in the log
+        _fail(f"unexpected {type(exc).__name__}: {first} (traceback in {log_path})", EXIT_UNEXPECTED)
     show(result)
     if as_json:
-        typer.echo(json.dumps(result, sort_keys=True, default=str))
+        typer.echo(redact(json.dumps(result, sort_keys=True, default=str)))
 
 
 def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
     from pipeline.config import load_config
 
     return load_config(path, overrides)
-
-
-ENGINE_HELP = "local (this process, default) or dask (a Dask cluster: --scheduler, or a LocalCluster for the run)."
-SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://scheduler:8786 (implies --engine dask)."
-
-
-def _engine(engine: Optional[str], scheduler: Optional[str]) -> dict[str, Any] | None:
-    """The engine flags as config overrides (flags win over the config file)."""
-    if engine not in (None, "local", "dask"):
-        _fail(f"--engine: '{engine}' is not one of local, dask", EXIT_BAD_INPUT)
-    if scheduler and engine == "local":
-        _fail("--scheduler needs --engine dask", EXIT_BAD_INPUT)
-    values: dict[str, Any] = {}
-    if engine or scheduler:
-        values["kind"] = engine or "dask"
-    if scheduler:
-        values["scheduler"] = scheduler
-    return {"engine": values} if values else None
-
-
-def _data(value: str, config) -> Any:
-    """A data folder: a local path, or (Dask engine) any fsspec URL."""
-    from features.errors import ContractError
-    from pipeline.data.location import is_url
-
-    if is_url(value):
-        if config.engine.kind != "dask":
-            raise ContractError("is a URL; the local engine reads local folders (use --engine dask)", file=value)
-        return value
-    return Path(value)
-
-
-def _merged(*overrides: dict[str, Any] | None) -> dict[str, Any] | None:
-    from pipeline.config import merge
-
-    out: dict[str, Any] = {}
-    for o in overrides:
-        if o:
-            out = merge(out, o)
-    return out or None
 
 
 @app.callback()
@@ -157,7 +131,7 @@ def generate(
         rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
         typer.echo(f"generated {rows} in {r['seconds']} s -> {r['out']}")
 
-    _run(lambda: generate_folder(out, clients=clients, seed=seed, end=end_date, profile=profile), as_json, show)
+    _run(lambda: generate_folder(_out(out), clients=clients, seed=seed, end=end_date, profile=profile), as_json, show)
 
 
 @app.command()
@@ -180,7 +154,7 @@ def train(
         overrides = _merged({"training": {"horizon_days": horizon}} if horizon else None, engine_overrides)
         settings = _config(config, overrides)
         return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
-                          out=out)
+                          out=_out(out, data))
 
     def show(r: dict[str, Any]) -> None:
         m = r["metrics"]
@@ -257,7 +231,7 @@ def score(
 
     def job() -> dict[str, Any]:
         settings = _config(config, engine_overrides)
-        return score.score(_data(data, settings), out=out, config=settings, tracking_uri=_tracking_uri(),
+        return score.score(_data(data, settings), out=_out(out, data), config=settings, tracking_uri=_tracking_uri(),
                           model_uri=model, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                           partition_clients=partition_clients)
 
@@ -288,7 +262,7 @@ def tune(
                    + f"; config written to {r['config_path']} (use: churn train --config {r['config_path']})")
 
     _run(lambda: tune.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
-                             trials=trials, timeout=timeout, out_config=out_config, out=out, folds=folds),
+                             trials=trials, timeout=timeout, out_config=out_config, out=_out(out, data), folds=folds),
          as_json, show)
 
 
@@ -322,7 +296,7 @@ def evaluate(
         typer.echo(f"report: {r['outputs']['html']}")
 
     _run(lambda: evaluate.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                               as_of_date=as_of_date, out=out), as_json, show)
+                               as_of_date=as_of_date, out=_out(out, data)), as_json, show)
 
 
 @app.command()
@@ -375,7 +349,8 @@ def demo(
             typer.echo(f"            {line}")
         typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
 
-    _run(lambda: demo.demo(out, config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json, show)
+    _run(lambda: demo.demo(_out(out), config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json,
+         show)
 
 
 @app.command()

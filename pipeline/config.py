@@ -20,6 +20,7 @@ from models.drift import DriftConfig
 from models.evaluation import EvaluationConfig
 from models.monitoring import MonitoringConfig
 from models.segments import SegmentsConfig
+from models.settings_file import read_yaml
 
 
 class DataConfig(BaseModel):
@@ -129,12 +130,8 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     if path is not None:
         path = Path(path)
         source = str(path)
-        if not path.is_file():
-            raise ContractError("config file not found", file=source)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ContractError(f"is not valid YAML: {str(exc).splitlines()[0]}", file=source) from None
+        # a regular file, size and aliases bounded (a folder, a FIFO, /dev/zero, a "billion laughs": exit 2)
+        loaded = read_yaml(path, "config file") or {}
         if not isinstance(loaded, dict):
             raise ContractError("must hold a mapping of settings", file=source)
         values = loaded

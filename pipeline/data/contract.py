@@ -19,6 +19,7 @@ import pandas as pd
 from features.errors import ContractError
 from features.tables import CATEGORY_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, TIME_COLUMNS, Tables
 from pipeline.data import reading
+from pipeline.publish.files import publish_file
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +261,7 @@ def attribute(values: pd.Series) -> pd.Series:
 def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rejected = raw.loc[reasons.bad].assign(reason=reasons.reason[reasons.bad])
-    tmp = path.with_suffix(".csv.tmp")
-    rejected.to_csv(tmp, index=False, encoding="utf-8")
-    tmp.replace(path)
+    publish_file(path, rejected.to_csv(index=False).encode("utf-8"))  # never through a planted link
 
 
 def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from features.errors import ContractError, GateStop
+from pipeline.data.location import redact
 from pipeline.publish.files import publish_file
 from pipeline.publish.runs import MANIFEST
 
@@ -55,7 +56,7 @@ class RunRecord:
                 else 130 if isinstance(exc, KeyboardInterrupt)
                 else exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
         self.status, self.exit_code = ("stopped" if code == 3 else "failed"), code
-        self.error = f"{type(exc).__name__}: {exc}"
+        self.error = redact(f"{type(exc).__name__}: {exc}")  # never a credential of a data URL
 
 
 def write_manifest(out: Path, record: RunRecord) -> None:

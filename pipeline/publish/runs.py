@@ -25,12 +25,13 @@ import pyarrow.parquet as pq
 
 from models.summary import ListSummary
 from pipeline.exports import FILES, write_outputs
-from pipeline.publish.files import fsync_folder, fsync_tree, publish_file, replace_link
+from pipeline.publish.files import fsync_folder, fsync_tree, publish_file, real_folder, replace_link
 
 CURRENT = "current"
 RUNS = "runs"
 HISTORY = "history"
 WORK = ".work"
+QUARANTINE = "quarantine"
 STAGING_PREFIX = ".tmp-"
 MANIFEST = "manifest.json"
 DRIFT_REPORT = "drift_report.csv"
@@ -52,14 +53,20 @@ def previous_list(out: Path, as_of: str) -> pd.DataFrame | None:
 
 def clean_leftovers(out: Path) -> None:
     """What a killed run may have left: its staging folder, temporary files, its work folder, a
-    published run whose history was not written yet."""
+    published run whose history was not written yet. A link planted where the run writes a folder
+    is refused (the work folder's is removed): nothing is written through it to another place."""
+    if (out / WORK).is_symlink():
+        (out / WORK).unlink()
     shutil.rmtree(out / WORK, ignore_errors=True)
+    for name in (RUNS, HISTORY, QUARANTINE):
+        if (out / name).is_symlink():
+            real_folder(out / name)  # raises, naming the link
     record_history(out)
     runs = out / RUNS
     if runs.is_dir():
         for folder in runs.glob(f"{STAGING_PREFIX}*"):
             shutil.rmtree(folder, ignore_errors=True)
-    for folder in (out, out / HISTORY, out / "quarantine"):
+    for folder in (out, out / HISTORY, out / QUARANTINE):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
@@ -86,8 +93,8 @@ def publish_run(out: Path, publication: Publication, keep_runs: int, keep_histor
     adopt_legacy_files(out)
     p = publication
     name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}_{p.day}"
-    staging = out / RUNS / f"{STAGING_PREFIX}{name}"
-    staging.mkdir(parents=True)
+    staging = real_folder(out / RUNS) / f"{STAGING_PREFIX}{name}"
+    staging.mkdir()
     written = write_outputs(p.listed, p.scored, p.summary, staging, p.lang)
     scores = p.scored[list(SCORE_COLUMNS)].assign(as_of=p.day, horizon_days=p.horizon,
                                                    model_version=str(p.model_version))
@@ -119,8 +126,7 @@ def record_history(out: Path) -> None:
         pd.Timestamp(day)
     except ValueError:  # a run adopted from files of the previous layout has no day
         return
-    history = out / HISTORY
-    history.mkdir(parents=True, exist_ok=True)
+    history = real_folder(out / HISTORY)
     for source, kept in ((FILES["parquet"], f"risk_list_{day}.parquet"), (SCORES, f"scores_{day}.parquet")):
         if (current / source).exists() and not ((history / kept).exists()
                                                  and filecmp.cmp(current / source, history / kept, shallow=False)):
@@ -144,8 +150,8 @@ def adopt_legacy_files(out: Path) -> None:
     if not legacy or (out / CURRENT).exists():
         return
     name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}_legacy"
-    staging = out / RUNS / f"{STAGING_PREFIX}{name}"
-    staging.mkdir(parents=True)
+    staging = real_folder(out / RUNS) / f"{STAGING_PREFIX}{name}"
+    staging.mkdir()
     for file in legacy:
         shutil.copy2(out / file, staging / file)
     fsync_tree(staging)

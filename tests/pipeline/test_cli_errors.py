@@ -1,5 +1,6 @@
 """An unexpected error in the CLI: exit 1, one line on stderr naming churn-error.log, and the
-traceback in that file (not on the terminal)."""
+traceback in that file (not on the terminal). An --out the command cannot write is not unexpected:
+exit 2, one line naming it, no log."""
 
 import os
 import subprocess
@@ -9,18 +10,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _churn(args: list[str], cwd: Path, tracking_uri: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": tracking_uri}
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_an_unexpected_error_exits_1_with_the_traceback_in_churn_error_log(tmp_path):
-    # the folder the command must write into cannot be created: its parent is a file
-    (tmp_path / "taken").write_text("a file, not a folder\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "generate", "--out", "taken/data", "--clients", "10"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    # the tracking store is not a database: nothing a churn flag can fix, so unexpected
+    (tmp_path / "mlflow.db").write_text("not a database\n")
+    done = _churn(["promote", "1"], tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
     log = tmp_path / "churn-error.log"
     assert done.returncode == 1
+    # one line, though sqlalchemy's message runs over three: the rest is in the log
     assert done.stderr.splitlines() == [
-        f"error: unexpected NotADirectoryError: [Errno 20] Not a directory: 'taken/data' (traceback in {log})"]
+        f"error: unexpected DatabaseError: (sqlite3.DatabaseError) file is not a database (traceback in {log})"]
     trace = log.read_text(encoding="utf-8")
     assert trace.startswith("Traceback (most recent call last):")
-    assert "in mkdir" in trace
-    assert trace.rstrip().endswith("NotADirectoryError: [Errno 20] Not a directory: 'taken/data'")
-    assert not (tmp_path / "taken" / "data").exists() and done.stdout == ""
+    assert "[SQL: " in trace and "sqlalchemy.exc.DatabaseError" in trace
+    assert done.stdout == ""
+
+
+def test_an_out_under_a_file_exits_2_naming_it_without_a_log(tmp_path):
+    # the folder the command must write into cannot be created: its parent is a file
+    (tmp_path / "taken").write_text("a file, not a folder\n")
+    done = _churn(["generate", "--out", "taken/data", "--clients", "10"], tmp_path,
+                  f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: taken/data: cannot be created: a part of the path is a file, not a folder"]
+    assert not (tmp_path / "churn-error.log").exists() and done.stdout == ""
+    assert (tmp_path / "taken").read_text() == "a file, not a folder\n"
