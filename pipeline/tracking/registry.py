@@ -156,7 +156,7 @@ def _download(location: str, into: Path) -> Path:
 def folder_hashes(folder: Path) -> dict[str, str]:
     """The SHA-256 of every file under `folder`, by its path relative to it (posix)."""
     return {path.relative_to(folder).as_posix(): sha256_of_file(path)
-            for path in sorted(folder.rglob("*")) if path.is_file() or path.is_symlink()}
+            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def check_folder(folder: Path, recorded: dict[str, str], label: str, location: str) -> None:

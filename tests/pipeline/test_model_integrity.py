@@ -212,6 +212,15 @@ def test_a_version_registered_without_the_record_is_refused(own_store):
         load_model(f"models:/churn/{version}")
 
 
+@pytest.mark.parametrize("uri", ["models:/m-0123abcd", "runs:/abc/model", "/tmp/some/model", "models:/churn"])
+def test_only_a_registered_version_is_loaded(uri):
+    from features.errors import ContractError
+    from pipeline.tracking.registry import load_model
+
+    with pytest.raises(ContractError, match="not a registered version; pass models:/<name>/<version>"):
+        load_model(uri)
+
+
 PICKLE_HEADERS = [bytes([0x80, protocol]) for protocol in range(2, 6)]
 
 
