@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,6 +97,37 @@ class FeatureSpec:
 
     def has_column(self, table: str, column: str) -> bool:
         return column in self.optional_columns.get(table, ())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready data (tuples as lists, the config through pydantic); `from_dict`
+        gives back an equal spec."""
+        out: dict[str, Any] = {}
+        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self)):
+            if name == "config":
+                out[name] = value.model_dump(mode="json")
+            elif isinstance(value, tuple):
+                out[name] = list(value)
+            else:  # a dict of names, or of names to levels
+                out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        """The spec `to_dict` wrote; a missing or unknown field is a ValueError naming it."""
+        names = [f.name for f in fields(cls)]
+        unknown, missing = sorted(set(data) - set(names)), sorted(set(names) - set(data))
+        if unknown or missing:
+            raise ValueError(f"feature spec: unknown fields {unknown}, missing fields {missing}")
+        values: dict[str, Any] = {}
+        for name in names:
+            value = data[name]
+            if name == "config":
+                values[name] = FeaturesConfig.model_validate(value)
+            elif isinstance(value, list):
+                values[name] = tuple(value)
+            else:
+                values[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+        return cls(**values)
 
 
 def _counts(values: pd.Series) -> pd.Series:

@@ -1,8 +1,15 @@
-"""ModelBundle: the booster plus the FeatureSpec it was trained with; what the registry stores."""
+"""ModelBundle: the booster plus the FeatureSpec it was trained with; what the registry stores.
+
+Stored as data, never as pickled objects: the booster in LightGBM's own text format, the linear part
+as numbers (`LinearPart.to_dict`), and the spec, info and calibrator as one JSON document
+(`parts_json`, read back by `from_parts_json`).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -14,6 +21,24 @@ from models.calibration import Calibrator
 from models.linear import LinearPart, blend, sigmoid
 
 PARALLEL_ROWS = 20_000
+PARTS_FORMAT = 1  # the layout of `parts_json`; a reader refuses another
+
+
+def _json_ready(value: Any, where: str) -> None:
+    """Refuse what JSON would change on the way back (a tuple read back as a list, a numpy scalar, a
+    non-string key): `info` must round-trip exactly, never be silently stringified."""
+    if value is None or type(value) in (str, int, float, bool):
+        return
+    if type(value) is list:
+        for k, item in enumerate(value):
+            _json_ready(item, f"{where}[{k}]")
+    elif type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"{where}: key {key!r} is not a string")
+            _json_ready(item, f"{where}.{key}")
+    else:
+        raise TypeError(f"{where}: {type(value).__name__} is not stored exactly as JSON")
 
 
 @dataclass
@@ -54,3 +79,23 @@ class ModelBundle:
     @property
     def categorical(self) -> list[str]:
         return categorical_features(self.spec)
+
+    def parts_json(self) -> str:
+        """The spec, info and calibrator as one JSON document (spec.json beside the booster).
+
+        Python's JSON: NaN and infinities (drift bin edges) are written as NaN / Infinity and read back.
+        """
+        _json_ready(self.info, "info")
+        return json.dumps({"format": PARTS_FORMAT, "spec": self.spec.to_dict(), "info": self.info,
+                           "calibrator": None if self.calibrator is None else self.calibrator.to_dict()},
+                          indent=1)
+
+    @classmethod
+    def from_parts_json(cls, booster: lgb.Booster, text: str, linear: LinearPart | None = None) -> ModelBundle:
+        """The bundle whose `parts_json` is `text`, around its booster and linear part."""
+        parts = json.loads(text)
+        if parts.get("format") != PARTS_FORMAT:
+            raise ValueError(f"spec.json: format {parts.get('format')!r}, this code reads {PARTS_FORMAT}")
+        calibrator = None if parts["calibrator"] is None else Calibrator.from_dict(parts["calibrator"])
+        return cls(booster=booster, spec=FeatureSpec.from_dict(parts["spec"]), info=parts["info"],
+                   calibrator=calibrator, linear=linear)

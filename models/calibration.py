@@ -7,7 +7,7 @@ report does not grade the calibrator on the rows it learnt from.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,35 @@ class Calibrator:
         if self.method == "isotonic":
             return np.clip(self.model_.predict(np.asarray(probability, dtype=float)), 0.0, 1.0)
         return self.model_.predict_proba(_logit(probability).reshape(-1, 1))[:, 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted calibrator as numbers (JSON-ready): the isotonic steps, or the sigmoid's slope and
+        intercept; `from_dict` rebuilds one that predicts exactly the same."""
+        model = self.model_
+        if self.method == "isotonic":
+            return {"method": "isotonic", "x": model.X_thresholds_.tolist(), "y": model.y_thresholds_.tolist(),
+                    "x_min": float(model.X_min_), "x_max": float(model.X_max_)}
+        return {"method": "sigmoid", "coefficient": float(model.coef_[0, 0]), "intercept": float(model.intercept_[0]),
+                "classes": [int(c) for c in model.classes_]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibrator:
+        """The calibrator `to_dict` described: scikit-learn's estimator with the stored fitted numbers set."""
+        calibrator = cls(data["method"])
+        if data["method"] == "isotonic":
+            model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
+            model.X_thresholds_ = np.array(data["x"], dtype=float)
+            model.y_thresholds_ = np.array(data["y"], dtype=float)
+            model.X_min_, model.X_max_, model.increasing_ = data["x_min"], data["x_max"], True
+            model._build_f(model.X_thresholds_, model.y_thresholds_)  # the interpolation fit() builds from these
+        elif data["method"] == "sigmoid":
+            model = LogisticRegression(C=1e6, max_iter=1000)
+            model.coef_, model.intercept_ = np.array([[data["coefficient"]]]), np.array([data["intercept"]])
+            model.classes_, model.n_features_in_ = np.array(data["classes"]), 1
+        else:
+            raise ValueError(f"unknown calibration method '{data['method']}'")
+        calibrator.model_ = model
+        return calibrator
 
 
 def cross_fitted(probability: np.ndarray, label: np.ndarray, client_ids: pd.Series, method: str,

@@ -1,13 +1,14 @@
 """The pyfunc model, logged as code (MLflow "models from code"): no pickled Python object.
 
-The booster is stored in LightGBM's own text format, the blend's linear part (if any) as JSON and
-the FeatureSpec with joblib; MLflow calls `load_context` and `predict` with keyword arguments, so
+Every part is read as data: the booster in LightGBM's own text format, the spec, info and
+calibrator from JSON (`spec.json`), the blend's linear part (if any) from JSON (`linear.json`).
+The registry checks the SHA-256 of this file and of every artifact before MLflow imports it
+(`registry.load_model`). MLflow calls `load_context` and `predict` with keyword arguments, so
 `context` and `model_input` are part of the interface.
 """
 
 import json
 
-import joblib
 import lightgbm as lgb
 import mlflow
 import pandas as pd
@@ -22,13 +23,13 @@ class ChurnModel(PythonModel):
 
     def load_context(self, context):
         booster = lgb.Booster(model_file=context.artifacts["booster"])
-        payload = joblib.load(context.artifacts["spec"])
+        with open(context.artifacts["spec"], encoding="utf-8") as handle:
+            parts = handle.read()
         linear = context.artifacts.get("linear")  # the blend's logistic regression, when the model has one
         if linear is not None:
             with open(linear, encoding="utf-8") as handle:
                 linear = LinearPart.from_dict(json.load(handle))
-        self.bundle = ModelBundle(booster=booster, spec=payload["spec"], info=payload["info"],
-                                  calibrator=payload.get("calibrator"), linear=linear)
+        self.bundle = ModelBundle.from_parts_json(booster, parts, linear)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pd.DataFrame({"churn_probability": self.bundle.predict(model_input)})

@@ -1,32 +1,47 @@
 """MLflow: tracking runs, the pyfunc model, the registry and its aliases.
 
-The model is a pyfunc logged from code (`pyfunc_model.py`) whose artifacts we serialise
-ourselves: the booster in LightGBM's own text format and the FeatureSpec with joblib
-(MLflow's sklearn flavour refuses tree models as "untrusted types").
+The model is a pyfunc logged from code (`pyfunc_model.py`) whose artifacts we write as data:
+the booster in LightGBM's own text format, the spec, info and calibrator as JSON (`spec.json`),
+the blend's linear part as JSON (`linear.json`). Nothing is pickled.
+
+Trust boundary: the registry database and the installed code are trusted; the artifact store is
+not. At registration the SHA-256 of every file of the logged model (MLmodel, the code file
+`pyfunc_model.py` as MLflow stored it, booster.txt, spec.json, ...) is recorded on the registered
+version (`RECORD_TAG`); `load_model` downloads the model folder, hashes every file and compares
+with that record before MLflow parses a file or imports the code.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import joblib
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from features.errors import ContractError
 from models.bundle import ModelBundle
+from pipeline.data.reading import sha256_of_file
 
 DEFAULT_DB = "mlflow.db"
-
+RECORD_TAG = "artifact_sha256"
+# MLflow writes this file into a model folder it downloads by a models:/ URI (on a local store, into
+# the stored folder itself): its own note of name and version, never part of the record; it is
+# dropped from the downloaded copy, so it is never read either
+MLFLOW_DOWNLOAD_NOTE = "registered_model_meta"
+RETRAIN = "retrain (churn train) or re-register the model"
 
 def default_tracking_uri(directory: Path | None = None) -> str:
     """A sqlite store in the working directory: nothing to start."""
@@ -34,8 +49,27 @@ def default_tracking_uri(directory: Path | None = None) -> str:
 
 
 def configure(tracking_uri: str) -> None:
+    """Point MLflow at the store; a new sqlite store is created under a file lock beside the database,
+    so two first runs on it do not race MLflow's migration (one of them would fail)."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    if urlparse(tracking_uri).scheme == "sqlite":
+        with _store_lock(Path(tracking_uri[len("sqlite:///"):])):
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            client.search_experiments(max_results=1)  # the tracking tables (and the migration), made once
+            client.search_registered_models(max_results=1)  # the registry's
+
+
+@contextmanager
+def _store_lock(db: Path) -> Iterator[None]:
+    """An exclusive lock on <db>.lock for the time MLflow opens (and, the first time, creates) the store."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_experiment(name: str, tracking_uri: str) -> str:
@@ -49,20 +83,28 @@ def ensure_experiment(name: str, tracking_uri: str) -> str:
     if parsed.scheme == "sqlite":
         db = Path(tracking_uri[len("sqlite:///"):])
         location = (db.parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # another first run created it in the meantime
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> tuple[str, str]:
-    """Log the bundle in the active run and register it; returns (version, model_uri)."""
+    """Log the bundle in the active run and register it with the SHA-256 of every file MLflow stored;
+    returns (version, model_uri).
+
+    The record is one tag on the registered version (`RECORD_TAG`, compact JSON: path -> SHA-256), set
+    as the version is created (`register_model(tags=...)`): it lives in the registry database, which a
+    replaced artifact cannot rewrite, it is read in the same call that resolves the version scoring
+    asks for (alias or number), and a version never exists without it. (The run's params would hold it
+    too, but a version's tags are what the champion rule already reads, and a params lookup is one
+    more call per load; a tag allows 100,000 characters, a param 6,000.)
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        booster_path = Path(tmp) / "booster.txt"
-        spec_path = Path(tmp) / "spec.joblib"
-        bundle.booster.save_model(str(booster_path))
-        joblib.dump({"spec": bundle.spec, "info": bundle.info, "calibrator": bundle.calibrator}, spec_path)
-        artifacts = {"booster": str(booster_path), "spec": str(spec_path)}
-        if bundle.linear is not None:  # the blend's logistic regression, as numbers
-            artifacts["linear"] = str(Path(tmp) / "linear.json")
-            Path(artifacts["linear"]).write_text(json.dumps(bundle.linear.to_dict()))
+        artifacts = _write_artifacts(bundle, Path(tmp))
         sample = example.reindex(columns=list(bundle.spec.feature_names)).astype(np.float32)
         signature = infer_signature(sample, pd.DataFrame({"churn_probability": bundle.predict(sample)}))
         info = mlflow.pyfunc.log_model(
@@ -71,18 +113,70 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> t
             artifacts=artifacts,
             signature=signature,
             input_example=sample.head(3),
-            registered_model_name=model_name,
             pip_requirements=_requirements(),
         )
-    version = str(info.registered_model_version)
+    location = MlflowClient().get_logged_model(info.model_id).artifact_location
+    with tempfile.TemporaryDirectory() as tmp:
+        record = folder_hashes(_download(location, Path(tmp)))
+    found = mlflow.register_model(info.model_uri, model_name, tags={RECORD_TAG: _compact(record)})
+    version = str(found.version)
     return version, f"models:/{model_name}/{version}"
+
+
+def _write_artifacts(bundle: ModelBundle, folder: Path) -> dict[str, str]:
+    """The model's parts as files of data: booster.txt, spec.json and, with a blend, linear.json."""
+    artifacts = {"booster": folder / "booster.txt", "spec": folder / "spec.json"}
+    bundle.booster.save_model(str(artifacts["booster"]))
+    artifacts["spec"].write_text(bundle.parts_json(), encoding="utf-8")
+    if bundle.linear is not None:  # the blend's logistic regression, as numbers
+        artifacts["linear"] = folder / "linear.json"
+        artifacts["linear"].write_text(json.dumps(bundle.linear.to_dict()), encoding="utf-8")
+    return {key: str(path) for key, path in artifacts.items()}
+
+
+def _compact(record: dict[str, str]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "lightgbm", "pandas", "numpy", "joblib",
-                                                  "scikit-learn", "pydantic", "churn-pipeline")]
+    return [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "lightgbm", "pandas", "numpy", "scikit-learn",
+                                                  "pydantic", "churn-pipeline")]
+
+
+def _download(location: str, into: Path) -> Path:
+    """A copy of the stored model folder (its storage location, never a models:/ URI, so MLflow adds
+    nothing), without MLflow's download note."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=str(into)))
+    (local / MLFLOW_DOWNLOAD_NOTE).unlink(missing_ok=True)
+    return local
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """The SHA-256 of every file under `folder`, by its path relative to it (posix)."""
+    return {path.relative_to(folder).as_posix(): sha256_of_file(path)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def check_folder(folder: Path, recorded: dict[str, str], label: str, location: str) -> None:
+    """Every file of `folder` is the one recorded at registration, and nothing else is there: else a
+    ContractError naming the first file that differs and how many do."""
+    found = folder_hashes(folder)
+    problems = []
+    for name in sorted(set(recorded) | set(found)):
+        if name not in found:
+            problems.append((name, f"artifact {name} of {label} is missing (it was recorded at registration)"))
+        elif name not in recorded:
+            problems.append((name, f"artifact {name} of {label} was not there at registration"))
+        elif found[name] != recorded[name]:
+            problems.append((name, f"artifact {name} of {label} does not match its SHA-256 recorded at "
+                                   f"registration (recorded {recorded[name][:12]}..., found {found[name][:12]}...)"))
+    if problems:
+        name, first = problems[0]
+        more = f"; {len(problems)} of {len(set(recorded) | set(found))} files differ" if len(problems) > 1 else ""
+        raise ContractError(f"{first}{more}. Nothing of the model was loaded: restore the files, or {RETRAIN}",
+                            file=f"{location.rstrip('/')}/{name}")
 
 
 @dataclass
@@ -90,26 +184,62 @@ class LoadedModel:
     bundle: ModelBundle
     pyfunc: Any
     uri: str
-    version: str  # registry version, or "unregistered"
+    version: str  # registry version
 
 
 def load_model(uri: str) -> LoadedModel:
+    """The registered model at `uri` (models:/<name>/<version> or models:/<name>@<alias>), loaded only
+    after every file of it is checked against the SHA-256 recorded at registration."""
+    name, found = _version_of(uri)
+    label = f"model {name} version {found.version}"
+    recorded = _record_of(found, label)
+    client = MlflowClient()
+    location = client.get_model_version_download_uri(name, found.version)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = _download(location, Path(tmp))
+        except (MlflowException, OSError) as exc:
+            raise ContractError(f"cannot download {label}: {str(exc).splitlines()[0]}", file=location) from None
+        check_folder(local, recorded, label, location)
+        pyfunc = mlflow.pyfunc.load_model(str(local))
+    return LoadedModel(bundle=pyfunc.unwrap_python_model().bundle, pyfunc=pyfunc, uri=uri, version=str(found.version))
+
+
+def _version_of(uri: str) -> tuple[str, ModelVersion]:
+    """(name, registered version) that `uri` names; a URI that names none is a ContractError."""
+    name, alias, number = "", "", ""
+    if uri.startswith("models:/"):
+        name, _, alias = uri[len("models:/"):].rstrip("/").partition("@")
+        if not alias:
+            name, _, number = name.rpartition("/")
+    if not name or not (alias or number.isdigit()):
+        raise ContractError(f"cannot load model '{uri}': not a registered version; pass models:/<name>/<version> or "
+                            "models:/<name>@<alias> (only a registered version carries the SHA-256 record of its "
+                            "files)", file="--model")
+    client = MlflowClient()
     try:
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, number)
     except MlflowException as exc:
         message = str(exc).splitlines()[0]
         raise ContractError(f"cannot load model '{uri}': {message}. Train one first (churn train) or pass --model",
                             file="--model") from None
-    version = "unregistered"
-    if uri.startswith("models:/"):
-        name, _, ref = uri[len("models:/"):].partition("@")
-        client = MlflowClient()
-        if ref:
-            version = str(client.get_model_version_by_alias(name, ref).version)
-        else:
-            last = uri.rstrip("/").rsplit("/", 1)[-1]
-            version = last if last.isdigit() else "unregistered"  # models:/m-<id> is a logged model
-    return LoadedModel(bundle=pyfunc.unwrap_python_model().bundle, pyfunc=pyfunc, uri=uri, version=version)
+    return name, found
+
+
+def _record_of(found: ModelVersion, label: str) -> dict[str, str]:
+    """The SHA-256 record of a registered version; a version without one (registered before the
+    record existed, or by other means) is refused."""
+    text = (found.tags or {}).get(RECORD_TAG)
+    try:
+        record = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        record = None
+    if not isinstance(record, dict) or not record or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in record.items()):
+        raise ContractError(f"{label} has no SHA-256 record of its files (tag '{RECORD_TAG}'): it was registered "
+                            f"before files were checked, or by other means, and is not loaded; {RETRAIN}",
+                            file="--model")
+    return record
 
 
 def champion(model_name: str, alias: str) -> tuple[str, dict[str, str]] | None:
