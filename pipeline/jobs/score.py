@@ -122,10 +122,6 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
         portfolio.cores.clear()
         listed = risk_list.select(scored, options)
     record.clients_scored, record.clients_listed = int(len(scored)), int(len(listed))
-    coverage = gates.coverage_gate(out, record.clients_scored, night.day, config)
-    record.published_clients_scored = coverage.report
-    if coverage.stop:
-        raise GateStop(" | ".join(coverage.stop))
     drift_result, realised, run_id = _gates(night, tracking_uri)
     with timer("explain"):
         explained, facts = _reasons(listed, portfolio, model, options)
@@ -144,8 +140,13 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
 
 
 def _gates(night: _Night, tracking_uri: str) -> tuple[gates.GateResult, list[dict], str | None]:
-    """The drift report and the realised performance of earlier lists, before any publication."""
+    """Enough clients scored, the drift report and the realised performance of earlier lists, before any
+    publication. A list that scores no client or too few stops at once (nothing to compare or grade)."""
     p, config = night.portfolio, night.config
+    coverage = gates.coverage_gate(night.out, int(night.record.clients_scored or 0), night.day, config)
+    night.record.published_clients_scored = coverage.report
+    if coverage.stop:
+        raise GateStop(" | ".join(coverage.stop))
     with night.timer("drift"):
         drift_result = gates.drift_gate(night.out, p.counter.profiles, p.counter.counts, config)
     with night.timer("monitoring"):

@@ -152,3 +152,23 @@ def test_a_list_is_graded_only_when_the_data_covers_its_horizon(trained, caplog)
     assert result["monitoring"] == [] and not (out / "monitoring.csv").exists()
     assert ("monitoring: the 2025-12-10 list is not yet matured: its 30-day window ends 2026-01-09, the data ends "
             "2025-12-31; not graded") in caplog.messages
+
+
+def test_the_coverage_gate_on_hand_made_counts(tmp_path):
+    from pipeline.publish.gates import coverage_gate
+
+    config = load_config(None)
+    assert coverage_gate(tmp_path, 5, "2025-12-31", config).stop == []  # nothing published: any count passes
+    assert coverage_gate(tmp_path, 0, "2025-12-31", config).stop  # ... but none
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"clients_scored": 1000, "as_of": "2025-11-30"}))
+    (tmp_path / "current").symlink_to(Path("runs") / "r1")
+    assert coverage_gate(tmp_path, 500, "2025-12-31", config).stop == []  # exactly the share passes
+    assert coverage_gate(tmp_path, 499, "2025-12-31", config).stop == [
+        "stopped by the coverage gate: 499 clients scored as of 2025-12-31, fewer than scoring.min_scored_share 0.5 "
+        "of the 1,000 the published list of 2025-11-30 scored; it stays published (see manifest.json)"]
+    assert coverage_gate(tmp_path, 499, "2025-12-31", config).report == 1000
+    none = load_config(None, {"scoring": {"min_scored_share": 0}})
+    assert coverage_gate(tmp_path, 1, "2025-12-31", none).stop == []
+    assert coverage_gate(tmp_path, 0, "2025-12-31", none).stop
