@@ -1,9 +1,10 @@
 """Champion decision: the first model, or one that beats both the champion on the same window and
-the strongest simple baseline fitted on the same rows."""
+the strongest simple baseline fitted on the same rows, and that lacks no source the champion used
+(unless `allow_fewer_sources`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.metrics import HIGHER_IS_BETTER, is_better
 
@@ -48,14 +49,42 @@ class Decision:
     champion_value: float | None = None
     difference: float | None = None     # new minus champion, in the metric's own units
     below_baseline: str = ""            # the figures, when the strongest baseline beat the model
+    missing_sources: str = ""           # sources the champion was trained with that the new model lacks
+
+
+def missing_sources(champion_sources: tuple[str, ...] | list[str], new_sources: tuple[str, ...] | list[str]
+                    ) -> tuple[str, ...]:
+    """The sources (events, surveys, tickets) the champion was trained with and the new model lacks,
+    in the champion's order."""
+    return tuple(source for source in champion_sources if source not in set(new_sources))
 
 
 def decide(metric: str, new_value: float, champion_value: float | None, margin: float,
            champion_version: str | None = None, baseline: BaselineVerdict | None = None,
-           must_beat_baseline: bool = True) -> Decision:
+           must_beat_baseline: bool = True, lacking: tuple[str, ...] = (),
+           allow_fewer_sources: bool = False) -> Decision:
     """The first model always becomes champion (a first install must be able to score), marked when a
-    baseline beat it; a later one only when it beats the champion and (unless `must_beat_baseline`
-    is off) the strongest baseline's ROC AUC."""
+    baseline beat it; a later one only when it beats the champion, (unless `must_beat_baseline` is
+    off) the strongest baseline's ROC AUC, and (unless `allow_fewer_sources`) lacks no source of the
+    champion's (`lacking`); the reason names a lacking source whatever the outcome."""
+    decision = _on_figures(metric, new_value, champion_value, margin, champion_version, baseline, must_beat_baseline)
+    if champion_version is None or not lacking:
+        return decision
+    note = f"the new model lacks {', '.join(lacking)}, which champion v{champion_version} was trained with"
+    if not decision.promote:
+        reason = f"{decision.reason}; {note}"
+    elif allow_fewer_sources:
+        reason = f"{decision.reason}; promoted although {note} (training.allow_fewer_sources: true)"
+    else:
+        reason = f"{decision.reason}; not promoted: {note} (training.allow_fewer_sources: false)"
+    return replace(decision, promote=decision.promote and allow_fewer_sources, reason=reason,
+                   missing_sources=",".join(lacking))
+
+
+def _on_figures(metric: str, new_value: float, champion_value: float | None, margin: float,
+                champion_version: str | None, baseline: BaselineVerdict | None,
+                must_beat_baseline: bool) -> Decision:
+    """The decision on the figures alone: the champion's and the strongest baseline's."""
     below = "" if baseline is None or baseline.beaten else baseline.describe()
     blocked = bool(below) and must_beat_baseline
     if champion_version is None:

@@ -55,3 +55,6 @@ class TrainingConfig(BaseModel):
     # a later model takes the champion alias only when its ROC AUC also beats the strongest baseline
     # fitted on the same rows (the first model always does, marked below_baseline when beaten)
     champion_must_beat_baselines: bool = True
+    # a later model whose data lacks a source (events, surveys, tickets) the champion was trained with
+    # takes the champion alias only when this is on (the decision names the missing source either way)
+    allow_fewer_sources: bool = False

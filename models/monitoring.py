@@ -40,6 +40,21 @@ def matured(list_as_of: pd.Timestamp, horizon_days: int, data_as_of: pd.Timestam
     return day_end(list_as_of) + pd.Timedelta(days=horizon_days) <= day_end(data_as_of)
 
 
+def judged_at(as_of: pd.Timestamp, data_end: pd.Timestamp | None) -> pd.Timestamp:
+    """The day earlier lists are judged at: the run's as-of, or the latest day the tables hold when that
+    is earlier (an as-of past the data knows no churn after the data ends)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    return as_of if data_end is None else min(as_of, pd.Timestamp(data_end).normalize())
+
+
+def not_matured(list_as_of: pd.Timestamp, horizon_days: int, data_end: pd.Timestamp) -> str:
+    """What to say of a list whose label window the data does not cover yet."""
+    list_as_of = pd.Timestamp(list_as_of).normalize()
+    return (f"the {list_as_of.date()} list is not yet matured: its {horizon_days}-day window ends "
+            f"{(list_as_of + pd.Timedelta(days=horizon_days)).date()}, the data ends "
+            f"{pd.Timestamp(data_end).date()}; not graded")
+
+
 def _check_scores(scores: pd.DataFrame) -> None:
     missing = [c for c in ("client_id", "churn_probability", "rank") if c not in scores]
     if missing:

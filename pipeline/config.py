@@ -27,6 +27,9 @@ class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # a table whose rejected rows pass this share stops the run (exit 2)
     max_rejected_share: float = Field(0.01, ge=0, le=1)
+    # a row dated more than this many days after the run's own day (UTC) is set aside in quarantine and
+    # never chooses the as-of
+    future_tolerance_days: int = Field(1, ge=0)
 
 
 class RegistryConfig(BaseModel):
@@ -60,6 +63,9 @@ class ScoringConfig(BaseModel):
     keep_history_days: int = Field(400, ge=1)
     # a feature the model needs that the data cannot provide: stop (exit 3) or warn and read it as missing
     missing_features: Literal["stop", "warn"] = "stop"
+    # a run scoring no client, or fewer than this share of the clients the published run scored, stops
+    # (exit 3) and keeps the published list (0: only a run scoring no client stops)
+    min_scored_share: float = Field(0.5, ge=0, le=1)
 
 
 class EngineConfig(BaseModel):

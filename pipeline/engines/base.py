@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 
 from features import build_features, fit_spec
-from features.cutoffs import CutoffPlan, as_of, training_cutoffs
+from features.cutoffs import CutoffPlan, as_of, day_end, training_cutoffs
 from features.errors import ContractError
 from features.spec import EventLevels, FeatureSpec
-from features.tables import Tables
+from features.tables import TIME_COLUMNS, Tables
 from models import FitResult, ModelBundle, drift, risk_list, validation_window
 from models.segments import monthly_values
 from pipeline.config import AppConfig
-from pipeline.data.contract import LoadResult
+from pipeline.data.contract import LoadResult, parse_time
 from pipeline.data.totals import InputTotals, inputs_summary
 from pipeline.progress import Timer
 from pipeline.publish.manifest import RunRecord
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # another model's probabilities at given cutoffs (the champion check): client_id, cutoff, probability
 ScoresAt = Callable[[list[pd.Timestamp], ModelBundle], pd.DataFrame]
+# the quarantine reason of a row dated after the run's day plus data.future_tolerance_days
+FUTURE_REASON = "dated after the run's day"
 
 
 @dataclass
@@ -70,6 +72,12 @@ class ScoringJob:
     partition_clients: int
     timer: Timer
     record: RunRecord
+    run_day: date | None = None      # the run's own day (None: today, UTC): later rows are set aside
+
+    @property
+    def last_day(self) -> pd.Timestamp:
+        """The latest day a row may be dated (the run's day plus data.future_tolerance_days)."""
+        return last_allowed_day(self.run_day, self.config.data.future_tolerance_days)
 
 
 @dataclass
@@ -79,6 +87,8 @@ class Portfolio:
     inputs: InputTotals
     counter: drift.DriftCounter
     cutoff: pd.Timestamp | None = None
+    # the latest day any kept row is dated (None: not known; monitoring then judges at the cutoff)
+    data_end: pd.Timestamp | None = None
     cores: list[pd.DataFrame] = field(default_factory=list)   # per-client list columns
     # the feature rows of given clients, read back for the reasons of the listed ones
     rows_of: Callable[[np.ndarray], pd.DataFrame] | None = None
@@ -96,7 +106,7 @@ class Engine(Protocol):
     kind: str
 
     def prepare_training(self, data: Path | str, *, config: AppConfig, until: date | None, out: Path,
-                         timer: Timer) -> TrainingData: ...
+                         timer: Timer, run_day: date | None = None) -> TrainingData: ...
 
     def fit(self, training: TrainingData, config: AppConfig) -> FitResult: ...
 
@@ -106,6 +116,64 @@ class Engine(Protocol):
 
 
 # ------------------------------------------------------------------------ pieces every engine shares
+
+def last_allowed_day(run_day: date | None, tolerance_days: int) -> pd.Timestamp:
+    """The run's day (default: today, UTC) plus the tolerance: no kept row is dated after it."""
+    day = run_day if run_day is not None else datetime.now(UTC).date()
+    return pd.Timestamp(day) + pd.Timedelta(days=tolerance_days)
+
+
+def dated_after(frame: pd.DataFrame, name: str, last_day: pd.Timestamp) -> pd.Series:
+    """True for each raw row of table `name` with any date or time after the end of `last_day` (a value
+    that does not parse is the contract checks' to flag, not this one's)."""
+    bound = day_end(last_day)
+    late = pd.Series(False, index=frame.index)
+    for column in TIME_COLUMNS.get(name, ()):
+        if column in frame:
+            late |= (parse_time(frame[column])[0] >= bound).fillna(False).to_numpy()
+    return late
+
+
+def split_by_date(frame: pd.DataFrame, name: str, run_day: date | None, tolerance_days: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A table's rows split by date: (kept, set aside), set aside when dated after the run's day plus
+    `tolerance_days`."""
+    late = dated_after(frame, name, last_allowed_day(run_day, tolerance_days))
+    return frame[~late], frame[late]
+
+
+def future_reasons(sources: dict[str, tuple[pd.DataFrame, str, str]], last_day: pd.Timestamp,
+                   known: dict[str, pd.Series | None] | None = None) -> dict[str, pd.Series]:
+    """`contract.validate`'s extra reasons for raw sources (frame, file, sha256): FUTURE_REASON for a row
+    dated after `last_day`, after any reason already `known` for it (indexed like its frame)."""
+    out = {}
+    for name, (raw, _, _) in sources.items():
+        reasons = (known or {}).get(name)
+        late = dated_after(raw, name, last_day)
+        if late.any():
+            future = pd.Series(pd.NA, index=raw.index, dtype="string").mask(late, FUTURE_REASON)
+            reasons = future if reasons is None else reasons.astype("string").fillna(future)
+        if reasons is not None:
+            out[name] = reasons.reset_index(drop=True)
+    return out
+
+
+def refuse_future_rows(latest: pd.Timestamp, last_day: pd.Timestamp) -> None:
+    """For an engine that does not set aside rows dated after the run's day (Dask): stop (exit 2) rather
+    than let them choose the as-of."""
+    if latest > last_day:
+        raise ContractError(f"rows dated up to {latest.date()}, after the run's day plus data.future_tolerance_days "
+                            f"({last_day.date()}); the Dask engine does not set them aside yet: remove them or run "
+                            "with --engine local")
+
+
+def note_set_aside(reports: dict, last_day: pd.Timestamp) -> None:
+    """Say how many rows of each table (its TableReport) were dated after the run's day (in quarantine)."""
+    for report in reports.values():
+        if count := report.reasons.get(FUTURE_REASON, 0):
+            log.warning("%s: %d row(s) dated after %s (the run's day plus data.future_tolerance_days) set aside",
+                        report.file, count, last_day.date())
+
 
 def plan_training(known: Tables, until: pd.Timestamp, config: AppConfig) -> tuple[CutoffPlan, pd.Timestamp]:
     """Cutoffs, validation window and the day the spec learns from (data known before validation)."""

@@ -29,7 +29,17 @@ from pipeline.data import datasets
 from pipeline.data.contract import LoadResult
 from pipeline.data.totals import InputTotals
 from pipeline.engines import dask_tables, dask_work
-from pipeline.engines.base import Portfolio, ScoringJob, TrainingData, account, learn_spec, plan_training, scores_of
+from pipeline.engines.base import (
+    Portfolio,
+    ScoringJob,
+    TrainingData,
+    account,
+    last_allowed_day,
+    learn_spec,
+    plan_training,
+    refuse_future_rows,
+    scores_of,
+)
 from pipeline.engines.local import log_reports
 from pipeline.progress import Timer
 from pipeline.publish.manifest import RunRecord
@@ -59,7 +69,7 @@ class DaskEngine:
     # ------------------------------------------------------------------------------------ training
 
     def prepare_training(self, data: Path | str, *, config: AppConfig, until: date | None, out: Path,
-                         timer: Timer) -> TrainingData:
+                         timer: Timer, run_day: date | None = None) -> TrainingData:
         """Checks and builders per partition on the cluster; the plan and spec from reductions of the
         partitions (the same functions as the local engine's)."""
         client, tc = self.client, config.training
@@ -73,6 +83,7 @@ class DaskEngine:
             totals.finish(Path(out) / "quarantine", config.data.max_rejected_share)
             log_reports(totals.reports)
             whole = dask_work.summary(client, parts)
+        refuse_future_rows(latest_date(whole), last_allowed_day(run_day, config.data.future_tolerance_days))
         until_ts = pd.Timestamp(until) if until else latest_date(whole)
         known = as_of(whole, until_ts)
         plan, spec_date = plan_training(known, until_ts, config)
@@ -135,7 +146,9 @@ class DaskEngine:
             account(portfolio, loaded, job.record)
         job.record.partitions = parts.n
         portfolio.inputs.finish(job.out / "quarantine", config.data.max_rejected_share)
-        portfolio.cutoff = job.as_of if job.as_of is not None else dask_work.latest(client, parts)
+        portfolio.data_end = dask_work.latest(client, parts)
+        refuse_future_rows(portfolio.data_end, job.last_day)
+        portfolio.cutoff = job.as_of if job.as_of is not None else portfolio.data_end
         job.record.as_of = str(portfolio.cutoff.date())
         with job.timer("features"):
             scored = dask_work.score(client, parts, portfolio.cutoff, job.bundle, segments=config.segments,

@@ -11,15 +11,20 @@ import pandas as pd
 
 from features import build_features, training_rows
 from features.cutoffs import as_of, latest_date
+from features.errors import ContractError
+from features.tables import TABLE_NAMES
 from models import FitResult, fit
 from pipeline.config import AppConfig
-from pipeline.data import contract
+from pipeline.data import contract, reading
 from pipeline.engines.base import (
     Portfolio,
     ScoringJob,
     TrainingData,
     account,
+    future_reasons,
+    last_allowed_day,
     learn_spec,
+    note_set_aside,
     plan_training,
     score_tables,
     scores_of,
@@ -30,10 +35,32 @@ from pipeline.publish.manifest import RunRecord
 log = logging.getLogger(__name__)
 
 
-def load_checked(data: Path, out: Path, config: AppConfig, require_churn: bool) -> contract.LoadResult:
-    """The folder read and checked; bad rows in <out>/quarantine; row counts in the log."""
-    result = contract.load_folder(Path(data), quarantine_dir=Path(out) / "quarantine",
-                                  max_rejected_share=config.data.max_rejected_share, require_churn=require_churn)
+def read_sources(folder: Path, require_churn: bool) -> dict[str, tuple[pd.DataFrame, str, str]]:
+    """Every contract table of `folder` as read (frame, file name, sha256), as `contract.load_folder` reads
+    them, for checks that add reasons of their own."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ContractError("data folder not found", file=str(folder))
+    sources = {}
+    for name in TABLE_NAMES:
+        path = reading.find_table(folder, name)
+        if path is None:
+            reading.require_table(folder, name, require_churn)
+            continue
+        sources[name] = (reading.read_raw(path, name), path.name, reading.sha256_of_file(path))
+    return sources
+
+
+def load_checked(data: Path, out: Path, config: AppConfig, require_churn: bool,
+                 run_day: date | None = None) -> contract.LoadResult:
+    """The folder read and checked; bad rows, and rows dated after the run's day (default: today, UTC)
+    plus data.future_tolerance_days, in <out>/quarantine; row counts in the log."""
+    sources = read_sources(Path(data), require_churn)
+    last_day = last_allowed_day(run_day, config.data.future_tolerance_days)
+    result = contract.validate(sources, quarantine_dir=Path(out) / "quarantine",
+                               max_rejected_share=config.data.max_rejected_share,
+                               extra_reasons=future_reasons(sources, last_day))
+    note_set_aside(result.reports, last_day)
     log_reports(result.reports)
     return result
 
@@ -57,10 +84,11 @@ class LocalEngine:
     kind = "local"
 
     def prepare_training(self, data: Path | str, *, config: AppConfig, until: date | None, out: Path,
-                         timer: Timer) -> TrainingData:
-        """Read the folder, cut it at `until`, choose cutoffs, learn the spec and build labelled rows."""
+                         timer: Timer, run_day: date | None = None) -> TrainingData:
+        """Read the folder (rows dated after `run_day` plus the tolerance set aside), cut it at `until`,
+        choose cutoffs, learn the spec and build labelled rows."""
         with timer("read"):
-            loaded = load_checked(Path(data), out, config, require_churn=True)
+            loaded = load_checked(Path(data), out, config, require_churn=True, run_day=run_day)
         until_ts = pd.Timestamp(until) if until else latest_date(loaded.tables)
         known = as_of(loaded.tables, until_ts)  # no row after --until, ever
         plan, spec_date = plan_training(known, until_ts, config)
@@ -77,12 +105,11 @@ class LocalEngine:
     def score(self, job: ScoringJob) -> Portfolio:
         portfolio = Portfolio.empty(job.profiles)
         with job.timer("read"):
-            loaded = contract.load_folder(Path(job.data), quarantine_dir=job.out / "quarantine",
-                                          max_rejected_share=job.config.data.max_rejected_share,
-                                          require_churn=False)
+            loaded = load_checked(Path(job.data), job.out, job.config, require_churn=False, run_day=job.run_day)
         account(portfolio, loaded, job.record)
         job.record.partitions = 1
-        portfolio.cutoff = job.as_of if job.as_of is not None else latest_date(loaded.tables)
+        portfolio.data_end = latest_date(loaded.tables)
+        portfolio.cutoff = job.as_of if job.as_of is not None else portfolio.data_end
         job.record.as_of = str(portfolio.cutoff.date())
         portfolio.rows_of = rows_by_id(score_tables(loaded.tables, portfolio.cutoff, job, portfolio))
         return portfolio

@@ -17,7 +17,7 @@ from features.cutoffs import latest_date
 from features.errors import ContractError
 from pipeline.data import contract, datasets, partitions, reading
 from pipeline.data.totals import inputs_summary
-from pipeline.engines.base import Portfolio, ScoringJob, account, score_tables
+from pipeline.engines.base import Portfolio, ScoringJob, account, future_reasons, note_set_aside, score_tables
 from pipeline.engines.local import LocalEngine
 from pipeline.progress import steps
 from pipeline.publish.runs import WORK
@@ -27,13 +27,13 @@ log = logging.getLogger(__name__)
 NO_DATE = "no dated row in any table, cannot tell the latest date"
 
 
-def checked_partition(split: partitions.Split, p: int) -> contract.LoadResult:
-    """Partition `p` of every table, checked, with the reasons only the whole data gives (reused tickets)."""
+def checked_partition(split: partitions.Split, p: int, last_day: pd.Timestamp) -> contract.LoadResult:
+    """Partition `p` of every table, checked, with the reasons only the whole data gives (reused tickets)
+    and rows dated after `last_day` set aside."""
     sources = split.partition(p)
-    extra = {name: reasons for name, (frame, _, _) in sources.items()
-             if (reasons := split.reasons_for(name, frame[reading.ROW_NUMBER])) is not None}
+    known = {name: split.reasons_for(name, frame[reading.ROW_NUMBER]) for name, (frame, _, _) in sources.items()}
     return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                             extra_reasons=extra)
+                             extra_reasons=future_reasons(sources, last_day, known))
 
 
 class PartitionedEngine(LocalEngine):
@@ -55,16 +55,18 @@ class PartitionedEngine(LocalEngine):
             # end earlier, the partitions are scored again at their true latest day.
             if split.latest is None:
                 raise ContractError(NO_DATE, file="clients")
-            portfolio, exact = self._score_partitions(split, split.latest, job)
+            first = min(split.latest, job.last_day)  # a row dated later is set aside: it never sets the as-of
+            portfolio, exact = self._score_partitions(split, first, job)
             if exact is None:
                 raise ContractError(NO_DATE, file="clients")
-            if exact != split.latest:
+            if exact != first:
                 log.info("the latest valid row is dated %s, not %s: scoring again as of %s", exact.date(),
-                         split.latest.date(), exact.date())
+                         first.date(), exact.date())
                 portfolio, _ = self._score_partitions(split, exact, job)
         job.record.as_of = str(portfolio.cutoff.date())
         split.remove()
         portfolio.inputs.finish(job.out / "quarantine", job.config.data.max_rejected_share)
+        note_set_aside(portfolio.inputs.reports, job.last_day)
         job.record.inputs = inputs_summary(portfolio.inputs)
         return portfolio
 
@@ -79,7 +81,7 @@ class PartitionedEngine(LocalEngine):
         with steps("scoring partitions", self.n) as advance:
             for p in range(self.n):
                 with job.timer("read"):
-                    loaded = checked_partition(split, p)
+                    loaded = checked_partition(split, p, job.last_day)
                 account(portfolio, loaded, job.record)
                 portfolio.inputs.stop_early(split, job.out / "quarantine", job.config.data.max_rejected_share)
                 try:
@@ -95,5 +97,6 @@ class PartitionedEngine(LocalEngine):
                 advance(f"partition {p + 1}")
         portfolio.rows_of = lambda ids: datasets.read_rows(str(spill), ids) if spill.is_dir() \
             else pd.DataFrame({"client_id": np.array([], dtype=object)})
-        return portfolio, (max(latest) if latest else None)
+        portfolio.data_end = max(latest) if latest else None
+        return portfolio, portfolio.data_end
 

@@ -1,8 +1,10 @@
 """The nightly scoring job: bounded memory, gates, atomic publication, history, monitoring.
 
 An output folder holds the published set (pipeline/publish/runs.py), the latest attempt's
-manifest.json, drift_report.csv and quarantine/<table>.csv, and monitoring.csv (the realised
-performance of earlier lists once their horizon passed). One run at a time per folder.
+manifest.json, drift_report.csv and quarantine/<table>.csv (rows dated after the run's day among
+them), and monitoring.csv (the realised performance of earlier lists once the data covers their
+horizon). One run at a time per folder; a run scoring no client, or too few against the published
+one, stops before publication.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "configs" / "playbook.y
 
 def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
           as_of_date: date | None = None, sort: str | None = None, capacity: float | None = None,
-          lang: str | None = None, partition_clients: int | None = None) -> dict[str, Any]:
-    """Score under the folder's lock and leave a manifest of the run, whether it worked or not."""
+          lang: str | None = None, partition_clients: int | None = None,
+          run_day: date | None = None) -> dict[str, Any]:
+    """Score under the folder's lock and leave a manifest of the run, whether it worked or not. `run_day`
+    is the run's own day (default: today, UTC): rows dated after it plus data.future_tolerance_days are
+    set aside."""
     out = Path(out)
     sc = config.scoring
     options = ListOptions(sort=sort or sc.sort, capacity=capacity or sc.capacity, lang=lang or sc.lang,
@@ -58,7 +63,7 @@ def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, 
             with open_engine(config, scoring=None if is_url(data) else data,
                              partition_clients=partition_clients) as engine:
                 result = _score(engine, data, out, config, tracking_uri, model_uri, as_of_date, options,
-                                partition_clients or sc.partition_clients, record)
+                                partition_clients or sc.partition_clients, record, run_day)
         except BaseException as exc:
             if engine is not None:
                 engine.clean_up(record, published=False)
@@ -96,7 +101,7 @@ class _Night:
 
 def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None,
            as_of_date: date | None, options: ListOptions, partition_clients: int,
-           record: RunRecord) -> dict[str, Any]:
+           record: RunRecord, run_day: date | None) -> dict[str, Any]:
     timer = Timer()
     record.timings_s = timer.stages
     playbook = load_playbook(Path(config.scoring.playbook) if config.scoring.playbook else DEFAULT_PLAYBOOK)
@@ -108,7 +113,7 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
     profiles = drift.profiles_of(model.bundle.info.get("drift_reference"))
     portfolio = engine.score(ScoringJob(data, out, config, model.bundle, profiles,
                                         None if as_of_date is None else pd.Timestamp(as_of_date),
-                                        partition_clients, timer, record))
+                                        partition_clients, timer, record, run_day))
     record.input_fingerprint = portfolio.inputs.fingerprint()
     night = _Night(out, config, model, options, portfolio, record, timer)
     with timer("list"):
@@ -135,15 +140,21 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
 
 
 def _gates(night: _Night, tracking_uri: str) -> tuple[gates.GateResult, list[dict], str | None]:
-    """The drift report and the realised performance of earlier lists, before any publication."""
+    """Enough clients scored, the drift report and the realised performance of earlier lists, before any
+    publication. A list that scores no client or too few stops at once (nothing to compare or grade)."""
     p, config = night.portfolio, night.config
+    coverage = gates.coverage_gate(night.out, int(night.record.clients_scored or 0), night.day, config)
+    night.record.published_clients_scored = coverage.report
+    if coverage.stop:
+        raise GateStop(" | ".join(coverage.stop))
     with night.timer("drift"):
         drift_result = gates.drift_gate(night.out, p.counter.profiles, p.counter.counts, config)
     with night.timer("monitoring"):
         # earlier lists are graded at the team's capacity (at 5% of their clients when no capacity is set)
         capacity = night.options.capacity or GRADED_SHARE
         monitored = gates.monitoring_gate(night.out, p.cutoff, p.churn(), night.horizon, config, capacity,
-                                          night.model.version, has_churn_table="churn" in p.inputs.reports)
+                                          night.model.version, has_churn_table="churn" in p.inputs.reports,
+                                          data_end=p.data_end)
     stop = drift_result.stop + monitored.stop
     run_id = log_scoring_run(config, tracking_uri, night.record, drift_result.report, monitored.report, night.out,
                              stopped=bool(stop))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from features.errors import ContractError
 from models import ModelBundle, decide, drift
-from models.champion import Decision, strongest_baseline
+from models.champion import Decision, missing_sources, strongest_baseline
 from models.evaluation import evaluate as evaluate_model
 from models.explain import typical_values
 from models.training import FitResult
@@ -33,20 +33,24 @@ log = logging.getLogger(__name__)
 
 
 def prepare_training(data: Path | str, *, config: AppConfig, until: date | None, out: Path,
-                     engine: Engine | None = None, timer: Timer | None = None) -> TrainingData:
-    """Read the data, cut it at `until`, choose cutoffs, learn the spec and build labelled rows (on
-    `engine`; by default in this process)."""
+                     engine: Engine | None = None, timer: Timer | None = None,
+                     run_day: date | None = None) -> TrainingData:
+    """Read the data (rows dated after `run_day`, default today UTC, plus data.future_tolerance_days set
+    aside in <out>/quarantine), cut it at `until`, choose cutoffs, learn the spec and build labelled rows
+    (on `engine`; by default in this process)."""
     return (engine or LocalEngine()).prepare_training(data, config=config, until=until, out=Path(out),
-                                                      timer=timer or Timer())
+                                                      timer=timer or Timer(), run_day=run_day)
 
 
 def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date | None = None,
-          out: Path = Path("churn_output/train")) -> dict[str, Any]:
-    """Train, validate out of time, log and register: in this process, or on Dask (`config.engine`)."""
+          out: Path = Path("churn_output/train"), run_day: date | None = None) -> dict[str, Any]:
+    """Train, validate out of time, log and register: in this process, or on Dask (`config.engine`).
+    `run_day` is the run's own day (default: today, UTC)."""
     timer = Timer()
     data = data if is_url(data) else Path(data)
     with open_engine(config) as engine:
-        training = prepare_training(data, config=config, until=until, out=out, engine=engine, timer=timer)
+        training = prepare_training(data, config=config, until=until, out=out, engine=engine, timer=timer,
+                                    run_day=run_day)
         log.info("%d training rows over %d cutoffs, %d features, %d churners", training.total_rows,
                  len(training.plan.cutoffs), len(training.spec.feature_names), int(sum(training.plan.churners)))
         with timer("fit"):
@@ -103,15 +107,22 @@ def _bundle(training: TrainingData, result: FitResult, config: AppConfig, timer:
 
 def _champion_decision(training: TrainingData, bundle: ModelBundle, report: ValidationReport,
                        config: AppConfig) -> Decision:
-    """Compare with the champion on this model's validation window: same rows, labels and values."""
+    """Compare with the champion on this model's validation window: same rows, labels and values; a
+    model lacking a source the champion was trained with takes its place only when the config allows."""
     reg, tc = config.registry, config.training
     metric, new = tc.champion_metric, report.metrics.get(tc.champion_metric, float("nan"))
     baseline = strongest_baseline(report.baselines, report.metrics.get("roc_auc", float("nan")))
-    rule = {"baseline": baseline, "must_beat_baseline": tc.champion_must_beat_baselines}
+    rule = {"baseline": baseline, "must_beat_baseline": tc.champion_must_beat_baselines,
+            "allow_fewer_sources": tc.allow_fewer_sources}
     current = registry.champion(reg.model_name, reg.champion_alias)
     if current is None:
         return decide(metric, new, None, tc.champion_margin, **rule)
     version, tags = current
+    champion_model = _Lazy(lambda: registry.load_model(f"models:/{reg.model_name}/{version}"))
+    lacking = missing_sources(_sources_of(tags, champion_model), training.spec.sources)
+    if lacking:
+        log.warning("the new model lacks %s, which champion v%s was trained with (training.allow_fewer_sources: %s)",
+                    ", ".join(lacking), version, str(tc.allow_fewer_sources).lower())
     old = None
     same_rows = (tags.get("validation_window") == ",".join(bundle.info["validation_window"])
                  and tags.get("input_fingerprint") == bundle.info.get("input_fingerprint"))
@@ -120,16 +131,39 @@ def _champion_decision(training: TrainingData, bundle: ModelBundle, report: Vali
         old = float(tags[f"validation_{metric}"])
     else:
         try:
-            old_model = registry.load_model(f"models:/{reg.model_name}/{version}")
             predictions = report.predictions
             cut = [pd.Timestamp(t) for t in sorted(predictions["cutoff"].unique())]
-            scored = training.scores_at(cut, old_model.bundle).rename(columns={"probability": "old"})
+            scored = training.scores_at(cut, champion_model().bundle).rename(columns={"probability": "old"})
             joined = predictions.merge(scored, on=["client_id", "cutoff"])
             old = evaluate_model(joined["label"].to_numpy(), joined["old"].to_numpy(), joined["value"].to_numpy(),
                                  config.evaluation)[metric]
         except ContractError as exc:
             log.warning("champion v%s cannot be scored on this data (%s)", version, exc)
-    return decide(metric, new, old, tc.champion_margin, version, **rule)
+    return decide(metric, new, old, tc.champion_margin, version, lacking=lacking, **rule)
+
+
+class _Lazy:
+    """A value computed on first use only, then kept (the champion's model: loaded once, if at all)."""
+
+    def __init__(self, make) -> None:
+        self._make, self._value, self._made = make, None, False
+
+    def __call__(self):
+        if not self._made:
+            self._value, self._made = self._make(), True
+        return self._value
+
+
+def _sources_of(tags: dict[str, str], champion_model: _Lazy) -> tuple[str, ...]:
+    """The sources the champion was trained with: its version's tag, or (a version registered before
+    the tag existed) its spec; () when it cannot be loaded (nothing then to compare)."""
+    if "sources" in tags:
+        return tuple(s for s in tags["sources"].split(",") if s)
+    try:
+        return tuple(champion_model().bundle.spec.sources)
+    except ContractError as exc:
+        log.warning("cannot read the champion's sources (%s)", exc)
+        return ()
 
 
 def _record_decision(version: str, decision: Decision, result: FitResult, report: ValidationReport,
@@ -143,9 +177,10 @@ def _record_decision(version: str, decision: Decision, result: FitResult, report
         "champion_metric": tc.champion_metric, "compared_with": decision.compared_with or "",
         "champion_value": "" if decision.champion_value is None else decision.champion_value,
         "difference": "" if decision.difference is None else decision.difference,
-        "below_baseline": decision.below_baseline})
+        "below_baseline": decision.below_baseline, "sources": ",".join(training.spec.sources),
+        "missing_sources": decision.missing_sources})
     registry.set_alias(reg.model_name, reg.champion_alias if decision.promote else reg.challenger_alias, version)
-    mlflow.set_tag("champion_decision", decision.reason)
+    mlflow.set_tags({"champion_decision": decision.reason, "missing_sources": decision.missing_sources})
 
 
 def _baseline_summary(report: ValidationReport) -> dict[str, Any] | None:
@@ -165,6 +200,7 @@ def _result(run_id: str, model_uri: str, version: str, decision: Decision, repor
         "champion": decision.promote,
         "alias": reg.champion_alias if decision.promote else reg.challenger_alias,
         "champion_decision": decision.reason,
+        "missing_sources": [s for s in decision.missing_sources.split(",") if s],
         "metrics": {k: round(v, 6) for k, v in report.metrics.items()},
         "baselines": {name: {k: round(v, 6) for k, v in figures.items()} for name, figures in report.baselines.items()},
         "beats_baselines": report.beats_baselines,

@@ -2,8 +2,10 @@
 its report, and says what (if anything) stops the list. A new gate is one more function here
 returning a `GateResult`, listed by the score job.
 
+    (manifest.json)     the coverage gate: no client scored, or too few against the published run
     drift_report.csv    the drift gate: this run's inputs and scores against the training reference
-    monitoring.csv      the monitoring gate: realised performance of earlier lists once their horizon passed
+    monitoring.csv      the monitoring gate: realised performance of earlier lists once the data covers
+                        their horizon
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import pandas as pd
 from models import drift, monitoring
 from pipeline.config import AppConfig
 from pipeline.publish.files import publish_file
-from pipeline.publish.runs import DRIFT_REPORT, HISTORY
+from pipeline.publish.manifest import published_manifest
+from pipeline.publish.runs import DRIFT_REPORT, HISTORY, MANIFEST
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,24 @@ class GateResult:
 
     stop: list[str] = field(default_factory=list)
     report: Any = None
+
+
+def coverage_gate(out: Path, clients_scored: int, day: str, config: AppConfig) -> GateResult:
+    """No client scored, or fewer than scoring.min_scored_share of the clients the published run scored
+    (its manifest): the list would be empty or cut short, so it stops. The report is the published
+    run's count (None when nothing is published)."""
+    published = published_manifest(out) or {}
+    before = published.get("clients_scored")
+    share = config.scoring.min_scored_share
+    scored = f"{clients_scored:,} clients scored as of {day}"
+    if before is not None and clients_scored < share * before:
+        return GateResult([f"stopped by the coverage gate: {scored}, fewer than scoring.min_scored_share "
+                           f"{share:g} of the {before:,} the published list of {published.get('as_of')} scored; "
+                           f"it stays published (see {MANIFEST})"], before)
+    if not clients_scored:
+        return GateResult([f"stopped by the coverage gate: {scored} (no client active that day: is the as-of "
+                           f"before the data?); nothing published (see {MANIFEST})"], before)
+    return GateResult(report=before)
 
 
 def drift_gate(out: Path, profiles: dict, counts: dict[str, np.ndarray], config: AppConfig) -> GateResult:
@@ -52,13 +73,16 @@ def drift_gate(out: Path, profiles: dict, counts: dict[str, np.ndarray], config:
 
 
 def monitoring_gate(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None, horizon: int, config: AppConfig,
-                    capacity: float, model_version: str, has_churn_table: bool) -> GateResult:
-    """Earlier lists graded once their horizon passed (monitoring.csv); a breach warns or stops. Without a
+                    capacity: float, model_version: str, has_churn_table: bool,
+                    data_end: pd.Timestamp | None = None) -> GateResult:
+    """Earlier lists graded once the data covers their horizon (monitoring.csv): the latest day the tables
+    hold (`data_end`) is at least the list's day plus its horizon; a breach warns or stops. Without a
     churn table the data does not say who left: earlier lists cannot be graded tonight (`churn` is
     None also when the table is there but names nobody)."""
     if not has_churn_table:
         return GateResult(report=[])
-    realised, breaches = _grade_earlier_lists(out, cutoff, churn, horizon, config, capacity, model_version)
+    judged = monitoring.judged_at(cutoff, data_end)
+    realised, breaches = _grade_earlier_lists(out, cutoff, judged, churn, horizon, config, capacity, model_version)
     for message in breaches:
         log.warning("monitoring: %s", message)
     stop = ["stopped by monitoring: " + "; ".join(breaches) + f" (see {MONITORING})"] \
@@ -66,9 +90,11 @@ def monitoring_gate(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None,
     return GateResult(stop, realised)
 
 
-def _grade_earlier_lists(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | None, horizon: int,
-                         config: AppConfig, capacity: float, model_version: str) -> tuple[list[dict], list[str]]:
-    """Grade every earlier published list whose horizon has passed and that is not graded yet.
+def _grade_earlier_lists(out: Path, cutoff: pd.Timestamp, judged: pd.Timestamp, churn: pd.DataFrame | None,
+                         horizon: int, config: AppConfig, capacity: float, model_version: str
+                         ) -> tuple[list[dict], list[str]]:
+    """Grade every list published before `cutoff`, not graded yet, whose horizon the data covers at
+    `judged` (the as-of, or the data's last day when earlier).
 
     Returns the new rows and the breaches that decide tonight: those of the latest graded list
     of the model scoring tonight, new or not, so a stop holds night after night until the model
@@ -86,11 +112,12 @@ def _grade_earlier_lists(out: Path, cutoff: pd.Timestamp, churn: pd.DataFrame | 
             continue
         scores = pd.read_parquet(scores_path)
         list_horizon = int(scores["horizon_days"].iloc[0]) if "horizon_days" in scores and len(scores) else horizon
-        if not monitoring.matured(list_as_of, list_horizon, cutoff):
+        if not monitoring.matured(list_as_of, list_horizon, judged):
+            log.info("monitoring: %s", monitoring.not_matured(list_as_of, list_horizon, judged))
             continue
         version = str(scores["model_version"].iloc[0]) if "model_version" in scores and len(scores) else ""
         row = monitoring.realised(scores[["client_id", "churn_probability", "rank"]], churn, list_as_of,
-                                  list_horizon, cutoff, capacity, model_version=version)
+                                  list_horizon, judged, capacity, model_version=version)
         figures.append(row)
         existing = monitoring.append_row(existing, row)
         log.info("realised performance of the %s list: ROC AUC %.3f, precision at capacity %.3f, lift %.2f",

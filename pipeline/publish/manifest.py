@@ -16,7 +16,7 @@ from typing import Any
 from features.errors import ContractError, GateStop
 from pipeline.data.location import redact
 from pipeline.publish.files import publish_file
-from pipeline.publish.runs import MANIFEST
+from pipeline.publish.runs import CURRENT, MANIFEST
 
 
 @dataclass
@@ -39,6 +39,7 @@ class RunRecord:
     input_fingerprint: str | None = None
     clients_scored: int | None = None
     clients_listed: int | None = None
+    published_clients_scored: int | None = None  # what the list published before this run scored
     timings_s: dict[str, float] = field(default_factory=dict)
     dask_work: str | None = None          # where Dask workers wrote (removed after the run)
     partitioned_list: str | None = None   # the Dask engine's partitioned list
@@ -63,3 +64,13 @@ def write_manifest(out: Path, record: RunRecord) -> None:
     manifest = {**record.as_manifest(), "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
     publish_file(out / MANIFEST, text.encode("utf-8"))
+
+
+def published_manifest(out: Path) -> dict[str, Any] | None:
+    """The manifest published with the current list (None: nothing published, or a list from before
+    manifests were published with it)."""
+    path = out / CURRENT / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None

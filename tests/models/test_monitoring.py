@@ -154,3 +154,22 @@ def test_append_is_deterministic_and_reads_parsed_dates():
     parsed = text.assign(list_as_of=pd.to_datetime(text["list_as_of"]),
                          evaluated_at=pd.to_datetime(text["evaluated_at"]))
     pd.testing.assert_frame_equal(append_row(text, _figures()), append_row(parsed, _figures()))
+
+
+def test_lists_are_judged_at_the_as_of_or_the_data_end_when_earlier():
+    from models.monitoring import judged_at
+
+    # an as-of past the data (say chosen by a row dated 2100) knows no churn after the data ends
+    assert judged_at(pd.Timestamp("2100-01-01"), pd.Timestamp("2025-12-31")) == pd.Timestamp("2025-12-31")
+    assert judged_at(LATER, pd.Timestamp("2025-12-31")) == LATER  # point in time: never past the as-of
+    assert judged_at(LATER, None) == LATER
+    assert not matured(T, H, judged_at(pd.Timestamp("2100-01-01"), pd.Timestamp("2025-11-29")))
+    assert matured(T, H, judged_at(pd.Timestamp("2100-01-01"), pd.Timestamp("2025-11-30")))
+
+
+def test_a_list_not_yet_matured_is_said_so_with_its_window_and_the_data_end():
+    from models.monitoring import not_matured
+
+    assert not_matured(T, H, pd.Timestamp("2025-11-20")) == (
+        "the 2025-10-31 list is not yet matured: its 30-day window ends 2025-11-30, the data ends 2025-11-20; "
+        "not graded")

@@ -22,10 +22,11 @@ def store(folder_with_data, new_store):
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = {}
     # this module is about what the champion is compared on; the rule that a later model must also
-    # beat the strongest baseline has its own tests (tests/models/test_champion_rule.py, test_champion.py)
+    # beat the strongest baseline has its own tests (tests/models/test_champion_rule.py, test_champion.py), as
+    # has the rule that a model lacking a source of the champion's stays challenger (test_fewer_sources.py);
     # nor does it need a good model: few rounds and no linear blend keep the three trainings quick
-    config = load_config(None, {"training": {"champion_must_beat_baselines": False, "max_boost_rounds": 30,
-                                             "linear_blend": False}})
+    config = load_config(None, {"training": {"champion_must_beat_baselines": False, "allow_fewer_sources": True,
+                                             "max_boost_rounds": 30, "linear_blend": False}})
     for step, folder in (("first", "data"), ("second", "no_events"), ("again", "no_events")):
         runs[step] = train(root / folder, config=config, tracking_uri=uri, out=root / step)
         runs[step]["champion_after"] = str(client.get_model_version_by_alias("churn", "champion").version)
@@ -36,7 +37,10 @@ def test_a_champion_that_cannot_score_the_new_data_gives_way(store):
     _, _, runs = store
     first, second = runs["first"], runs["second"]
     assert first["champion"] and second["champion"]
-    assert second["champion_decision"] == "champion v1 could not be evaluated on this window"
+    assert second["champion_decision"] == ("champion v1 could not be evaluated on this window; promoted although the "
+                                           "new model lacks events, which champion v1 was trained with "
+                                           "(training.allow_fewer_sources: true)")
+    assert second["missing_sources"] == ["events"]
     assert second["model_version"] == second["champion_after"] == "2"
 
 
