@@ -26,6 +26,12 @@ class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # a table whose rejected rows pass this share stops the run (exit 2)
     max_rejected_share: float = Field(0.01, ge=0, le=1)
+    # the longest text value, in characters, of an identifier or code (client_id, ticket_id, event_type,
+    # channel, priority, category), a client attribute, or a date or number written as text; a row with a
+    # longer one is set aside (quarantine, with its reason)
+    max_text_length: int = Field(256, ge=1)
+    # the same for free text (surveys.comment)
+    max_comment_length: int = Field(10_000, ge=1)
 
 
 class RegistryConfig(BaseModel):

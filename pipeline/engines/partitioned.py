@@ -17,6 +17,7 @@ from features.cutoffs import latest_date
 from features.errors import ContractError
 from pipeline.data import contract, datasets, partitions, reading
 from pipeline.data.totals import inputs_summary
+from pipeline.data.values import TextLimits
 from pipeline.engines.base import Portfolio, ScoringJob, account, score_tables
 from pipeline.engines.local import LocalEngine
 from pipeline.progress import steps
@@ -27,13 +28,13 @@ log = logging.getLogger(__name__)
 NO_DATE = "no dated row in any table, cannot tell the latest date"
 
 
-def checked_partition(split: partitions.Split, p: int) -> contract.LoadResult:
+def checked_partition(split: partitions.Split, p: int, limits: TextLimits | None = None) -> contract.LoadResult:
     """Partition `p` of every table, checked, with the reasons only the whole data gives (reused tickets)."""
     sources = split.partition(p)
     extra = {name: reasons for name, (frame, _, _) in sources.items()
              if (reasons := split.reasons_for(name, frame[reading.ROW_NUMBER])) is not None}
     return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                             extra_reasons=extra)
+                             extra_reasons=extra, limits=limits)
 
 
 class PartitionedEngine(LocalEngine):
@@ -79,7 +80,7 @@ class PartitionedEngine(LocalEngine):
         with steps("scoring partitions", self.n) as advance:
             for p in range(self.n):
                 with job.timer("read"):
-                    loaded = checked_partition(split, p)
+                    loaded = checked_partition(split, p, TextLimits.of(job.config.data))
                 account(portfolio, loaded, job.record)
                 portfolio.inputs.stop_early(split, job.out / "quarantine", job.config.data.max_rejected_share)
                 try:
