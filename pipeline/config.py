@@ -32,6 +32,8 @@ class DataConfig(BaseModel):
     max_text_length: int = Field(256, ge=1)
     # the same for free text (surveys.comment)
     max_comment_length: int = Field(10_000, ge=1)
+    # the most columns a table may have (the clients' are all attributes): a wider one is refused (exit 2)
+    max_columns: int = Field(1_000, ge=3)
 
 
 class RegistryConfig(BaseModel):

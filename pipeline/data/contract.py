@@ -26,8 +26,7 @@ from pipeline.data.values import (
     DECIMAL,
     EARLIEST,
     LATEST,
-    UNCLEAR,
-    TextLimits,
+    Limits,
     attribute,
     blank,
     number,
@@ -83,8 +82,11 @@ class _Reasons:
         return self.reason.notna()
 
 
-def _check_columns(frame: pd.DataFrame, name: str, file: str) -> None:
+def _check_columns(frame: pd.DataFrame, name: str, file: str, limits: Limits) -> None:
     reading.check_header([str(c) for c in frame.columns], file)
+    if len(frame.columns) > limits.columns:
+        raise ContractError(f"has {len(frame.columns)} columns, more than data.max_columns ({limits.columns})",
+                            file=file, count=len(frame.columns))
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
             names = [str(c) for c in frame.columns]
@@ -127,7 +129,7 @@ def _numbers(raw: pd.DataFrame, column: str, reasons: _Reasons, not_a_number: st
     """A number column under the file's decimal mark: each kind of bad value flagged with its reason."""
     parsed = number(raw[column], raw.attrs.get(DECIMAL, "."))
     reasons.flag(parsed.unparseable, f"{column} {not_a_number}")
-    reasons.flag(parsed.unclear, f"{column} {UNCLEAR[raw.attrs.get(DECIMAL, '.')]}")
+    reasons.flag(parsed.unclear, f"{column} {parsed.why_unclear}")
     reasons.flag(parsed.absurd, f"{column} {absurd}")
     return parsed.value
 
@@ -193,7 +195,7 @@ def _churn(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
 TABLE_CHECKS = {"clients": _clients, "events": _events, "surveys": _surveys, "tickets": _tickets, "churn": _churn}
 
 
-def _limit_text(raw: pd.DataFrame, name: str, limits: TextLimits, reasons: _Reasons) -> pd.DataFrame:
+def _limit_text(raw: pd.DataFrame, name: str, limits: Limits, reasons: _Reasons) -> pd.DataFrame:
     """Rows with a text value over its limit, or holding a control character, set aside first; those
     values blanked, so no later step works on them."""
     blanked = {}
@@ -213,7 +215,7 @@ def _limit_text(raw: pd.DataFrame, name: str, limits: TextLimits, reasons: _Reas
 
 
 def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None,
-              limits: TextLimits) -> tuple[pd.DataFrame, _Reasons]:
+              limits: Limits) -> tuple[pd.DataFrame, _Reasons]:
     reasons = _Reasons(raw.index)
     raw = _limit_text(raw, name, limits, reasons)
     out: dict[str, pd.Series | pd.Categorical] = {"client_id": _client_key(raw, reasons, categories)}
@@ -239,7 +241,7 @@ def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
 
 
 def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,
-                require_churn: bool, limits: TextLimits | None = None) -> LoadResult:
+                require_churn: bool, limits: Limits | None = None) -> LoadResult:
     """Read, validate and type every contract table in `folder`."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -255,7 +257,7 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
 
 
 def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: float = 1.0,
-                       quarantine_dir: Path | None = None, limits: TextLimits | None = None) -> LoadResult:
+                       quarantine_dir: Path | None = None, limits: Limits | None = None) -> LoadResult:
     """The same contract checks on in-memory frames (notebooks, tests): values as they would be read."""
     sources = {}
     for name, frame in frames.items():
@@ -271,14 +273,14 @@ def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: f
 
 def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_dir: Path | None,
              max_rejected_share: float, keep_rejected: bool = False,
-             extra_reasons: dict[str, pd.Series] | None = None, limits: TextLimits | None = None) -> LoadResult:
+             extra_reasons: dict[str, pd.Series] | None = None, limits: Limits | None = None) -> LoadResult:
     """Contract checks, typing and quarantine for raw tables given as (frame, file name, sha256).
 
     `extra_reasons[name]` flags rows found bad by a check that needs more than this frame
     (indexed like the raw frame); a raw `__row` column is the rows' number in their file; a frame's
     `attrs[DECIMAL]` is its file's decimal mark; `limits` default to `data`'s defaults.
     """
-    limits = limits or TextLimits.of()
+    limits = limits or Limits.of()
     rejected: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     frames: dict[str, pd.DataFrame | None] = {}
@@ -293,7 +295,7 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
         raw = raw.reset_index(drop=True)
         raw.attrs[DECIMAL] = decimal
         numbers = raw.pop(reading.ROW_NUMBER) if reading.ROW_NUMBER in raw else None
-        _check_columns(raw, name, file)
+        _check_columns(raw, name, file, limits)
         if name == "clients" and raw.empty and numbers is None:
             raise ContractError("has no rows", file=file)
         clean, reasons = _validate(name, raw, categories, limits)

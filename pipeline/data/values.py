@@ -3,7 +3,7 @@
 - Text is trimmed, empty counts as missing, and a categorical is worked once per distinct value.
   No step turns data text into a NumPy fixed-width array (`astype(str)` on an object array): its
   memory is distinct values x the longest value, gigabytes from one 64 KB id.
-- Limits (`TextLimits`: `data.max_text_length`, `data.max_comment_length`) are measured on the
+- Limits (`Limits`: `data.max_text_length`, `data.max_comment_length`) are measured on the
   string data as read, before any other work: a longer value, or one holding a control character
   (NUL and the like), sets its row aside and is blanked for the checks that follow.
 - Numbers follow the file's decimal mark (`DECIMAL` in a frame's `attrs`, set by the reader):
@@ -43,21 +43,23 @@ UNCLEAR = {",": "is not a clear number for a decimal-comma file (write 1.234,5 o
 
 
 @dataclass(frozen=True)
-class TextLimits:
-    """The longest text value, in characters: `text` for identifiers, codes, attributes and values
-    written as text; `free_text` for free text (`FREE_TEXT_COLUMNS`)."""
+class Limits:
+    """What one table may hold: the longest text value, in characters (`text` for identifiers, codes,
+    attributes and values written as text; `free_text` for free text, `FREE_TEXT_COLUMNS`), and the
+    most columns."""
 
     text: int
     free_text: int
+    columns: int
 
     @staticmethod
-    def of(config=None) -> TextLimits:
+    def of(config=None) -> Limits:
         """The limits a `pipeline.config.DataConfig` sets (its defaults when None)."""
         if config is None:
             from pipeline.config import DataConfig  # here: the config imports the models' settings
 
             config = DataConfig()
-        return TextLimits(config.max_text_length, config.max_comment_length)
+        return Limits(config.max_text_length, config.max_comment_length, config.max_columns)
 
 
 def _matches(text: pd.Series, pattern: str) -> np.ndarray:
@@ -131,6 +133,7 @@ class Numbers:
     unparseable: pd.Series    # not a number at all
     unclear: pd.Series        # shaped like a number, but its decimal mark cannot be told
     absurd: pd.Series         # not finite, or beyond ABSURD_NUMBER
+    why_unclear: str = ""     # the reason an unclear value is set aside
 
 
 def number(values: pd.Series, decimal: str = ".") -> Numbers:
@@ -144,14 +147,16 @@ def number(values: pd.Series, decimal: str = ".") -> Numbers:
         value, unclear = values.astype("float64"), np.zeros(len(values), dtype=bool)
     else:
         written = values.astype("string").str.strip()
-        if decimal == "," and not _point_column(written):
+        comma = decimal == "," and not _point_column(written)
+        if comma:
             value, unclear = _comma_numbers(written)
         else:
             value, unclear = _point_numbers(written, grouped_point_unclear=decimal == ",")
+        decimal = "," if comma else "."
     unclear = pd.Series(unclear, index=values.index)
     unparseable = present & value.isna() & ~unclear
     absurd = value.notna() & (~np.isfinite(value.fillna(0)) | (value.abs() > ABSURD_NUMBER))
-    return Numbers(value.mask(unparseable | unclear | absurd), unparseable, unclear, absurd)
+    return Numbers(value.mask(unparseable | unclear | absurd), unparseable, unclear, absurd, UNCLEAR[decimal])
 
 
 def _numeric(written: pd.Series) -> pd.Series:
@@ -174,15 +179,18 @@ def _comma_numbers(written: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _point_numbers(written: pd.Series, grouped_point_unclear: bool) -> tuple[pd.Series, np.ndarray]:
     value = _numeric(written)
-    grouped = _matches(written, GROUPED_COMMA)
-    comma = value.isna().to_numpy() & _matches(written, COMMA_DECIMAL) & ~grouped
-    thousands = value.isna().to_numpy() & _matches(written, GROUPED_COMMA_POINT)
+    unclear = _matches(written, GROUPED_POINT) if grouped_point_unclear else np.zeros(len(written), dtype=bool)
+    failed = (value.isna() & written.notna()).to_numpy()
+    if not failed.any():  # the common case: every value read by to_numeric, no comma to look at
+        return value, unclear
+    grouped = failed & _matches(written, GROUPED_COMMA)
+    comma = failed & _matches(written, COMMA_DECIMAL) & ~grouped
+    thousands = failed & _matches(written, GROUPED_COMMA_POINT)
     if comma.any():
         value = value.mask(comma, _numeric(written.where(comma).str.replace(",", ".", regex=False)))
     if thousands.any():
         value = value.mask(thousands, _numeric(written.where(thousands).str.replace(",", "", regex=False)))
-    unclear = grouped | (_matches(written, GROUPED_POINT) if grouped_point_unclear else False)
-    return value, np.asarray(unclear, dtype=bool)
+    return value, unclear | grouped
 
 
 def attribute(values: pd.Series, decimal: str = ".") -> pd.Series:

@@ -43,7 +43,7 @@ from pipeline.data.reading import (
     sha256_of_table,
     to_pandas,
 )
-from pipeline.data.values import DECIMAL, TextLimits, text
+from pipeline.data.values import DECIMAL, Limits, text
 from pipeline.engines.dask_cluster import worker_threads
 
 log = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def _ticket_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str, str, str]],
-                     extra: dict[str, pd.Series], limits: TextLimits | None = None) -> contract.LoadResult:
+                     extra: dict[str, pd.Series], limits: Limits | None = None) -> contract.LoadResult:
     """contract.validate on one partition, rows back in their source order."""
     sources, extra_reasons = {}, {}
     for name, frame in frames.items():
@@ -249,7 +249,7 @@ def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str
 
 
 def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_per_partition: int,
-                       rows_per_partition: int, limits: TextLimits | None = None) -> Partitioned:
+                       rows_per_partition: int, limits: Limits | None = None) -> Partitioned:
     """The data folder's tables, in as many client partitions as its size and the cluster call for,
     checked on the workers."""
     sources = open_tables(str(data), require_churn=require_churn)
@@ -258,7 +258,7 @@ def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_p
     return partition(client, sources, n, limits)
 
 
-def partition(client: Any, sources: dict[str, TableSource], n: int, limits: TextLimits | None = None) -> Partitioned:
+def partition(client: Any, sources: dict[str, TableSource], n: int, limits: Limits | None = None) -> Partitioned:
     """Shuffle every table into `n` client partitions and check each partition on the workers."""
     import dask
     from distributed import wait

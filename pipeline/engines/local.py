@@ -14,7 +14,7 @@ from features.cutoffs import as_of, latest_date
 from models import FitResult, fit
 from pipeline.config import AppConfig
 from pipeline.data import contract
-from pipeline.data.values import TextLimits
+from pipeline.data.values import Limits
 from pipeline.engines.base import (
     Portfolio,
     ScoringJob,
@@ -35,7 +35,7 @@ def load_checked(data: Path, out: Path, config: AppConfig, require_churn: bool) 
     """The folder read and checked; bad rows in <out>/quarantine; row counts in the log."""
     result = contract.load_folder(Path(data), quarantine_dir=Path(out) / "quarantine",
                                   max_rejected_share=config.data.max_rejected_share, require_churn=require_churn,
-                                  limits=TextLimits.of(config.data))
+                                  limits=Limits.of(config.data))
     log_reports(result.reports)
     return result
 
@@ -81,7 +81,7 @@ class LocalEngine:
         with job.timer("read"):
             loaded = contract.load_folder(Path(job.data), quarantine_dir=job.out / "quarantine",
                                           max_rejected_share=job.config.data.max_rejected_share,
-                                          require_churn=False, limits=TextLimits.of(job.config.data))
+                                          require_churn=False, limits=Limits.of(job.config.data))
         account(portfolio, loaded, job.record)
         job.record.partitions = 1
         portfolio.cutoff = job.as_of if job.as_of is not None else latest_date(loaded.tables)

@@ -17,7 +17,7 @@ from features.cutoffs import latest_date
 from features.errors import ContractError
 from pipeline.data import contract, datasets, partitions, reading
 from pipeline.data.totals import inputs_summary
-from pipeline.data.values import TextLimits
+from pipeline.data.values import Limits
 from pipeline.engines.base import Portfolio, ScoringJob, account, score_tables
 from pipeline.engines.local import LocalEngine
 from pipeline.progress import steps
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 NO_DATE = "no dated row in any table, cannot tell the latest date"
 
 
-def checked_partition(split: partitions.Split, p: int, limits: TextLimits | None = None) -> contract.LoadResult:
+def checked_partition(split: partitions.Split, p: int, limits: Limits | None = None) -> contract.LoadResult:
     """Partition `p` of every table, checked, with the reasons only the whole data gives (reused tickets)."""
     sources = split.partition(p)
     extra = {name: reasons for name, (frame, _, _) in sources.items()
@@ -80,7 +80,7 @@ class PartitionedEngine(LocalEngine):
         with steps("scoring partitions", self.n) as advance:
             for p in range(self.n):
                 with job.timer("read"):
-                    loaded = checked_partition(split, p, TextLimits.of(job.config.data))
+                    loaded = checked_partition(split, p, Limits.of(job.config.data))
                 account(portfolio, loaded, job.record)
                 portfolio.inputs.stop_early(split, job.out / "quarantine", job.config.data.max_rejected_share)
                 try:
