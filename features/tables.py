@@ -39,6 +39,8 @@ TIME_COLUMNS: dict[str, tuple[str, ...]] = {
 # repeated text held as pandas categoricals once read
 CATEGORY_COLUMNS: dict[str, tuple[str, ...]] = {"events": ("event_type", "channel"),
                                                  "tickets": ("priority", "category")}
+# free text, held to a longer limit than identifiers and codes (data.max_comment_length)
+FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"surveys": ("comment",)}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,14 @@ class DataConfig(BaseModel):
     # a row dated more than this many days after the run's own day (UTC) is set aside in quarantine and
     # never chooses the as-of
     future_tolerance_days: int = Field(1, ge=0)
+    # the longest text value, in characters, of an identifier or code (client_id, ticket_id, event_type,
+    # channel, priority, category), a client attribute, or a date or number written as text; a row with a
+    # longer one is set aside (quarantine, with its reason)
+    max_text_length: int = Field(256, ge=1)
+    # the same for free text (surveys.comment)
+    max_comment_length: int = Field(10_000, ge=1)
+    # the most columns a table may have (the clients' are all attributes): a wider one is refused (exit 2)
+    max_columns: int = Field(1_000, ge=3)
 
 
 class RegistryConfig(BaseModel):

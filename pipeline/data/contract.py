@@ -17,16 +17,28 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ContractError
-from features.tables import CATEGORY_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, TIME_COLUMNS, Tables
+from features.tables import CATEGORY_COLUMNS, FREE_TEXT_COLUMNS, REQUIRED_COLUMNS, TABLE_NAMES, TIME_COLUMNS, Tables
 from pipeline.data import reading
+from pipeline.data.quarantine import quarantine_csv
+from pipeline.data.values import (
+    ABSURD_NUMBER,
+    DATE_ONLY,
+    DECIMAL,
+    EARLIEST,
+    LATEST,
+    Limits,
+    attribute,
+    blank,
+    number,
+    parse_time,
+    text,
+    text_breaks,
+)
 from pipeline.publish.files import publish_file
 
 log = logging.getLogger(__name__)
 
-DATE_ONLY = {"signup_date", "churned_at"}
-# Datetimes outside this range are data errors (a year 9999 placeholder), not history.
-EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
-ABSURD_NUMBER = 1e15
+FOUND_SHOWN = 20  # column names a missing-column message lists
 
 
 @dataclass
@@ -56,67 +68,6 @@ class LoadResult:
         return digest.hexdigest()
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Trimmed text with empty strings as missing, whatever the stored type.
-
-    Dictionary-encoded columns stay categorical: the work is done once per distinct value,
-    not once per row (an events log repeats a handful of types millions of times).
-    """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        stripped = pd.Index(values.cat.categories.astype("string").str.strip())
-        uniques, inverse = np.unique(stripped.fillna("").to_numpy(dtype=object).astype(str), return_inverse=True)
-        new_codes = np.r_[inverse, -1][values.cat.codes.to_numpy()]
-        keep = uniques != ""
-        remap = np.full(len(uniques) + 1, -1)
-        remap[np.flatnonzero(keep)] = np.arange(keep.sum())
-        codes = remap[new_codes]
-        return pd.Series(pd.Categorical.from_codes(codes, categories=uniques[keep]), index=values.index)
-    if pd.api.types.is_float_dtype(values):
-        # ids stored as floats by a spreadsheet (123.0) are meant as 123
-        filled = values.dropna()
-        if (filled == np.floor(filled)).all():
-            values = values.astype("Int64")
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
-
-
-def client_text(values: pd.Series) -> pd.Series:
-    """Ids (client_id, ticket_id) as the contract compares them: trimmed text, empty as missing."""
-    return _text(values)
-
-
-def parse_time(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(naive UTC datetime64[ns], unparseable mask, out-of-range mask)."""
-    present = values.notna()
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
-    else:
-        text = values if pd.api.types.is_string_dtype(values) else values.astype("string")
-        parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601").dt.tz_localize(None)
-    unparseable = present & parsed.isna()
-    out_of_range = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
-    parsed = parsed.mask(out_of_range).astype("datetime64[ns]")
-    return parsed, unparseable, out_of_range
-
-
-def _number(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(float64, unparseable mask, absurd mask: not finite or beyond ABSURD_NUMBER)."""
-    present = values.notna()
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) == "boolean":
-        # true/false is not a number: written as CSV text it is rejected, so a Parquet boolean is too
-        return pd.Series(np.nan, index=values.index), present, pd.Series(False, index=values.index)
-    number = pd.to_numeric(values, errors="coerce").astype("float64")
-    if pd.api.types.is_string_dtype(values) or values.dtype == object:
-        # "10,5": a decimal comma, as spreadsheets in Spanish write numbers
-        decimal_comma = number.isna() & values.astype("string").str.fullmatch(r"\s*-?\d+,\d+\s*").fillna(False)
-        if decimal_comma.any():
-            number = number.mask(decimal_comma, pd.to_numeric(
-                values[decimal_comma].astype("string").str.replace(",", ".", regex=False), errors="coerce"))
-    unparseable = present & number.isna()
-    absurd = number.notna() & (~np.isfinite(number.fillna(0)) | (number.abs() > ABSURD_NUMBER))
-    return number.mask(unparseable | absurd), unparseable, absurd
-
-
 class _Reasons:
     """The first contract break found for each row."""
 
@@ -132,21 +83,21 @@ class _Reasons:
         return self.reason.notna()
 
 
-def _check_columns(frame: pd.DataFrame, name: str, file: str) -> None:
-    repeated = frame.columns[frame.columns.duplicated()]
-    if len(repeated):
-        # names are compared trimmed and in lower case, so "Client_ID" and "client_id" are one column twice
-        count = int((frame.columns == repeated[0]).sum())
-        raise ContractError(f"column appears {count} times in the header (names compare trimmed, in lower case)",
-                            file=file, column=str(repeated[0]), count=count)
+def _check_columns(frame: pd.DataFrame, name: str, file: str, limits: Limits) -> None:
+    reading.check_header([str(c) for c in frame.columns], file)
+    if len(frame.columns) > limits.columns:
+        raise ContractError(f"has {len(frame.columns)} columns, more than data.max_columns ({limits.columns})",
+                            file=file, count=len(frame.columns))
     for column in REQUIRED_COLUMNS[name]:
         if column not in frame.columns:
-            raise ContractError(f"required column is missing (found: {', '.join(frame.columns) or 'none'})",
-                                file=file, column=column)
+            names = [str(c) for c in frame.columns]
+            found = ", ".join(names[:FOUND_SHOWN]) + (f" and {len(names) - FOUND_SHOWN} more"
+                                                      if len(names) > FOUND_SHOWN else "")
+            raise ContractError(f"required column is missing (found: {found or 'none'})", file=file, column=column)
 
 
 def _client_key(frame: pd.DataFrame, reasons: _Reasons, categories: pd.Index | None) -> pd.Categorical:
-    ids = _text(frame["client_id"])
+    ids = text(frame["client_id"])
     reasons.flag(ids.isna(), "client_id is empty")
     if categories is None:
         return ids
@@ -175,65 +126,102 @@ def _parse_times(frame: pd.DataFrame, name: str, reasons: _Reasons, required: tu
     return parsed
 
 
-def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None) -> tuple[pd.DataFrame, _Reasons]:
-    reasons = _Reasons(raw.index)
-    out: dict[str, pd.Series | pd.Categorical] = {}
-    key = _client_key(raw, reasons, categories)
-    out["client_id"] = key
-    out.update(_parse_times(raw, name, reasons, REQUIRED_COLUMNS[name]))
+def _numbers(raw: pd.DataFrame, column: str, reasons: _Reasons, not_a_number: str, absurd: str) -> pd.Series:
+    """A number column under the file's decimal mark: each kind of bad value flagged with its reason."""
+    parsed = number(raw[column], raw.attrs.get(DECIMAL, "."))
+    reasons.flag(parsed.unparseable, f"{column} {not_a_number}")
+    reasons.flag(parsed.unclear, f"{column} {parsed.why_unclear}")
+    reasons.flag(parsed.absurd, f"{column} {absurd}")
+    return parsed.value
 
-    if name == "clients":
-        if "monthly_value" in raw:
-            value, unparseable, absurd = _number(raw["monthly_value"])
-            reasons.flag(unparseable, "monthly_value is not a number")
-            reasons.flag(absurd, f"monthly_value is out of range (infinite or magnitude above {ABSURD_NUMBER:.0e})")
-            reasons.flag(value < 0, "monthly_value is negative")
-            out["monthly_value"] = value
-        for column in raw.columns:
-            if column not in out and column not in REQUIRED_COLUMNS["clients"]:
-                out[column] = attribute(raw[column])
-        _flag_duplicates(reasons, key, "client_id")
-    elif name == "events":
-        kind = _text(raw["event_type"])
-        reasons.flag(kind.isna(), "event_type is empty")
-        out["event_type"] = kind
-        if "channel" in raw:
-            out["channel"] = _text(raw["channel"])
-        if "value" in raw:
-            value, unparseable, absurd = _number(raw["value"])
-            reasons.flag(unparseable, "value is not a usable number")
-            reasons.flag(absurd, f"value is not a usable number (infinite or magnitude above {ABSURD_NUMBER:.0e})")
-            out["value"] = value
-    elif name == "surveys":
-        score, unparseable, absurd = _number(raw["score"])
-        reasons.flag(raw["score"].isna(), "score is empty")
-        reasons.flag(unparseable, "score is not a number")
-        reasons.flag(absurd | (score.notna() & ((score < 0) | (score > 10) | (score != np.floor(score)))),
-                     "score is not an integer from 0 to 10")
-        out["score"] = score
-        if "comment" in raw:
-            out["comment"] = _text(raw["comment"])
-    elif name == "tickets":
-        ticket = _text(raw["ticket_id"])
-        reasons.flag(ticket.isna(), "ticket_id is empty")
-        out["ticket_id"] = ticket
-        opened = out["opened_at"]
-        for column, text in (("first_response_at", "first response before it was opened"),
-                             ("resolved_at", "resolved before it was opened")):
-            if column in out:
-                reasons.flag(out[column] < opened, text)
-        for column in ("priority", "category"):
-            if column in raw:
-                out[column] = _text(raw[column]).astype("string").str.lower()
-        if "satisfaction" in raw:
-            rating, unparseable, absurd = _number(raw["satisfaction"])
-            reasons.flag(unparseable, "satisfaction is not a number")
-            reasons.flag(absurd | (rating.notna() & ((rating < 1) | (rating > 5) | (rating != np.floor(rating)))),
-                         "satisfaction is not an integer from 1 to 5")
-            out["satisfaction"] = rating
-        _flag_duplicates(reasons, ticket, "ticket_id")
-    elif name == "churn":
-        _flag_duplicates(reasons, pd.Series(np.asarray(key, dtype=object), index=raw.index), "client_id")
+
+def _in_range(raw: pd.DataFrame, column: str, reasons: _Reasons, low: int, high: int) -> pd.Series:
+    value = _numbers(raw, column, reasons, "is not a number", f"is not an integer from {low} to {high}")
+    reasons.flag(value.notna() & ((value < low) | (value > high) | (value != np.floor(value))),
+                 f"{column} is not an integer from {low} to {high}")
+    return value
+
+
+def _clients(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
+    if "monthly_value" in raw:
+        value = _numbers(raw, "monthly_value", reasons, "is not a number",
+                         f"is out of range (infinite or magnitude above {ABSURD_NUMBER:.0e})")
+        reasons.flag(value < 0, "monthly_value is negative")
+        out["monthly_value"] = value
+    for column in raw.columns:
+        if column not in out and column not in REQUIRED_COLUMNS["clients"]:
+            out[column] = attribute(raw[column], raw.attrs.get(DECIMAL, "."))
+    _flag_duplicates(reasons, out["client_id"], "client_id")
+
+
+def _events(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
+    kind = text(raw["event_type"])
+    reasons.flag(kind.isna(), "event_type is empty")
+    out["event_type"] = kind
+    if "channel" in raw:
+        out["channel"] = text(raw["channel"])
+    if "value" in raw:
+        out["value"] = _numbers(raw, "value", reasons, "is not a usable number",
+                                f"is not a usable number (infinite or magnitude above {ABSURD_NUMBER:.0e})")
+
+
+def _surveys(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
+    reasons.flag(raw["score"].isna(), "score is empty")
+    out["score"] = _in_range(raw, "score", reasons, 0, 10)
+    if "comment" in raw:
+        out["comment"] = text(raw["comment"])
+
+
+def _tickets(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
+    ticket = text(raw["ticket_id"])
+    reasons.flag(ticket.isna(), "ticket_id is empty")
+    out["ticket_id"] = ticket
+    opened = out["opened_at"]
+    for column, reason in (("first_response_at", "first response before it was opened"),
+                           ("resolved_at", "resolved before it was opened")):
+        if column in out:
+            reasons.flag(out[column] < opened, reason)
+    for column in ("priority", "category"):
+        if column in raw:
+            out[column] = text(raw[column]).astype("string").str.lower()
+    if "satisfaction" in raw:
+        out["satisfaction"] = _in_range(raw, "satisfaction", reasons, 1, 5)
+    _flag_duplicates(reasons, ticket, "ticket_id")
+
+
+def _churn(raw: pd.DataFrame, out: dict, reasons: _Reasons) -> None:
+    _flag_duplicates(reasons, pd.Series(np.asarray(out["client_id"], dtype=object), index=raw.index), "client_id")
+
+
+TABLE_CHECKS = {"clients": _clients, "events": _events, "surveys": _surveys, "tickets": _tickets, "churn": _churn}
+
+
+def _limit_text(raw: pd.DataFrame, name: str, limits: Limits, reasons: _Reasons) -> pd.DataFrame:
+    """Rows with a text value over its limit, or holding a control character, set aside first; those
+    values blanked, so no later step works on them."""
+    blanked = {}
+    for column in raw.columns:
+        free = column in FREE_TEXT_COLUMNS.get(name, ())
+        limit, setting = (limits.free_text, "data.max_comment_length") if free else \
+            (limits.text, "data.max_text_length")
+        found = text_breaks(raw[column], limit)
+        if found is None:
+            continue
+        too_long, control = found
+        reasons.flag(too_long, f"{column} is longer than {limit} characters ({setting})")
+        reasons.flag(control, f"{column} holds a control character (NUL or the like)")
+        if too_long.any() or control.any():
+            blanked[column] = blank(raw[column], too_long | control)
+    return raw.assign(**blanked) if blanked else raw
+
+
+def _validate(name: str, raw: pd.DataFrame, categories: pd.Index | None,
+              limits: Limits) -> tuple[pd.DataFrame, _Reasons]:
+    reasons = _Reasons(raw.index)
+    raw = _limit_text(raw, name, limits, reasons)
+    out: dict[str, pd.Series | pd.Categorical] = {"client_id": _client_key(raw, reasons, categories)}
+    out.update(_parse_times(raw, name, reasons, REQUIRED_COLUMNS[name]))
+    TABLE_CHECKS[name](raw, out, reasons)
     return pd.DataFrame(out, index=raw.index), reasons
 
 
@@ -245,28 +233,22 @@ def _flag_duplicates(reasons: _Reasons, key: pd.Series, column: str) -> None:
     reasons.flag(repeated, f"duplicate {column} (first row kept)")
 
 
-def attribute(values: pd.Series) -> pd.Series:
-    """A static client attribute: numeric when every filled value is a number, else text."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("float64")
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    text = _text(values)
-    number = pd.to_numeric(text, errors="coerce")
-    if text.notna().any() and number.notna().sum() == text.notna().sum():
-        return number.astype("float64")
-    return text
-
-
 def _write_quarantine(raw: pd.DataFrame, reasons: _Reasons, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rejected = raw.loc[reasons.bad].assign(reason=reasons.reason[reasons.bad])
-    publish_file(path, rejected.to_csv(index=False).encode("utf-8"))  # never through a planted link
+    publish_file(path, quarantine_csv(rejected))  # never through a planted link
 
 
 def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share: float,
-                require_churn: bool) -> LoadResult:
+                require_churn: bool, limits: Limits | None = None) -> LoadResult:
     """Read, validate and type every contract table in `folder`."""
+    return validate(read_folder(folder, require_churn), quarantine_dir=quarantine_dir,
+                    max_rejected_share=max_rejected_share, limits=limits)
+
+
+def read_folder(folder: Path, require_churn: bool) -> dict[str, tuple[pd.DataFrame, str, str]]:
+    """Every contract table of `folder` as read: (raw frame, file name as shown, sha256), for `validate`
+    (with reasons of a caller's own, such as rows dated after the run's day)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ContractError("data folder not found", file=str(folder))
@@ -276,33 +258,35 @@ def load_folder(folder: Path, *, quarantine_dir: Path | None, max_rejected_share
         if path is None:
             reading.require_table(folder, name, require_churn)
             continue
-        sources[name] = (reading.read_raw(path, name), path.name, reading.sha256_of_file(path))
-    return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
+        sources[name] = (reading.read_raw(path, name), reading.shown_name(path), reading.sha256_of_table(path))
+    return sources
 
 
 def tables_from_frames(frames: dict[str, pd.DataFrame], *, max_rejected_share: float = 1.0,
-                       quarantine_dir: Path | None = None) -> LoadResult:
+                       quarantine_dir: Path | None = None, limits: Limits | None = None) -> LoadResult:
     """The same contract checks on in-memory frames (notebooks, tests): values as they would be read."""
     sources = {}
     for name, frame in frames.items():
         if frame is None:
             continue
-        frame = reading.normalised(frame.copy())
+        frame = reading.normalised(frame.copy(), f"{name} (frame)")
         digest = hashlib.sha256(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
         sources[name] = (frame, f"{name} (frame)", digest.hexdigest())
     if "clients" not in sources:
         raise ContractError("table is required", file="clients")
-    return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share)
+    return validate(sources, quarantine_dir=quarantine_dir, max_rejected_share=max_rejected_share, limits=limits)
 
 
 def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_dir: Path | None,
              max_rejected_share: float, keep_rejected: bool = False,
-             extra_reasons: dict[str, pd.Series] | None = None) -> LoadResult:
+             extra_reasons: dict[str, pd.Series] | None = None, limits: Limits | None = None) -> LoadResult:
     """Contract checks, typing and quarantine for raw tables given as (frame, file name, sha256).
 
     `extra_reasons[name]` flags rows found bad by a check that needs more than this frame
-    (indexed like the raw frame); a raw `__row` column is the rows' number in their file.
+    (indexed like the raw frame); a raw `__row` column is the rows' number in their file; a frame's
+    `attrs[DECIMAL]` is its file's decimal mark; `limits` default to `data`'s defaults.
     """
+    limits = limits or Limits.of()
     rejected: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
     frames: dict[str, pd.DataFrame | None] = {}
@@ -313,12 +297,14 @@ def validate(sources: dict[str, tuple[pd.DataFrame, str, str]], *, quarantine_di
             frames[name] = None
             continue
         raw, file, digest = sources[name]
+        decimal = raw.attrs.get(DECIMAL, ".")
         raw = raw.reset_index(drop=True)
+        raw.attrs[DECIMAL] = decimal
         numbers = raw.pop(reading.ROW_NUMBER) if reading.ROW_NUMBER in raw else None
-        _check_columns(raw, name, file)
+        _check_columns(raw, name, file, limits)
         if name == "clients" and raw.empty and numbers is None:
             raise ContractError("has no rows", file=file)
-        clean, reasons = _validate(name, raw, categories)
+        clean, reasons = _validate(name, raw, categories, limits)
         if extra_reasons and name in extra_reasons:
             extra = extra_reasons[name].reindex(raw.index)
             reasons.flag(extra.notna().to_numpy(), extra)

@@ -33,7 +33,8 @@ import pyarrow.parquet as pq
 
 from features.errors import ContractError
 from features.tables import TABLE_NAMES, TIME_COLUMNS
-from pipeline.data import contract, reading
+from pipeline.data import reading
+from pipeline.data.values import DECIMAL, parse_time, text
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +65,23 @@ def count(clients: int, other_rows: list[int], clients_per_partition: int, rows_
 
 
 def _row_count(path: Path) -> int:
-    if path.suffix == ".parquet":
-        with reading.as_contract_errors(path):
-            return pq.ParquetFile(path).metadata.num_rows
+    if reading.is_parquet(path):
+        rows = 0
+        for part in reading.parquet_files(path):
+            with reading.as_contract_errors(part):
+                rows += pq.ParquetFile(part).metadata.num_rows
+        return rows
     with path.open("rb") as handle:  # an estimate is enough to size partitions
         return max(0, sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b"")) - 1)
 
 
 def client_hashes(ids: pd.Series) -> np.ndarray:
     """A stable 64-bit hash of each client id as the contract reads it (trimmed text)."""
-    text = contract.client_text(ids)
-    if isinstance(text.dtype, pd.CategoricalDtype):
-        per_category = _hash(text.cat.categories.to_numpy(dtype=object))
-        return np.r_[per_category, np.uint64(0)][text.cat.codes.to_numpy()]
-    return _hash(text.to_numpy(dtype=object, na_value=""))
+    trimmed = text(ids)
+    if isinstance(trimmed.dtype, pd.CategoricalDtype):
+        per_category = _hash(trimmed.cat.categories.to_numpy(dtype=object))
+        return np.r_[per_category, np.uint64(0)][trimmed.cat.codes.to_numpy()]
+    return _hash(trimmed.to_numpy(dtype=object, na_value=""))
 
 
 def partition_of(ids: pd.Series, n: int) -> np.ndarray:
@@ -97,6 +101,7 @@ class Source:
     sha256: str
     rows: int
     schema: pa.Schema
+    decimal: str = "."  # the file's decimal mark (',' in a ';' CSV)
 
 
 @dataclass
@@ -139,7 +144,8 @@ class Split:
                 table = pq.read_table(path, read_dictionary=reading.dictionary_columns(name, source.schema))
             else:
                 table = source.schema.empty_table()
-            frame = reading.normalised(table.to_pandas())
+            frame = reading.normalised(reading.to_pandas(table, source.file), source.file)
+            frame.attrs[DECIMAL] = source.decimal
             sources[name] = (frame, source.file, source.sha256)
         return sources
 
@@ -177,19 +183,28 @@ def _batches(path: Path, name: str):
     Only reading is translated into a ContractError naming the file: a full disk while writing
     partitions is not the input's fault.
     """
+    if reading.is_parquet(path):
+        for part in reading.parquet_files(path):
+            shown = reading.shown_name(path) if part == path else \
+                f"{reading.shown_name(path).rstrip('/')}/{part.relative_to(path).as_posix()}"
+            with reading.as_contract_errors(part, shown):
+                handle = pq.ParquetFile(part, read_dictionary=reading.dictionary_columns(name, pq.read_schema(part)))
+                columns = reading.contract_columns(name, handle.schema_arrow.names)
+                reading.check_header(columns, shown)
+                batches = handle.iter_batches(batch_size=BATCH_ROWS, columns=columns)
+            yield from _guarded(batches, part, shown)
+        return
     with reading.as_contract_errors(path):
-        if path.suffix == ".parquet":
-            handle = pq.ParquetFile(path, read_dictionary=reading.dictionary_columns(name, pq.read_schema(path)))
-            batches = handle.iter_batches(batch_size=BATCH_ROWS,
-                                          columns=reading.contract_columns(name, handle.schema_arrow.names))
-        else:
-            layout = reading.csv_layout(path, name)
-            parse, convert = layout.options(name)
-            batches = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8",
-                                                                          block_size=CSV_BLOCK_BYTES),
-                                     parse_options=parse, convert_options=convert)
+        layout = reading.csv_layout(path, name)
+        parse, convert = layout.options(name)
+        batches = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8", block_size=CSV_BLOCK_BYTES),
+                                 parse_options=parse, convert_options=convert)
+    yield from _guarded(batches, path, path.name)
+
+
+def _guarded(batches, path: Path, shown: str):
     while True:
-        with reading.as_contract_errors(path):
+        with reading.as_contract_errors(path, shown):
             batch = next(batches, None)
         if batch is None:
             return
@@ -206,25 +221,26 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
     try:
         for batch in _batches(path, name):
             columns = [str(c).strip().lower() for c in batch.schema.names]
+            batch = batch.rename_columns(columns)  # part files may differ in case or spaces
             numbers = np.arange(rows, rows + batch.num_rows, dtype=np.int64)
             batch = batch.append_column(reading.ROW_NUMBER, pa.array(numbers))
-            schema = _plain_text(batch.slice(0, 0)).schema
             if "client_id" not in columns:
-                raise ContractError(f"required column is missing (found: {', '.join(columns)})", file=path.name,
-                                    column="client_id")
+                raise ContractError(f"required column is missing (found: {', '.join(columns)})",
+                                    file=reading.shown_name(path), column="client_id")
+            batch, schema = _conform(batch, schema, reading.shown_name(path))
             hashes = client_hashes(batch.column(columns.index("client_id")).to_pandas())
             part = (hashes % np.uint64(n)).astype(np.int32)
             if name == "clients":
                 clients.append(hashes)
             for column in TIME_COLUMNS[name]:
                 if column in columns:
-                    values, _, _ = contract.parse_time(batch.column(columns.index(column)).to_pandas())
+                    values, _, _ = parse_time(reading.to_pandas(batch.select([column]), path.name)[column])
                     result.saw(values, hashes)
             if name == "tickets" and "ticket_id" in columns:
-                ticket = contract.client_text(batch.column(columns.index("ticket_id")).to_pandas())
+                ticket = text(batch.column(columns.index("ticket_id")).to_pandas())
                 tickets.append((hash_text(ticket), part, numbers))
             order = np.argsort(part, kind="stable")
-            ordered = _plain_text(batch.take(pa.array(order)))
+            ordered = batch.take(pa.array(order))
             bounds = np.searchsorted(part[order], np.arange(n + 1))
             for p in range(n):
                 start, stop = bounds[p], bounds[p + 1]
@@ -244,7 +260,25 @@ def _split_table(path: Path, name: str, target: Path, n: int, result: Split) -> 
     if tickets:
         result.extra_reasons["tickets"] = reused_tickets(*map(np.concatenate, zip(*tickets)))
     log.info("%s: %d rows split into %d partitions", path.name, rows, n)
-    return Source(path.name, reading.sha256_of_file(path), rows, schema)
+    decimal = reading.csv_layout(path, name).decimal if not reading.is_parquet(path) else "."
+    return Source(reading.shown_name(path), reading.sha256_of_table(path), rows, schema, decimal)
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema | None, shown: str) -> tuple[pa.RecordBatch, pa.Schema]:
+    """The batch as plain text, in the schema of the file's first batch (the part files of a folder may
+    differ: a column missing from one is empty there; a type that cannot be cast stops, naming the folder)."""
+    batch = _plain_text(batch)
+    if schema is None or batch.schema == schema:
+        return batch, batch.schema
+    extra = [c for c in batch.schema.names if c not in schema.names]
+    try:
+        if extra:
+            raise ValueError(f"column {extra[0]!r} is not in the first part")
+        columns = [batch.column(f.name).cast(f.type) if f.name in batch.schema.names
+                   else pa.nulls(batch.num_rows, f.type) for f in schema]
+    except (pa.ArrowException, ValueError) as exc:
+        raise ContractError(f"part files do not share one schema ({str(exc).splitlines()[0]})", file=shown) from None
+    return pa.RecordBatch.from_arrays(columns, schema=schema), schema
 
 
 def _plain_text(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -257,9 +291,10 @@ def _plain_text(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _header_schema(path: Path, name: str) -> pa.Schema:
-    if path.suffix == ".parquet":
-        schema = pq.read_schema(path)
-        fields = [schema.field(c) for c in reading.contract_columns(name, schema.names)]
+    if reading.is_parquet(path):
+        schema = pq.read_schema(reading.parquet_files(path)[0])
+        fields = [schema.field(c).with_name(str(c).strip().lower())
+                  for c in reading.contract_columns(name, schema.names)]
     else:
         layout = reading.csv_layout(path, name)
         fields = [pa.field(c, pa.string()) for c in layout.columns]

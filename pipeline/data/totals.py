@@ -15,6 +15,7 @@ import pandas as pd
 from features.errors import ContractError
 from pipeline.data import contract, reading
 from pipeline.data.partitions import Split
+from pipeline.data.quarantine import quarantine_csv
 from pipeline.publish.files import publish_file
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class InputTotals:
             if report.rows_quarantined:
                 rows = pd.concat(self.rejected[name]).sort_values(reading.ROW_NUMBER, kind="mergesort")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                publish_file(target, rows.drop(columns=reading.ROW_NUMBER).to_csv(index=False).encode("utf-8"))
+                publish_file(target, quarantine_csv(rows.drop(columns=reading.ROW_NUMBER)))
             elif target.exists():
                 target.unlink()
 

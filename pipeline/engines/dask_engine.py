@@ -28,6 +28,7 @@ from pipeline.config import AppConfig
 from pipeline.data import datasets
 from pipeline.data.contract import LoadResult
 from pipeline.data.totals import InputTotals
+from pipeline.data.values import Limits
 from pipeline.engines import dask_tables, dask_work
 from pipeline.engines.base import (
     Portfolio,
@@ -76,7 +77,8 @@ class DaskEngine:
         with timer("read"):
             parts = dask_tables.checked_partitions(client, str(data), require_churn=True,
                                                    clients_per_partition=config.scoring.partition_clients,
-                                                   rows_per_partition=config.scoring.partition_rows)
+                                                   rows_per_partition=config.scoring.partition_rows,
+                                                   limits=Limits.of(config.data))
             totals = InputTotals()
             for part in parts.reports:
                 totals.account(part)
@@ -141,7 +143,8 @@ class DaskEngine:
         with job.timer("read"):
             parts = dask_tables.checked_partitions(client, str(job.data), require_churn=False,
                                                    clients_per_partition=job.partition_clients,
-                                                   rows_per_partition=config.scoring.partition_rows)
+                                                   rows_per_partition=config.scoring.partition_rows,
+                                                   limits=Limits.of(config.data))
         for loaded in parts.reports:
             account(portfolio, loaded, job.record)
         job.record.partitions = parts.n

@@ -35,12 +35,15 @@ from pipeline.data import contract, datasets, partitions
 from pipeline.data.reading import (
     ROW_NUMBER,
     as_contract_errors,
+    check_header,
     contract_columns,
     layout_of_header,
     normalised,
     require_table,
-    sha256_of_file,
+    sha256_of_table,
+    to_pandas,
 )
+from pipeline.data.values import DECIMAL, Limits, text
 from pipeline.engines.dask_cluster import worker_threads
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class TableSource:
     digest: str          # sha256 of a local file; an fsspec checksum elsewhere
     rows: int
     frame: Any           # dask DataFrame: contract columns, __row, __client_hash
+    decimal: str = "."   # the file's decimal mark (',' in a ';' CSV), as the local reader takes it
 
 
 def _parquet_files(fs, path: str) -> list[str]:
@@ -66,28 +70,30 @@ def _parquet_files(fs, path: str) -> list[str]:
     return sorted(p for p in fs.find(path) if p.endswith(".parquet"))
 
 
-def find_table(base: str, name: str) -> tuple[str, str, list[str]] | None:
-    """(kind, shown name, files) of table `name` under `base`: <name>.parquet (a file or a folder of
-    Parquet files), <name>/ (a folder of Parquet files) or <name>.csv."""
+def find_table(base: str, name: str) -> tuple[str, str, list[str], str] | None:
+    """(kind, shown name, files, path) of table `name` under `base`: <name>.parquet (a file or a folder
+    of Parquet files), <name>/ (a folder of Parquet files) or <name>.csv, as the local reader finds it."""
     fs, root = datasets.filesystem(base)
     root = root.rstrip("/")
     for candidate, shown in ((f"{root}/{name}.parquet", f"{name}.parquet"), (f"{root}/{name}", f"{name}/")):
         if fs.exists(candidate):
             files = _parquet_files(fs, candidate)
-            if files:
-                return "parquet", shown, files
+            if not files:
+                raise ContractError("is a folder without Parquet files (part files named *.parquet expected)",
+                                    file=shown)
+            return "parquet", shown, files, candidate
     if fs.isfile(f"{root}/{name}.csv"):
-        return "csv", f"{name}.csv", [f"{root}/{name}.csv"]
+        return "csv", f"{name}.csv", [f"{root}/{name}.csv"], f"{root}/{name}.csv"
     return None
 
 
-def _digest(fs, files: list[str]) -> str:
+def _digest(fs, files: list[str], path: str) -> str:
     import hashlib
 
     from fsspec.implementations.local import LocalFileSystem
 
-    if isinstance(fs, LocalFileSystem) and len(files) == 1:
-        return sha256_of_file(Path(files[0]))  # as the local engine: same file, same fingerprint
+    if isinstance(fs, LocalFileSystem):
+        return sha256_of_table(Path(path))  # as the local engine: same files, same fingerprint
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path}:{fs.checksum(path)};".encode())
@@ -110,7 +116,7 @@ def _read_piece(piece: tuple[str, list[int], int], fs, wanted: list[str], file: 
     path, groups, offset = piece
     with reading(file), fs.open(path, "rb") as handle:
         table = pq.ParquetFile(handle).read_row_groups(groups, columns=wanted)
-    return _numbered(normalised(table.to_pandas()), offset)
+    return _numbered(normalised(to_pandas(table, file), file), offset)
 
 
 def _numbered(frame: pd.DataFrame, offset: int) -> pd.DataFrame:
@@ -133,7 +139,7 @@ def read_table(base: str, name: str) -> TableSource | None:
     found = find_table(base, name)
     if found is None:
         return None
-    kind, shown, files = found
+    kind, shown, files, where = found
     fs, _ = datasets.filesystem(base)
     if kind == "csv":
         return _read_csv(fs, files[0], name, shown)
@@ -145,6 +151,7 @@ def read_table(base: str, name: str) -> TableSource | None:
             schema, md = meta.schema_arrow, meta.metadata
         if columns is None:
             columns = contract_columns(name, schema.names)
+            check_header(columns, shown)
             types = {c: schema.field(c).type for c in columns}
             if "client_id" not in [c.strip().lower() for c in columns]:
                 raise ContractError(f"required column is missing (found: {', '.join(schema.names)})", file=shown,
@@ -161,14 +168,14 @@ def read_table(base: str, name: str) -> TableSource | None:
             pieces.append((path, [], offset))
     frame = dd.from_map(_read_piece, pieces, fs=fs, wanted=columns, file=shown, meta=_meta(columns, types),
                         enforce_metadata=False)
-    return TableSource(name, shown, _digest(fs, files), offset, frame)
+    return TableSource(name, shown, _digest(fs, files, where), offset, frame)
 
 
 def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
     import dask.dataframe as dd
 
     with reading(shown), fs.open(path, "r", encoding="utf-8", newline="") as handle:
-        layout = layout_of_header(handle.readline(), name)
+        layout = layout_of_header(handle.readline(), name, shown)
     columns = layout.columns
     if "client_id" not in [c.strip().lower() for c in columns]:
         raise ContractError(f"required column is missing (found: {', '.join(layout.header)})", file=shown,
@@ -182,7 +189,7 @@ def _read_csv(fs, path: str, name: str, shown: str) -> TableSource:
     meta = _numbered(normalised(raw._meta.copy()), 0)
     frame = raw.map_partitions(lambda part, partition_info=None: _numbered(
         normalised(part), offsets[partition_info["number"]]), meta=meta)
-    return TableSource(name, shown, _digest(fs, [path]), int(offsets[-1]), frame)
+    return TableSource(name, shown, _digest(fs, [path], path), int(offsets[-1]), frame, layout.decimal)
 
 
 # ------------------------------------------------------------------------------------------ partitions
@@ -219,37 +226,39 @@ def open_tables(data: str, require_churn: bool) -> dict[str, TableSource]:
 
 
 def _ticket_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    ids = contract.client_text(frame["ticket_id"]) if "ticket_id" in frame else pd.Series(pd.NA, index=frame.index)
+    ids = text(frame["ticket_id"]) if "ticket_id" in frame else pd.Series(pd.NA, index=frame.index)
     return pd.DataFrame({"h": partitions.hash_text(ids), "p": frame[HASH].to_numpy(),
                          "row": frame[ROW_NUMBER].to_numpy()})
 
 
-def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str, str]],
-                     extra: dict[str, pd.Series]) -> contract.LoadResult:
+def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str, str, str]],
+                     extra: dict[str, pd.Series], limits: Limits | None = None) -> contract.LoadResult:
     """contract.validate on one partition, rows back in their source order."""
     sources, extra_reasons = {}, {}
     for name, frame in frames.items():
         frame = frame.sort_values(ROW_NUMBER, kind="mergesort").drop(columns=[HASH]).reset_index(drop=True)
-        sources[name] = (frame, *files[name])
+        file, digest, decimal = files[name]
+        frame.attrs[DECIMAL] = decimal
+        sources[name] = (frame, file, digest)
         reasons = extra.get(name)
         if reasons is not None and len(reasons):
             extra_reasons[name] = pd.Series(reasons.reindex(frame[ROW_NUMBER].to_numpy()).to_numpy(),
                                             index=frame.index)
     return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                             extra_reasons=extra_reasons)
+                             extra_reasons=extra_reasons, limits=limits)
 
 
 def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_per_partition: int,
-                       rows_per_partition: int) -> Partitioned:
+                       rows_per_partition: int, limits: Limits | None = None) -> Partitioned:
     """The data folder's tables, in as many client partitions as its size and the cluster call for,
     checked on the workers."""
     sources = open_tables(str(data), require_churn=require_churn)
     n = partitions_for(sources, clients_per_partition, rows_per_partition, worker_threads(client))
     log.info("Dask: %d client partitions", n)
-    return partition(client, sources, n)
+    return partition(client, sources, n, limits)
 
 
-def partition(client: Any, sources: dict[str, TableSource], n: int) -> Partitioned:
+def partition(client: Any, sources: dict[str, TableSource], n: int, limits: Limits | None = None) -> Partitioned:
     """Shuffle every table into `n` client partitions and check each partition on the workers."""
     import dask
     from distributed import wait
@@ -263,11 +272,11 @@ def partition(client: Any, sources: dict[str, TableSource], n: int) -> Partition
         # a ticket_id held by rows of two clients: the row first in the file keeps it
         extra["tickets"] = partitions.reused_tickets(keys["h"].to_numpy(), keys["p"].to_numpy(),
                                                      keys["row"].to_numpy())
-    files = {name: (s.file, s.digest) for name, s in sources.items()}
+    files = {name: (s.file, s.digest, s.decimal) for name, s in sources.items()}
     extra_f = client.scatter([extra])[0]  # once, not copied into every partition's task
     shuffled = {name: s.frame.shuffle(on=HASH, npartitions=n).to_delayed() for name, s in sources.items()}
-    tasks = [dask.delayed(_check_partition)({name: parts[p] for name, parts in shuffled.items()}, files, extra_f)
-             for p in range(n)]
+    tasks = [dask.delayed(_check_partition)({name: parts[p] for name, parts in shuffled.items()}, files, extra_f,
+                                            limits) for p in range(n)]
     checked = client.compute(tasks)
     wait(checked)
     csv = ", ".join(s.file for s in sources.values() if s.file.endswith(".csv"))

@@ -11,11 +11,10 @@ import pandas as pd
 
 from features import build_features, training_rows
 from features.cutoffs import as_of, latest_date
-from features.errors import ContractError
-from features.tables import TABLE_NAMES
 from models import FitResult, fit
 from pipeline.config import AppConfig
-from pipeline.data import contract, reading
+from pipeline.data import contract
+from pipeline.data.values import Limits
 from pipeline.engines.base import (
     Portfolio,
     ScoringJob,
@@ -35,31 +34,15 @@ from pipeline.publish.manifest import RunRecord
 log = logging.getLogger(__name__)
 
 
-def read_sources(folder: Path, require_churn: bool) -> dict[str, tuple[pd.DataFrame, str, str]]:
-    """Every contract table of `folder` as read (frame, file name, sha256), as `contract.load_folder` reads
-    them, for checks that add reasons of their own."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ContractError("data folder not found", file=str(folder))
-    sources = {}
-    for name in TABLE_NAMES:
-        path = reading.find_table(folder, name)
-        if path is None:
-            reading.require_table(folder, name, require_churn)
-            continue
-        sources[name] = (reading.read_raw(path, name), path.name, reading.sha256_of_file(path))
-    return sources
-
-
 def load_checked(data: Path, out: Path, config: AppConfig, require_churn: bool,
                  run_day: date | None = None) -> contract.LoadResult:
     """The folder read and checked; bad rows, and rows dated after the run's day (default: today, UTC)
     plus data.future_tolerance_days, in <out>/quarantine; row counts in the log."""
-    sources = read_sources(Path(data), require_churn)
+    sources = contract.read_folder(Path(data), require_churn)
     last_day = last_allowed_day(run_day, config.data.future_tolerance_days)
     result = contract.validate(sources, quarantine_dir=Path(out) / "quarantine",
                                max_rejected_share=config.data.max_rejected_share,
-                               extra_reasons=future_reasons(sources, last_day))
+                               extra_reasons=future_reasons(sources, last_day), limits=Limits.of(config.data))
     note_set_aside(result.reports, last_day)
     log_reports(result.reports)
     return result

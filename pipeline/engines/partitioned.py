@@ -17,6 +17,7 @@ from features.cutoffs import latest_date
 from features.errors import ContractError
 from pipeline.data import contract, datasets, partitions, reading
 from pipeline.data.totals import inputs_summary
+from pipeline.data.values import Limits
 from pipeline.engines.base import Portfolio, ScoringJob, account, future_reasons, note_set_aside, score_tables
 from pipeline.engines.local import LocalEngine
 from pipeline.progress import steps
@@ -27,13 +28,16 @@ log = logging.getLogger(__name__)
 NO_DATE = "no dated row in any table, cannot tell the latest date"
 
 
-def checked_partition(split: partitions.Split, p: int, last_day: pd.Timestamp) -> contract.LoadResult:
+def checked_partition(split: partitions.Split, p: int, limits: Limits | None = None,
+                      last_day: pd.Timestamp | None = None) -> contract.LoadResult:
     """Partition `p` of every table, checked, with the reasons only the whole data gives (reused tickets)
-    and rows dated after `last_day` set aside."""
+    and, given `last_day`, rows dated after it set aside."""
     sources = split.partition(p)
     known = {name: split.reasons_for(name, frame[reading.ROW_NUMBER]) for name, (frame, _, _) in sources.items()}
     return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
-                             extra_reasons=future_reasons(sources, last_day, known))
+                             extra_reasons=future_reasons(sources, last_day, known) if last_day is not None else
+                             {name: reasons for name, reasons in known.items() if reasons is not None},
+                             limits=limits)
 
 
 class PartitionedEngine(LocalEngine):
@@ -81,7 +85,7 @@ class PartitionedEngine(LocalEngine):
         with steps("scoring partitions", self.n) as advance:
             for p in range(self.n):
                 with job.timer("read"):
-                    loaded = checked_partition(split, p, job.last_day)
+                    loaded = checked_partition(split, p, Limits.of(job.config.data), job.last_day)
                 account(portfolio, loaded, job.record)
                 portfolio.inputs.stop_early(split, job.out / "quarantine", job.config.data.max_rejected_share)
                 try:
