@@ -158,15 +158,6 @@ def future_reasons(sources: dict[str, tuple[pd.DataFrame, str, str]], last_day: 
     return out
 
 
-def refuse_future_rows(latest: pd.Timestamp, last_day: pd.Timestamp) -> None:
-    """For an engine that does not set aside rows dated after the run's day (Dask): stop (exit 2) rather
-    than let them choose the as-of."""
-    if latest > last_day:
-        raise ContractError(f"rows dated up to {latest.date()}, after the run's day plus data.future_tolerance_days "
-                            f"({last_day.date()}); the Dask engine does not set them aside yet: remove them or run "
-                            "with --engine local")
-
-
 def note_set_aside(reports: dict, last_day: pd.Timestamp) -> None:
     """Say how many rows of each table (its TableReport) were dated after the run's day (in quarantine)."""
     for report in reports.values():

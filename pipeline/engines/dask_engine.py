@@ -37,8 +37,8 @@ from pipeline.engines.base import (
     account,
     last_allowed_day,
     learn_spec,
+    note_set_aside,
     plan_training,
-    refuse_future_rows,
     scores_of,
 )
 from pipeline.engines.local import log_reports
@@ -74,18 +74,19 @@ class DaskEngine:
         """Checks and builders per partition on the cluster; the plan and spec from reductions of the
         partitions (the same functions as the local engine's)."""
         client, tc = self.client, config.training
+        last_day = last_allowed_day(run_day, config.data.future_tolerance_days)
         with timer("read"):
             parts = dask_tables.checked_partitions(client, str(data), require_churn=True,
                                                    clients_per_partition=config.scoring.partition_clients,
                                                    rows_per_partition=config.scoring.partition_rows,
-                                                   limits=Limits.of(config.data))
+                                                   limits=Limits.of(config.data), last_day=last_day)
             totals = InputTotals()
             for part in parts.reports:
                 totals.account(part)
             totals.finish(Path(out) / "quarantine", config.data.max_rejected_share)
+            note_set_aside(totals.reports, last_day)
             log_reports(totals.reports)
             whole = dask_work.summary(client, parts)
-        refuse_future_rows(latest_date(whole), last_allowed_day(run_day, config.data.future_tolerance_days))
         until_ts = pd.Timestamp(until) if until else latest_date(whole)
         known = as_of(whole, until_ts)
         plan, spec_date = plan_training(known, until_ts, config)
@@ -144,13 +145,13 @@ class DaskEngine:
             parts = dask_tables.checked_partitions(client, str(job.data), require_churn=False,
                                                    clients_per_partition=job.partition_clients,
                                                    rows_per_partition=config.scoring.partition_rows,
-                                                   limits=Limits.of(config.data))
+                                                   limits=Limits.of(config.data), last_day=job.last_day)
         for loaded in parts.reports:
             account(portfolio, loaded, job.record)
         job.record.partitions = parts.n
         portfolio.inputs.finish(job.out / "quarantine", config.data.max_rejected_share)
+        note_set_aside(portfolio.inputs.reports, job.last_day)
         portfolio.data_end = dask_work.latest(client, parts)
-        refuse_future_rows(portfolio.data_end, job.last_day)
         portfolio.cutoff = job.as_of if job.as_of is not None else portfolio.data_end
         job.record.as_of = str(portfolio.cutoff.date())
         with job.timer("features"):

@@ -232,8 +232,12 @@ def _ticket_keys(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str, str, str]],
-                     extra: dict[str, pd.Series], limits: Limits | None = None) -> contract.LoadResult:
-    """contract.validate on one partition, rows back in their source order."""
+                     extra: dict[str, pd.Series], limits: Limits | None = None,
+                     last_day: pd.Timestamp | None = None) -> contract.LoadResult:
+    """contract.validate on one partition, rows back in their source order; given `last_day`, rows dated
+    after it set aside (the local engines' rule)."""
+    from pipeline.engines.base import future_reasons
+
     sources, extra_reasons = {}, {}
     for name, frame in frames.items():
         frame = frame.sort_values(ROW_NUMBER, kind="mergesort").drop(columns=[HASH]).reset_index(drop=True)
@@ -244,21 +248,25 @@ def _check_partition(frames: dict[str, pd.DataFrame], files: dict[str, tuple[str
         if reasons is not None and len(reasons):
             extra_reasons[name] = pd.Series(reasons.reindex(frame[ROW_NUMBER].to_numpy()).to_numpy(),
                                             index=frame.index)
+    if last_day is not None:
+        extra_reasons = future_reasons(sources, last_day, extra_reasons)
     return contract.validate(sources, quarantine_dir=None, max_rejected_share=1.0, keep_rejected=True,
                              extra_reasons=extra_reasons, limits=limits)
 
 
 def checked_partitions(client: Any, data: str, *, require_churn: bool, clients_per_partition: int,
-                       rows_per_partition: int, limits: Limits | None = None) -> Partitioned:
+                       rows_per_partition: int, limits: Limits | None = None,
+                       last_day: pd.Timestamp | None = None) -> Partitioned:
     """The data folder's tables, in as many client partitions as its size and the cluster call for,
     checked on the workers."""
     sources = open_tables(str(data), require_churn=require_churn)
     n = partitions_for(sources, clients_per_partition, rows_per_partition, worker_threads(client))
     log.info("Dask: %d client partitions", n)
-    return partition(client, sources, n, limits)
+    return partition(client, sources, n, limits, last_day)
 
 
-def partition(client: Any, sources: dict[str, TableSource], n: int, limits: Limits | None = None) -> Partitioned:
+def partition(client: Any, sources: dict[str, TableSource], n: int, limits: Limits | None = None,
+              last_day: pd.Timestamp | None = None) -> Partitioned:
     """Shuffle every table into `n` client partitions and check each partition on the workers."""
     import dask
     from distributed import wait
@@ -276,7 +284,7 @@ def partition(client: Any, sources: dict[str, TableSource], n: int, limits: Limi
     extra_f = client.scatter([extra])[0]  # once, not copied into every partition's task
     shuffled = {name: s.frame.shuffle(on=HASH, npartitions=n).to_delayed() for name, s in sources.items()}
     tasks = [dask.delayed(_check_partition)({name: parts[p] for name, parts in shuffled.items()}, files, extra_f,
-                                            limits) for p in range(n)]
+                                            limits, last_day) for p in range(n)]
     checked = client.compute(tasks)
     wait(checked)
     csv = ", ".join(s.file for s in sources.values() if s.file.endswith(".csv"))

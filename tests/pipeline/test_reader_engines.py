@@ -3,6 +3,7 @@ same rows for the same reasons (text limits, control characters, decimal marks, 
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import distributed
@@ -10,10 +11,11 @@ import pandas as pd
 import pytest
 
 from pipeline.data import partitions
-from pipeline.data.contract import load_folder
+from pipeline.data.contract import load_folder, read_folder, validate
 from pipeline.data.totals import InputTotals
 from pipeline.data.values import Limits
 from pipeline.engines import dask_tables
+from pipeline.engines.base import FUTURE_REASON, future_reasons, last_allowed_day
 from pipeline.engines.partitioned import checked_partition
 
 LIMITS = Limits(text=40, free_text=60, columns=50)
@@ -71,3 +73,29 @@ def test_local_partitioned_and_dask_readers_set_aside_the_same_rows(tmp_path, cl
         remote.account(loaded)
     assert _counts(remote.reports) == expected
     assert remote.fingerprint() == local.fingerprint
+
+
+def test_every_engine_sets_aside_rows_dated_after_the_run_day(tmp_path, client):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,signup_date\nc0,2024-01-01\nc1,2024-01-01\n", encoding="utf-8")
+    (folder / "events.csv").write_text("client_id,timestamp,event_type\nc0,2024-02-01,login\nc1,2100-01-01,login\n"
+                                       "c1,2024-02-02,login\n", encoding="utf-8")
+    last_day = last_allowed_day(date(2024, 3, 31), 1)
+    sources = read_folder(folder, require_churn=False)
+    local = validate(sources, quarantine_dir=None, max_rejected_share=1.0,
+                     extra_reasons=future_reasons(sources, last_day))
+    expected = _counts(local.reports)
+    assert expected["events"][1:] == (3, 2, {FUTURE_REASON: 1})
+
+    split = partitions.split(folder, tmp_path / "split", 2, require_churn=False)
+    totals = InputTotals()
+    for p in range(2):
+        totals.account(checked_partition(split, p, None, last_day))
+    assert _counts(totals.reports) == expected
+
+    parts = dask_tables.partition(client, dask_tables.open_tables(str(folder), require_churn=False), 2, None, last_day)
+    remote = InputTotals()
+    for loaded in parts.reports:
+        remote.account(loaded)
+    assert _counts(remote.reports) == expected

@@ -1,0 +1,52 @@
+"""One value must not decide the memory a run needs (issue 16): a client_id of 1 MB in every table
+used to take a score to 3.4 GB (64 KB) or past 20 GB (1 MB), because a step made a fixed-width text
+array of distinct values x the longest value. Under an address-space limit the score must finish,
+the long rows set aside with their reason. Memory figures against the same run without the long id
+are measured by benchmarks/bench_long_id.py (RESULTS.md), not here."""
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+
+LONG_ID = "x" * (1 << 20)  # 1 MB
+ADDRESS_SPACE = 6 << 30  # 6 GiB of virtual memory: the whole CLI with MLflow, LightGBM and Arrow fits well within
+
+
+def with_long_id(source, target) -> None:
+    """The contract tables of `source`, each with one more row: a copy of its first, under the long id."""
+    target.mkdir()
+    for path in sorted(source.iterdir()):
+        if path.suffix != ".parquet" or path.stem == "truth":
+            continue
+        table = pd.read_parquet(path)
+        extra = table.head(1).assign(client_id=LONG_ID)
+        if "ticket_id" in extra:
+            extra = extra.assign(ticket_id="long-id-ticket")
+        pd.concat([table, extra], ignore_index=True).to_parquet(target / path.name, index=False)
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def test_a_1mb_client_id_in_every_table_scores_within_an_address_space_limit(trained_store, tmp_path):
+    data = tmp_path / "data"
+    with_long_id(trained_store.data, data)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained_store.tracking_uri}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", str(data), "--out",
+                           str(tmp_path / "risk"), "--model", trained_store.model_uri], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, preexec_fn=_limit, timeout=600)
+    assert done.returncode in (0, 2), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr
+    if done.returncode == 0:
+        for table in ("clients", "events"):
+            set_aside = pd.read_csv(tmp_path / "risk" / "quarantine" / f"{table}.csv", dtype=str)
+            long = set_aside[set_aside["client_id"].str.len() == len(LONG_ID)]
+            assert len(long) == 1 and "max_text_length" in long["reason"].iloc[0], table
+        listed = pd.read_parquet(tmp_path / "risk" / "current" / "scores.parquet", columns=["client_id"])
+        assert listed["client_id"].str.len().max() < 100
+    shutil.rmtree(data)
