@@ -14,7 +14,9 @@ import pandas as pd
 def _cells(values: pd.Series, neutralise) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         naive = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
-        written = np.datetime_as_string(naive.to_numpy(), unit="s")
+        # as pandas writes them: a day alone when every naive time is midnight (a date column)
+        days_only = values.dt.tz is None and bool((naive.dropna() == naive.dropna().dt.normalize()).all())
+        written = np.datetime_as_string(naive.to_numpy(), unit="D" if days_only else "s")
         suffix = "+00:00" if values.dt.tz is not None else ""
         return pd.Series([f"{w.replace('T', ' ')}{suffix}" for w in written], index=values.index,
                          dtype=object).where(values.notna(), None)
