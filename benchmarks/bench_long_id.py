@@ -23,6 +23,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import RESULTS, commit, machine  # noqa: E402
 
+from pipeline.synth.altered import altered_copy, with_extra_row  # noqa: E402
+
 BEGIN, END = "<!-- bench_long_id:begin -->", "<!-- bench_long_id:end -->"
 LONG_ID = "x" * (1 << 20)
 
@@ -37,16 +39,9 @@ def churn(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, 
     return os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
-def with_long_id(source: Path, target: Path) -> None:
-    target.mkdir(parents=True)
-    for path in sorted(source.iterdir()):
-        if path.suffix != ".parquet" or path.stem == "truth":
-            continue
-        table = pd.read_parquet(path)
-        extra = table.head(1).assign(client_id=LONG_ID)
-        if "ticket_id" in extra:
-            extra = extra.assign(ticket_id="long-id-ticket")
-        pd.concat([table, extra], ignore_index=True).to_parquet(target / path.name, index=False)
+def with_long_id(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """One more row under the long id (a ticket keeps an id of its own)."""
+    return with_extra_row(frame, client_id=LONG_ID, ticket_id="long-id-ticket")
 
 
 def main() -> None:
@@ -64,7 +59,7 @@ def main() -> None:
         code, _, _ = churn(step, work, env)
         if code:
             raise SystemExit(f"{step[0]} failed (see {work / 'stage.log'})")
-    with_long_id(work / "plain", work / "long")
+    altered_copy(work / "plain", work / "long", with_long_id)
     rows = []
     for name in ("plain", "long"):
         code, seconds, peak = churn(["score", "--data", str(work / name), "--out", str(work / f"risk_{name}")],

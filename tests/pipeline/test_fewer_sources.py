@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
 
+from pipeline.synth.altered import altered_copy, with_extra_row
+
 pytestmark = pytest.mark.slow
 
 
-def _without_surveys_with_an_event_in_2100(source: Path, target: Path) -> Path:
-    target.mkdir()
-    for path in source.glob("*.parquet"):
-        if path.stem in ("truth", "surveys"):
-            continue
-        frame = pd.read_parquet(path)
-        if path.stem == "events":
-            late = frame.iloc[[0]].assign(timestamp=pd.Timestamp("2100-01-01 12:00", tz="UTC"))
-            frame = pd.concat([frame, late], ignore_index=True)
-        frame.to_parquet(target / path.name, index=False)
-    return target
+def _without_surveys_with_an_event_in_2100(name: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+    if name == "surveys":
+        return None
+    return with_extra_row(frame, timestamp=pd.Timestamp("2100-01-01 12:00", tz="UTC")) if name == "events" else frame
 
 
 def test_a_model_lacking_the_champions_source_stays_challenger_and_says_so(trained_store, tmp_path, churn_here):
@@ -42,7 +36,7 @@ def test_a_model_lacking_the_champions_source_stays_challenger_and_says_so(train
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     assert set(client.get_model_version("churn", "1").tags.get("sources", "events,surveys,tickets").split(",")) \
         == {"events", "surveys", "tickets"}
-    data = _without_surveys_with_an_event_in_2100(trained_store.data, tmp_path / "data")
+    data = altered_copy(trained_store.data, tmp_path / "data", _without_surveys_with_an_event_in_2100)
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({"registry": {"experiment": "churn-fewer-sources"},
                                       "training": {"champion_must_beat_baselines": False}}))

@@ -12,21 +12,15 @@ import sys
 
 import pandas as pd
 
+from pipeline.synth.altered import altered_copy, with_extra_row
+
 LONG_ID = "x" * (1 << 20)  # 1 MB
 ADDRESS_SPACE = 6 << 30  # 6 GiB of virtual memory: the whole CLI with MLflow, LightGBM and Arrow fits well within
 
 
-def with_long_id(source, target) -> None:
-    """The contract tables of `source`, each with one more row: a copy of its first, under the long id."""
-    target.mkdir()
-    for path in sorted(source.iterdir()):
-        if path.suffix != ".parquet" or path.stem == "truth":
-            continue
-        table = pd.read_parquet(path)
-        extra = table.head(1).assign(client_id=LONG_ID)
-        if "ticket_id" in extra:
-            extra = extra.assign(ticket_id="long-id-ticket")
-        pd.concat([table, extra], ignore_index=True).to_parquet(target / path.name, index=False)
+def with_long_id(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """One more row under the long id (a ticket keeps an id of its own)."""
+    return with_extra_row(frame, client_id=LONG_ID, ticket_id="long-id-ticket")
 
 
 def _limit() -> None:
@@ -35,7 +29,7 @@ def _limit() -> None:
 
 def test_a_1mb_client_id_in_every_table_scores_within_an_address_space_limit(trained_store, tmp_path):
     data = tmp_path / "data"
-    with_long_id(trained_store.data, data)
+    altered_copy(trained_store.data, data, with_long_id)
     env = {**os.environ, "MLFLOW_TRACKING_URI": trained_store.tracking_uri}
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "score", "--data", str(data), "--out",
                            str(tmp_path / "risk"), "--model", trained_store.model_uri], cwd=tmp_path, env=env,

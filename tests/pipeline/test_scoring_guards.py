@@ -22,6 +22,7 @@ import pytest
 from features.errors import GateStop
 from pipeline.config import load_config
 from pipeline.jobs.score import score
+from pipeline.synth.altered import altered_copy, with_extra_row
 
 pytestmark = pytest.mark.slow
 LIST_FILES = ("risk_list.parquet", "risk_list.csv", "risk_list.xlsx", "risk_report.html")
@@ -102,23 +103,14 @@ def test_a_first_run_scoring_no_client_stops_and_publishes_nothing(trained):
     assert "published_clients_scored" not in manifest
 
 
-def _with_an_event_in_2100(source: Path, target: Path) -> Path:
-    target.mkdir()
-    for path in source.glob("*.parquet"):
-        if path.stem == "truth":
-            continue
-        frame = pd.read_parquet(path)
-        if path.stem == "events":
-            late = frame.iloc[[0]].assign(timestamp=pd.Timestamp("2100-01-01 12:00", tz="UTC"))
-            frame = pd.concat([frame, late], ignore_index=True)
-        frame.to_parquet(target / path.name, index=False)
-    return target
+def _with_an_event_in_2100(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    return with_extra_row(frame, timestamp=pd.Timestamp("2100-01-01 12:00", tz="UTC")) if name == "events" else frame
 
 
 def test_an_event_dated_2100_is_set_aside_and_the_real_grading_happens(trained, churn_here):
     root, uri, model = trained
     out = root / "year_2100"
-    data = _with_an_event_in_2100(root / "data", root / "data_2100")
+    data = altered_copy(root / "data", root / "data_2100", _with_an_event_in_2100)
     score(data, out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=100,
           as_of_date=dt.date(2025, 11, 15), run_day=RUN_DAY)
     # the real command, on today's day: the 2100 row is set aside, the as-of is the data's last day
