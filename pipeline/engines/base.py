@@ -134,14 +134,6 @@ def dated_after(frame: pd.DataFrame, name: str, last_day: pd.Timestamp) -> pd.Se
     return late
 
 
-def split_by_date(frame: pd.DataFrame, name: str, run_day: date | None, tolerance_days: int
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A table's rows split by date: (kept, set aside), set aside when dated after the run's day plus
-    `tolerance_days`."""
-    late = dated_after(frame, name, last_allowed_day(run_day, tolerance_days))
-    return frame[~late], frame[late]
-
-
 def future_reasons(sources: dict[str, tuple[pd.DataFrame, str, str]], last_day: pd.Timestamp,
                    known: dict[str, pd.Series | None] | None = None) -> dict[str, pd.Series]:
     """`contract.validate`'s extra reasons for raw sources (frame, file, sha256): FUTURE_REASON for a row

@@ -14,7 +14,7 @@ import pytest
 
 from features.cutoffs import latest_date
 from pipeline.config import load_config
-from pipeline.engines.base import FUTURE_REASON, dated_after, last_allowed_day, split_by_date
+from pipeline.engines.base import FUTURE_REASON, dated_after, last_allowed_day
 from pipeline.engines.local import load_checked
 
 RUN_DAY = dt.date(2024, 4, 1)
@@ -43,13 +43,13 @@ def test_the_last_allowed_day_is_the_run_day_plus_the_tolerance():
     assert last_allowed_day(None, 0) == pd.Timestamp(today)  # the default: today, UTC
 
 
-def test_split_by_date_keeps_the_tolerance_day_whole_and_sets_aside_what_follows():
+def test_the_tolerance_day_is_kept_whole_and_what_follows_is_set_aside():
     frame = _events("2024-03-31T23:00:00Z", "2024-04-02T23:59:59Z", "2024-04-03T00:00:00Z", "2100-01-01")
-    kept, aside = split_by_date(frame, "events", RUN_DAY, 1)
-    assert kept["event_type"].tolist() == ["e0", "e1"]
-    assert aside["event_type"].tolist() == ["e2", "e3"]
-    kept, aside = split_by_date(frame, "events", RUN_DAY, 0)
-    assert kept["event_type"].tolist() == ["e0"] and len(aside) == 3
+    late = dated_after(frame, "events", last_allowed_day(RUN_DAY, 1))
+    assert frame["event_type"][~late].tolist() == ["e0", "e1"]
+    assert frame["event_type"][late].tolist() == ["e2", "e3"]
+    late = dated_after(frame, "events", last_allowed_day(RUN_DAY, 0))
+    assert frame["event_type"][~late].tolist() == ["e0"] and int(late.sum()) == 3
 
 
 def test_an_offset_is_read_in_utc_and_an_unparseable_time_is_left_to_the_contract_checks():
