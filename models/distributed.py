@@ -127,4 +127,5 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
         refit.fit(marked[names], marked["label"], categorical_feature=categorical)
         booster = refit.booster_
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator)
+    return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator,
+                     curve=curve)

@@ -177,6 +177,7 @@ class FitResult:
     search: list[dict] = field(default_factory=list)  # each candidate's inner-fold grade (search_candidates)
     linear: LinearPart | None = None  # the blend's linear part (weight > 0), refitted as the booster is
     blend_grades: dict[float, float] = field(default_factory=dict)  # inner-fold ROC AUC per blend weight
+    curve: list[float] = field(default_factory=list)  # validation log loss after each boosting round
 
 
 @dataclass(frozen=True)
@@ -244,9 +245,11 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
     params = lightgbm_params(config, len(rows), spec)
     train_set = lightgbm_dataset(rows, split.train, spec)
     valid_set = lightgbm_dataset(rows, split.valid, spec, reference=train_set)
+    evaluations: dict = {}
     booster = lgb.train(params, train_set, num_boost_round=config.max_boost_rounds, valid_sets=[valid_set],
                         valid_names=["validation"],
-                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False),
+                                   lgb.record_evaluation(evaluations)])
     best = max(1, booster.best_iteration or booster.current_iteration())
     names = list(spec.feature_names)
     valid_matrix = rows.loc[split.valid, names].to_numpy(dtype=np.float32)
@@ -264,8 +267,9 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         if linear is not None:
             linear = linear_part(rows, spec, config, weight)
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    curve = [float(v) for v in evaluations.get("validation", {}).get("binary_logloss", [])]
     return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator,
-                     search, linear, blend_grades)
+                     search, linear, blend_grades, curve)
 
 
 def linear_part(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig, weight: float) -> LinearPart:

@@ -42,6 +42,8 @@ RECORD_TAG = "artifact_sha256"
 # dropped from the downloaded copy, so it is never read either
 MLFLOW_DOWNLOAD_NOTE = "registered_model_meta"
 RETRAIN = "retrain (churn train) or re-register the model"
+# what the MLflow UI (3.x) reads to open an experiment on training runs and models rather than on traces
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 def default_tracking_uri(directory: Path | None = None) -> str:
     """A sqlite store in the working directory: nothing to start."""
@@ -73,23 +75,26 @@ def _store_lock(db: Path) -> Iterator[None]:
 
 
 def ensure_experiment(name: str, tracking_uri: str) -> str:
-    """The experiment id; artifacts of a local sqlite store live beside the database file."""
+    """The experiment id; artifacts of a local sqlite store live beside the database file. The
+    experiment is tagged as model training (`EXPERIMENT_KIND`), so the MLflow UI opens it on runs and
+    models, not on the GenAI pages (traces, token usage); an experiment made before gets the tag too."""
     client = MlflowClient()
     found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    location = None
-    parsed = urlparse(tracking_uri)
-    if parsed.scheme == "sqlite":
-        db = Path(tracking_uri[len("sqlite:///"):])
-        location = (db.parent / "mlartifacts").resolve().as_uri()
-    try:
-        return client.create_experiment(name, artifact_location=location)
-    except MlflowException:  # another first run created it in the meantime
-        found = client.get_experiment_by_name(name)
-        if found is None:
-            raise
-        return found.experiment_id
+    if found is None:
+        location = None
+        if urlparse(tracking_uri).scheme == "sqlite":
+            db = Path(tracking_uri[len("sqlite:///"):])
+            location = (db.parent / "mlartifacts").resolve().as_uri()
+        try:
+            return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+        except MlflowException:  # another first run created it in the meantime
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+    for key, value in EXPERIMENT_KIND.items():
+        if found.tags.get(key) != value:
+            client.set_experiment_tag(found.experiment_id, key, value)
+    return found.experiment_id
 
 
 def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> tuple[str, str]:
