@@ -25,7 +25,8 @@ from pipeline.cli_options import merged as _merged
 from pipeline.cli_options import output_flag as _out
 from pipeline.data.location import RedactingFilter, redact
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# plain click help (rich_markup_mode=None): a flag is shown as a flag, not as an option taking "<bool>"
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Point-in-time churn prediction: generate data, train, score.")
 log = logging.getLogger("churn")
 
@@ -34,8 +35,12 @@ EXIT_GATE = 3
 EXIT_UNEXPECTED = 1
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
+# flags of the command itself, also accepted after the subcommand (`churn score ... -v`): moved to the front
+GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
+
+
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     if sys.stderr.isatty():
         from rich.logging import RichHandler
 
@@ -51,11 +56,15 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-def _tracking_uri() -> str:
-    from pipeline.tracking.registry import default_tracking_uri
+def _store(settings):
+    from pipeline.tracking.store import resolve_store
 
     # the one place the environment is read: everything below receives the URI as an argument
-    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    return resolve_store(os.environ, settings.registry.tracking_uri)
+
+
+def _tracking_uri(settings) -> str:
+    return _store(settings).uri
 
 
 def _date(value: Optional[str], flag: str):
@@ -105,9 +114,27 @@ def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
     return load_config(path, overrides)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"churn-pipeline {version('churn-pipeline')}")
+        except PackageNotFoundError:
+            typer.echo("churn-pipeline (not installed: running from a source tree)")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail in the log.")) -> None:
-    _setup_logging(verbose)
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail in the log (debug lines)."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors in the log."),
+          _: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print the version and exit.")) -> None:
+    if verbose and quiet:
+        _fail("-v/--verbose and -q/--quiet cannot be used together", EXIT_BAD_INPUT)
+    _setup_logging(verbose, quiet)
+    if quiet or not sys.stderr.isatty():  # MLflow's "Downloading artifacts" bars: noise in a nightly log
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @app.command()
@@ -153,8 +180,8 @@ def train(
     def job() -> dict[str, Any]:
         overrides = _merged({"training": {"horizon_days": horizon}} if horizon else None, engine_overrides)
         settings = _config(config, overrides)
-        return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(), until=until_date,
-                          out=_out(out, data))
+        return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(settings),
+                           until=until_date, out=_out(out, data))
 
     def show(r: dict[str, Any]) -> None:
         m = r["metrics"]
@@ -231,7 +258,8 @@ def score(
 
     def job() -> dict[str, Any]:
         settings = _config(config, engine_overrides)
-        return score.score(_data(data, settings), out=_out(out, data), config=settings, tracking_uri=_tracking_uri(),
+        return score.score(_data(data, settings), out=_out(out, data), config=settings,
+                           tracking_uri=_tracking_uri(settings),
                           model_uri=model, as_of_date=as_of_date, sort=sort, capacity=capacity, lang=lang,
                           partition_clients=partition_clients)
 
@@ -261,9 +289,12 @@ def tune(
                    + (f" (current settings {base:.4f})" if base is not None else "")
                    + f"; config written to {r['config_path']} (use: churn train --config {r['config_path']})")
 
-    _run(lambda: tune.tune(data, config=_config(config), tracking_uri=_tracking_uri(), until=until_date,
-                             trials=trials, timeout=timeout, out_config=out_config, out=_out(out, data), folds=folds),
-         as_json, show)
+    def job() -> dict[str, Any]:
+        settings = _config(config)
+        return tune.tune(data, config=settings, tracking_uri=_tracking_uri(settings), until=until_date, trials=trials,
+                         timeout=timeout, out_config=out_config, out=_out(out, data), folds=folds)
+
+    _run(job, as_json, show)
 
 
 @app.command()
@@ -295,8 +326,12 @@ def evaluate(
             typer.echo(f"note: {note}")
         typer.echo(f"report: {r['outputs']['html']}")
 
-    _run(lambda: evaluate.evaluate(data, config=_config(config), tracking_uri=_tracking_uri(), model_uri=model,
-                               as_of_date=as_of_date, out=_out(out, data)), as_json, show)
+    def job() -> dict[str, Any]:
+        settings = _config(config)
+        return evaluate.evaluate(data, config=settings, tracking_uri=_tracking_uri(settings), model_uri=model,
+                                 as_of_date=as_of_date, out=_out(out, data))
+
+    _run(job, as_json, show)
 
 
 @app.command()
@@ -308,9 +343,17 @@ def promote(
     """Make a registered version the champion by hand (the decision is tagged on the version)."""
     from pipeline.jobs import promote
     def show(r: dict[str, Any]) -> None:
-        typer.echo(f"{r['model']} v{r['version']} is now {r['alias']} ({r['decision']})")
+        if not r["changed"]:
+            typer.echo(f"{r['model']} {r['decision']}: nothing changed")
+            return
+        demoted = f"; v{r['previous_champion']} is now the challenger" if r["previous_champion"] else ""
+        typer.echo(f"{r['model']} v{r['version']} is now {r['alias']} ({r['decision']}){demoted}")
 
-    _run(lambda: promote.promote(version, config=_config(config), tracking_uri=_tracking_uri()), as_json, show)
+    def job() -> dict[str, Any]:
+        settings = _config(config)
+        return promote.promote(version, config=settings, tracking_uri=_tracking_uri(settings))
+
+    _run(job, as_json, show)
 
 
 @app.command()
@@ -347,10 +390,24 @@ def demo(
                    f"{s['clients_scored']:,} clients scored as of {s['as_of']})")
         for line in console.call_sheet_lines(s["summary"])[1:]:
             typer.echo(f"            {line}")
-        typer.echo(f"MLflow:     {t['tracking_uri']}  (open with: mlflow ui --backend-store-uri {t['tracking_uri']})")
+        typer.echo(f"MLflow:     {t['tracking_uri']}")
+        typer.echo(f"            open with: {_mlflow_command()} ui --backend-store-uri {t['tracking_uri']}")
 
-    _run(lambda: demo.demo(_out(out), config=_config(None), tracking_uri=_tracking_uri(), clients=clients), as_json,
-         show)
+    def job() -> dict[str, Any]:
+        settings = _config(None)
+        return demo.demo(_out(out), config=settings, tracking_uri=_tracking_uri(settings), clients=clients)
+
+    _run(job, as_json, show)
+
+
+def _mlflow_command() -> str:
+    """The `mlflow` command beside this Python (a venv's bin/), as a path when it is not on PATH."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "mlflow"
+    if beside.exists() and shutil.which("mlflow") != str(beside):
+        return os.path.relpath(beside) if beside.is_relative_to(Path.cwd()) else str(beside)
+    return "mlflow"
 
 
 @app.command()
@@ -359,8 +416,12 @@ def doctor(data: Path = typer.Option(..., "--data", help="The folder of contract
            config: Optional[Path] = typer.Option(None, "--config", help="YAML settings over the defaults.")) -> None:
     """Which store, champion, data and output folder a nightly score would use; exit 2 naming what is missing."""
     from pipeline.jobs.doctor import doctor as check
-    _run(lambda: check(data, out, config=_config(config), tracking_uri=_tracking_uri(),
-                       from_env=bool(os.environ.get("MLFLOW_TRACKING_URI"))), False,
+    def job() -> dict[str, Any]:
+        settings = _config(config)
+        store = _store(settings)
+        return check(data, out, config=settings, tracking_uri=store.uri, source=store.source)
+
+    _run(job, False,
          lambda r: typer.echo("\n".join(r["lines"])) or (r["problem"] and _fail(r["problem"], EXIT_BAD_INPUT)))
 
 
@@ -370,7 +431,15 @@ def main() -> None:
     # must be set before the OpenMP runtime starts (lightgbm is imported by the commands, later),
     # and Dask's local workers inherit it.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    app()
+    app(args=global_flags_first(sys.argv[1:]), prog_name="churn")
+
+
+def global_flags_first(args: list[str]) -> list[str]:
+    """`args` with the command's own flags (-v, -q) moved before the subcommand, so `churn score ... -v`
+    works as `churn -v score ...` does; nothing after `--` moves."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return moved + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ class RegistryConfig(BaseModel):
     model_name: str = "churn"
     champion_alias: str = "champion"
     challenger_alias: str = "challenger"
+    # the MLflow store when MLFLOW_TRACKING_URI is not set; unset: a sqlite file in the user's data folder
+    # ($XDG_DATA_HOME/churn-pipeline/mlflow.db, or ~/.local/share/...): pipeline/tracking/store.py
+    tracking_uri: str | None = None
 
 
 class ScoringConfig(BaseModel):

@@ -72,6 +72,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # a stable sort: the tests of a module keep their order
 
 
+def _file_state(path: Path) -> tuple:
+    return (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else ()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_store_untouched(tmp_path_factory):
+    """No test touches the user-level MLflow store (pipeline/tracking/store.py): every command started
+    with this process's environment finds its default store under a temporary XDG_DATA_HOME, and the
+    real one (if any) is checked unchanged at the end of the run."""
+    from pipeline.tracking.store import user_store_path
+
+    real = user_store_path(os.environ)
+    before = (_file_state(real), real.parent.exists())
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg_data_home"))
+    yield
+    assert (_file_state(real), real.parent.exists()) == before, f"a test touched the user-level store {real}"
+
+
 @dataclass(frozen=True)
 class TrainedStore:
     data: Path           # the generated folder the model was trained on
@@ -226,14 +244,15 @@ def churn_here():
 
         from typer.testing import CliRunner
 
-        from pipeline.cli import app
+        from pipeline.cli import app, global_flags_first
 
         loggers = [logging.getLogger(name) for name in ("", "churn", "pipeline", "features", "models")]
         saved = [(logger, logger.handlers[:], logger.level) for logger in loggers]
         sigterm = signal.getsignal(signal.SIGTERM)
         try:
             with mock.patch.dict(os.environ, env, clear=True), contextlib.chdir(cwd):
-                result = CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
+                result = CliRunner().invoke(app, global_flags_first([str(arg) for arg in args]),
+                                            catch_exceptions=False)
         finally:
             signal.signal(signal.SIGTERM, sigterm)
             for logger, handlers, level in saved:

@@ -170,9 +170,8 @@ def report(checks: list[Check]) -> dict[str, Any]:
 
 # ---- the edges: facts from the store, the data folder, the output folder ------------------------
 
-def doctor(data: Path, out: Path | None, *, config: AppConfig, tracking_uri: str, from_env: bool) -> dict[str, Any]:
+def doctor(data: Path, out: Path | None, *, config: AppConfig, tracking_uri: str, source: str) -> dict[str, Any]:
     """The report for a nightly score of `data` into `out` against `tracking_uri`."""
-    source = "from MLFLOW_TRACKING_URI" if from_env else "the default: MLFLOW_TRACKING_URI is not set"
     store = store_facts(tracking_uri, source, config.registry)
     data = Path(data)
     tables = [table_facts(data, name, config.engine.kind) for name in TABLE_NAMES] if data.is_dir() else []

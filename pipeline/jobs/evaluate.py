@@ -33,7 +33,7 @@ def evaluate(data: Path, *, config: AppConfig, tracking_uri: str, model_uri: str
     out = Path(out)
     loaded = load_checked(data, out, config, require_churn=True)
     tables = loaded.tables
-    registry.configure(tracking_uri)
+    registry.configure(tracking_uri, create=False)
     reg = config.registry
     uri = model_uri or f"models:/{reg.model_name}@{reg.champion_alias}"
     model = registry.load_model(uri)

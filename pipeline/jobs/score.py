@@ -105,7 +105,7 @@ def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, track
     timer = Timer()
     record.timings_s = timer.stages
     playbook = load_playbook(Path(config.scoring.playbook) if config.scoring.playbook else DEFAULT_PLAYBOOK)
-    registry.configure(tracking_uri)
+    registry.configure(tracking_uri, create=False)
     record.model_uri = model_uri or f"models:/{config.registry.model_name}@{config.registry.champion_alias}"
     with timer("load_model"):
         model = registry.load_model(record.model_uri)

@@ -68,10 +68,12 @@ def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date
         registry.configure(tracking_uri)
         reg = config.registry
         experiment_id = registry.ensure_experiment(reg.experiment, tracking_uri)
-        with timer("mlflow"), mlflow.start_run(experiment_id=experiment_id) as run:
+        with timer("mlflow"), mlflow.start_run(experiment_id=experiment_id,
+                                               run_name=f"train {bundle.info['until']}") as run:
             log_training_run(experiment_id, config, training, result, bundle, report, pictures, page, notes, data)
-            version, model_uri = registry.log_bundle(bundle, training.rows.head(100), reg.model_name)
             decision = _champion_decision(training, bundle, report, config)
+            version, model_uri = registry.log_bundle(bundle, training.rows.head(100), reg.model_name,
+                                                     _version_tags(decision, result, report, training, config))
             _record_decision(version, decision, result, report, training, config)
     log.info("champion decision: %s", decision.reason)
     return _result(run.info.run_id, model_uri, version, decision, report, result, bundle, notes, training, timer,
@@ -166,21 +168,44 @@ def _sources_of(tags: dict[str, str], champion_model: _Lazy) -> tuple[str, ...]:
         return ()
 
 
+def _version_tags(decision: Decision, result: FitResult, report: ValidationReport, training: TrainingData,
+                  config: AppConfig) -> dict[str, str]:
+    """The few tags a registered version carries, readable on the registry page: the decision in a
+    sentence, the two figures it rests on, and what the next decision compares (window, data, sources).
+    The details are the run's `champion_decision.json`."""
+    metric = config.training.champion_metric
+    tags = {"champion_decision": decision.reason, "validation_window": ",".join(result.split.window),
+            "input_fingerprint": training.loaded.fingerprint, "sources": ",".join(training.spec.sources)}
+    for name in dict.fromkeys((metric, "roc_auc")):
+        if name in report.metrics:
+            tags[f"validation_{name}"] = str(float(report.metrics[name]))
+    if decision.below_baseline:
+        tags["below_baseline"] = decision.below_baseline
+    if decision.missing_sources:
+        tags["missing_sources"] = decision.missing_sources
+    return tags
+
+
 def _record_decision(version: str, decision: Decision, result: FitResult, report: ValidationReport,
                      training: TrainingData, config: AppConfig) -> None:
-    """The decision on the version (tags), the alias it earns, and on the run."""
+    """The aliases the decision moves (a demoted champion becomes the challenger), and the decision on
+    the run: two tags and `champion_decision.json` with every figure."""
     reg, tc = config.registry, config.training
-    registry.tag_version(reg.model_name, version, {
-        "validation_window": ",".join(result.split.window), "validation_kind": result.split.kind,
-        **{f"validation_{k}": v for k, v in report.metrics.items()},
-        "input_fingerprint": training.loaded.fingerprint, "champion_decision": decision.reason,
-        "champion_metric": tc.champion_metric, "compared_with": decision.compared_with or "",
-        "champion_value": "" if decision.champion_value is None else decision.champion_value,
-        "difference": "" if decision.difference is None else decision.difference,
-        "below_baseline": decision.below_baseline, "sources": ",".join(training.spec.sources),
-        "missing_sources": decision.missing_sources})
-    registry.set_alias(reg.model_name, reg.champion_alias if decision.promote else reg.challenger_alias, version)
-    mlflow.set_tags({"champion_decision": decision.reason, "missing_sources": decision.missing_sources})
+    previous = decision.compared_with if decision.promote else None
+    registry.move_aliases(reg.model_name, version, decision.promote, reg.champion_alias, reg.challenger_alias,
+                          previous)
+    mlflow.set_tags({"champion_decision": decision.reason, "missing_sources": decision.missing_sources,
+                     "model_version": version})
+    registry.log_json({
+        "model_version": version, "promoted": decision.promote,
+        "alias": reg.champion_alias if decision.promote else reg.challenger_alias, "reason": decision.reason,
+        "champion_metric": tc.champion_metric, "value": report.metrics.get(tc.champion_metric),
+        "compared_with": decision.compared_with, "champion_value": decision.champion_value,
+        "difference": decision.difference, "strongest_baseline": _baseline_summary(report),
+        "below_baseline": decision.below_baseline, "sources": list(training.spec.sources),
+        "missing_sources": [s for s in decision.missing_sources.split(",") if s],
+        "validation": {"kind": result.split.kind, "window": list(result.split.window), "metrics": report.metrics},
+        "input_fingerprint": training.loaded.fingerprint}, "champion_decision.json")
 
 
 def _baseline_summary(report: ValidationReport) -> dict[str, Any] | None:

@@ -50,13 +50,20 @@ def default_tracking_uri(directory: Path | None = None) -> str:
     return f"sqlite:///{(Path(directory or Path.cwd()) / DEFAULT_DB).resolve()}"
 
 
-def configure(tracking_uri: str) -> None:
+def configure(tracking_uri: str, create: bool = True) -> None:
     """Point MLflow at the store; a new sqlite store is created under a file lock beside the database,
-    so two first runs on it do not race MLflow's migration (one of them would fail)."""
+    so two first runs on it do not race MLflow's migration (one of them would fail). With `create`
+    off (commands that only read a model: score, evaluate, promote), a sqlite file that does not exist
+    is a ContractError naming it, not a new empty store."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     if urlparse(tracking_uri).scheme == "sqlite":
-        with _store_lock(Path(tracking_uri[len("sqlite:///"):])):
+        db = Path(tracking_uri[len("sqlite:///"):])
+        if not create and not db.exists():
+            raise ContractError(f"no MLflow store at {db}: nothing was trained into it. Train first (churn train), "
+                                "or point at the store that holds the model (MLFLOW_TRACKING_URI or "
+                                "registry.tracking_uri)", file=str(db))
+        with _store_lock(db):
             client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
             client.search_experiments(max_results=1)  # the tracking tables (and the migration), made once
             client.search_registered_models(max_results=1)  # the registry's
@@ -97,9 +104,10 @@ def ensure_experiment(name: str, tracking_uri: str) -> str:
     return found.experiment_id
 
 
-def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> tuple[str, str]:
+def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str, tags: dict[str, str] | None = None
+               ) -> tuple[str, str]:
     """Log the bundle in the active run and register it with the SHA-256 of every file MLflow stored;
-    returns (version, model_uri).
+    returns (version, model_uri). `tags` go on the version in the same call (one transaction).
 
     The record is one tag on the registered version (`RECORD_TAG`, compact JSON: path -> SHA-256), set
     as the version is created (`register_model(tags=...)`): it lives in the registry database, which a
@@ -123,7 +131,7 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str) -> t
     location = MlflowClient().get_logged_model(info.model_id).artifact_location
     with tempfile.TemporaryDirectory() as tmp:
         record = folder_hashes(_download(location, Path(tmp)))
-    found = mlflow.register_model(info.model_uri, model_name, tags={RECORD_TAG: _compact(record)})
+    found = mlflow.register_model(info.model_uri, model_name, tags={**(tags or {}), RECORD_TAG: _compact(record)})
     version = str(found.version)
     return version, f"models:/{model_name}/{version}"
 
@@ -226,8 +234,9 @@ def _version_of(uri: str) -> tuple[str, ModelVersion]:
         found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, number)
     except MlflowException as exc:
         message = str(exc).splitlines()[0]
-        raise ContractError(f"cannot load model '{uri}': {message}. Train one first (churn train) or pass --model",
-                            file="--model") from None
+        raise ContractError(f"cannot load model '{uri}' in store {mlflow.get_registry_uri()}: {message}. Train one "
+                            "first (churn train), pass --model, or point at the store that holds it "
+                            "(MLFLOW_TRACKING_URI or registry.tracking_uri)", file="--model") from None
     return name, found
 
 
@@ -265,6 +274,27 @@ def tag_version(model_name: str, version: str, tags: dict[str, Any]) -> None:
 
 def set_alias(model_name: str, alias: str, version: str) -> None:
     MlflowClient().set_registered_model_alias(model_name, alias, version)
+
+
+def move_aliases(model_name: str, version: str, promote: bool, champion_alias: str, challenger_alias: str,
+                 previous: str | None) -> None:
+    """`version` takes the champion alias (and the champion it replaces, `previous`, the challenger
+    alias) or, not promoted, the challenger alias: the two aliases always name the two latest
+    contenders, never the same version."""
+    client = MlflowClient()
+    if not promote:
+        client.set_registered_model_alias(model_name, challenger_alias, version)
+        return
+    client.set_registered_model_alias(model_name, champion_alias, version)
+    if previous and previous != str(version):
+        client.set_registered_model_alias(model_name, challenger_alias, previous)
+    else:
+        try:
+            held = client.get_model_version_by_alias(model_name, challenger_alias)
+        except MlflowException:
+            return
+        if str(held.version) == str(version):  # the challenger became champion: it is no longer both
+            client.delete_registered_model_alias(model_name, challenger_alias)
 
 
 def log_json(payload: Any, artifact_file: str) -> None:

@@ -4,10 +4,13 @@ artifacts a data scientist opens (plots, evaluation page, feature catalogue, pre
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric
 
 from features.catalogue import catalogue_markdown, catalogue_records
 from models.bundle import ModelBundle
@@ -18,6 +21,9 @@ from pipeline.data.location import data_location
 from pipeline.data.totals import rows_summary
 from pipeline.engines import TrainingData
 from pipeline.tracking import registry
+
+# the booster's validation loss after each boosting round: a curve in the MLflow UI (one step a round)
+CURVE_METRIC = "validation_logloss_by_round"
 
 
 def log_training_run(experiment_id: str, config: AppConfig, training: TrainingData, result: FitResult,
@@ -33,6 +39,7 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
                        "training_rows": training.total_rows, "seed": tc.seed, "engine": config.engine.kind,
                        "linear_weight": 0.0 if result.linear is None else result.linear.weight})
     mlflow.log_metrics({f"validation_{k}": v for k, v in report.metrics.items()})
+    log_curve(CURVE_METRIC, result.curve)
     mlflow.set_tags({"input_fingerprint": training.loaded.fingerprint, "code_version": code_version(),
                      "data_folder": data_location(data), "kind": "training",
                      "beats_baselines": str(report.beats_baselines).lower()})
@@ -56,6 +63,14 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
     registry.log_json(config.model_dump(mode="json"), "config.json")
     registry.log_json(bundle.info["drift_reference"], "drift_reference.json")
     registry.log_json({**rows_summary(training.loaded), "notes": notes}, "data_report.json")
+
+
+def log_curve(name: str, values: list[float]) -> None:
+    """`values` as one metric with a step each (1, 2, ...), in batches of MLflow's limit of 1,000."""
+    run_id, now = mlflow.active_run().info.run_id, int(time.time() * 1000)
+    points = [Metric(name, float(v), now, step) for step, v in enumerate(values, start=1)]
+    for start in range(0, len(points), 1000):
+        MlflowClient().log_batch(run_id, metrics=points[start:start + 1000])
 
 
 def code_version() -> str:

@@ -44,8 +44,10 @@ def contest(folder_with_data, new_store):
     steps = {}
     for step, overrides in (("weak", CRIPPLED), ("strong", None), ("weak again", CRIPPLED)):
         result = train(root / "data", config=load_config(None, overrides), tracking_uri=uri, out=root / step)
-        steps[step] = {"result": result, "aliases": _aliases(client),
-                       "tags": dict(client.get_model_version("churn", result["model_version"]).tags)}
+        version = client.get_model_version("churn", result["model_version"])
+        details = json.loads(Path(client.download_artifacts(version.run_id, "champion_decision.json", str(root)))
+                             .read_text(encoding="utf-8"))
+        steps[step] = {"result": result, "aliases": _aliases(client), "tags": dict(version.tags), "details": details}
     return root, uri, steps
 
 
@@ -54,13 +56,19 @@ def test_a_better_model_on_the_same_data_takes_champion(contest):
     weak, strong = steps["weak"], steps["strong"]
     assert weak["result"]["model_version"] == "1" and weak["aliases"] == {"champion": "1", "challenger": None}
     assert strong["result"]["model_version"] == "2" and strong["result"]["champion"] is True
-    assert strong["aliases"] == {"champion": "2", "challenger": None}
+    # the champion it replaced becomes the challenger: the two aliases name the two latest contenders
+    assert strong["aliases"] == {"champion": "2", "challenger": "1"}
     old, new = float(weak["tags"]["validation_expected_profit"]), float(strong["tags"]["validation_expected_profit"])
     assert new > old
     assert strong["tags"]["champion_decision"] == (f"expected_profit {new:.4f} beats champion v1 ({old:.4f}; "
                                                    f"higher is better, margin 0.0)")
-    assert strong["tags"]["compared_with"] == "1" and strong["tags"]["champion_metric"] == "expected_profit"
-    assert float(strong["tags"]["difference"]) == pytest.approx(new - old)
+    details = strong["details"]
+    assert details["compared_with"] == "1" and details["champion_metric"] == "expected_profit"
+    assert details["difference"] == pytest.approx(new - old) and details["promoted"] is True
+    assert details["alias"] == "champion" and details["model_version"] == "2"
+    # a few readable tags on the version, the details in the run's JSON
+    assert set(strong["tags"]) == {"artifact_sha256", "champion_decision", "validation_window", "input_fingerprint",
+                                   "sources", "validation_expected_profit", "validation_roc_auc"}
     # the first model is champion although the baselines beat it, and its tag says by how much
     first = weak["result"]["strongest_baseline"]
     assert first["model_minus_baseline"] < 0
@@ -70,7 +78,8 @@ def test_a_better_model_on_the_same_data_takes_champion(contest):
     assert weak["tags"]["champion_decision"].startswith("first registered model; ROC AUC")
     # the better model beats the strongest baseline too, so nothing holds it back
     assert strong["result"]["strongest_baseline"]["model_minus_baseline"] > 0
-    assert strong["tags"]["below_baseline"] == "" and strong["result"]["below_baseline"] == ""
+    assert "below_baseline" not in strong["tags"] and strong["result"]["below_baseline"] == ""
+    assert details["below_baseline"] == ""
 
 
 def test_a_worse_model_on_the_same_data_stays_challenger(contest):
@@ -83,8 +92,8 @@ def test_a_worse_model_on_the_same_data_stays_challenger(contest):
     old, new = float(strong["tags"]["validation_expected_profit"]), float(weak["tags"]["validation_expected_profit"])
     assert weak["tags"]["champion_decision"] == (f"expected_profit {new:.4f} does not beat champion v2 "
                                                  f"({old:.4f}; higher is better, margin 0.0)")
-    assert weak["tags"]["compared_with"] == "2"
-    assert float(weak["tags"]["difference"]) == pytest.approx(new - old) and new < old
+    assert weak["details"]["compared_with"] == "2" and weak["details"]["promoted"] is False
+    assert weak["details"]["difference"] == pytest.approx(new - old) and new < old
 
 
 def test_promote_by_hand_moves_the_champion_and_tags_the_decision(contest, churn_here):
@@ -95,8 +104,18 @@ def test_promote_by_hand_moves_the_champion_and_tags_the_decision(contest, churn
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["previous_champion"] == "2" and result["decision"] == "promoted by hand over v2"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"
+    assert _aliases(client) == {"champion": "3", "challenger": "2"}
     assert client.get_model_version("churn", "3").tags["champion_decision"] == "promoted by hand over v2"
+    # promoting the champion again moves nothing and tags nothing (never "compared with itself")
+    again = churn_here(["promote", "3"], root, env)
+    assert again.stdout.strip().splitlines()[-1] == "churn v3 is already champion: nothing changed"
+    assert _aliases(client) == {"champion": "3", "challenger": "2"}
+    assert client.get_model_version("churn", "3").tags["champion_decision"] == "promoted by hand over v2"
+    # promoting the challenger back swaps the two
+    churn_here(["promote", "2"], root, env)
+    assert _aliases(client) == {"champion": "2", "challenger": "3"}
+    assert client.get_model_version("churn", "2").tags["champion_decision"] == "promoted by hand over v3"
+    churn_here(["promote", "3"], root, env)
     missing = churn_here(["promote", "999"], root, env, expect=2)
     assert "model 'churn' has no version 999" in missing.stderr
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "3"

@@ -80,10 +80,12 @@ def test_an_empty_store_exits_2_naming_the_store(generated_data, churn_here, new
 
 
 def test_no_store_file_is_reported_not_created(generated_data, churn_here, tmp_path):
+    # HOME is tmp_path and XDG_DATA_HOME unset: the default store is under tmp_path/.local/share
     done = _doctor(churn_here, tmp_path, generated_data, None, None, expect=2)
-    assert "(the default: MLFLOW_TRACKING_URI is not set)" in done.stdout
-    assert f"no store file at {tmp_path / 'mlflow.db'}" in done.stderr
-    assert not (tmp_path / "mlflow.db").exists()
+    assert "(the default: MLFLOW_TRACKING_URI and registry.tracking_uri are not set)" in done.stdout
+    default = tmp_path / ".local" / "share" / "churn-pipeline" / "mlflow.db"
+    assert f"no store file at {default}" in done.stderr
+    assert not default.exists() and not (tmp_path / "mlflow.db").exists()
 
 
 def test_a_missing_champion_alias_exits_2(trained_store, churn_here, tmp_path):

@@ -103,13 +103,47 @@ def test_mlflow_holds_the_run_the_registered_model_and_the_champion_alias(worksp
     assert "validation_roc_auc" in run.data.metrics and "lgbm_num_leaves" in run.data.params
     assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
     artifacts = {a.path for a in client.list_artifacts(trained["run_id"])}
-    assert {"features.json", "config.json", "data_report.json"} <= artifacts
+    assert {"features.json", "config.json", "data_report.json", "champion_decision.json"} <= artifacts
+
+
+def test_the_mlflow_ui_opens_on_training_with_named_runs_curves_and_a_documented_model(workspace):
+    _, env, trained = workspace
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = env["MLFLOW_TRACKING_URI"]
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run = client.get_run(trained["run_id"])
+    # the experiment opens on model training, not on the GenAI pages (traces, token usage)
+    assert client.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert run.info.run_name == f"train {trained['until']}"
+    # the booster's validation loss after every round: a curve, one step a round, past the kept round
+    history = client.get_metric_history(trained["run_id"], "validation_logloss_by_round")
+    steps = [m.step for m in sorted(history, key=lambda m: m.step)]
+    best = int(run.data.params["best_iteration"])
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > best > 1
+    losses = [m.value for m in sorted(history, key=lambda m: m.step)]
+    assert min(losses) == pytest.approx(losses[best - 1]) and losses[best - 1] < losses[0]
+    # a signature and an input example on the logged model, a few readable tags on the version
+    mlflow.set_tracking_uri(uri)
+    info = mlflow.models.get_model_info(trained["model_uri"])
+    assert len(info.signature.inputs.input_names()) == int(run.data.params["n_features"]) > 10
+    assert info.signature.outputs.input_names() == ["churn_probability"]
+    assert info.saved_input_example_info is not None
+    version = client.get_model_version("churn", trained["model_version"])
+    below = ["below_baseline"] if trained["below_baseline"] else []
+    assert sorted(version.tags) == sorted(["artifact_sha256", "champion_decision", "input_fingerprint", "sources",
+                                           "validation_expected_profit", "validation_roc_auc", "validation_window",
+                                           *below])
 
 
 def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(small, active_at, churn_here):
     root, env = small
     # the first run in a process of its own, the second and its rerun in this one: same bytes across processes
-    first = last_json(run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env))
+    done = run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env)
+    first = last_json(done)
+    # not in a terminal: no third-party progress bars in the log (MLflow's "Downloading artifacts")
+    assert "Downloading artifacts" not in done.stderr and "%|" not in done.stderr
     churn_here(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)
     churn_here(["score", "--data", str(root / "data"), "--out", str(root / "s2")], root, env)  # a rerun in place
     for name in ("risk_list.parquet", "risk_list.csv"):
