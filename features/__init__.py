@@ -20,6 +20,8 @@ from features.errors import ContractError, GateStop
 from features.spec import EventLevels, FeaturesConfig, FeatureSpec, learn_spec
 from features.tables import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, Tables
 
+__churn_pipeline__ = True  # this project's package, not another of the same name (pipeline/installation.py)
+
 __all__ = ["build_features", "training_rows", "label_frame", "FeatureSpec", "FeaturesConfig", "fit_spec", "Tables",
            "ContractError", "Feature", "declare", "declared", "monotone_directions",
            "categorical_features", "KEY_COLUMNS"]

@@ -62,7 +62,8 @@ class ScoringConfig(BaseModel):
     # stop the call sheet at the last client worth a contact: probability x evaluation.offer_acceptance_rate
     # x client value (monthly value x evaluation.client_value_months) above retention_cost_per_contact
     profit_cut: bool = True
-    # the retention playbook (None: configs/playbook.yaml of this project)
+    # the retention playbook (None: the one shipped in the package, pipeline/configs/playbook.yaml, the same
+    # bytes as configs/playbook.yaml)
     playbook: str | None = None
     # clients per hash partition: memory follows this, not the data (fewer clients: one pass)
     partition_clients: int = Field(250_000, ge=1)

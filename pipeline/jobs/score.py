@@ -13,6 +13,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from features.errors import GateStop
 from models import drift, risk_list
-from models.playbook import client_facts, load_playbook
+from models.playbook import Playbook, client_facts, load_playbook
 from models.risk_list import ListOptions
 from models.summary import ListSummary
 from pipeline.config import AppConfig
@@ -39,7 +40,9 @@ from pipeline.tracking.scoring_run import log_scoring_run, tag_run
 log = logging.getLogger(__name__)
 
 GRADED_SHARE = 0.05
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "configs" / "playbook.yaml"
+# the playbook of a config without scoring.playbook: package data, so an installed wheel has it too
+# (tests/pipeline/test_packaging.py keeps it byte-identical to configs/playbook.yaml, the one users read)
+DEFAULT_PLAYBOOK = resources.files("pipeline") / "configs" / "playbook.yaml"
 
 
 def score(data: Path | str, *, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None = None,
@@ -99,12 +102,20 @@ class _Night:
         return int(self.model.bundle.info.get("horizon_days", self.config.training.horizon_days))
 
 
+def playbook_of(config: AppConfig) -> Playbook:
+    """The config's playbook file, or the one shipped with the package."""
+    if config.scoring.playbook:
+        return load_playbook(Path(config.scoring.playbook))
+    with resources.as_file(DEFAULT_PLAYBOOK) as shipped:  # a real file, even from a zipped install
+        return load_playbook(shipped)
+
+
 def _score(engine: Engine, data: Path | str, out: Path, config: AppConfig, tracking_uri: str, model_uri: str | None,
            as_of_date: date | None, options: ListOptions, partition_clients: int,
            record: RunRecord, run_day: date | None) -> dict[str, Any]:
     timer = Timer()
     record.timings_s = timer.stages
-    playbook = load_playbook(Path(config.scoring.playbook) if config.scoring.playbook else DEFAULT_PLAYBOOK)
+    playbook = playbook_of(config)
     registry.configure(tracking_uri, create=False)
     record.model_uri = model_uri or f"models:/{config.registry.model_name}@{config.registry.champion_alias}"
     with timer("load_model"):
