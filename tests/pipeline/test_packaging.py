@@ -158,8 +158,10 @@ def test_the_wheel_installed_elsewhere_runs_the_demo_from_another_folder(tmp_pat
     assert all(Path(found[name]).is_relative_to(site) for name in ("pipeline", "features", "models")), found
     assert not any("editable" in finder.lower() for finder in found["finders"]), found["finders"]
 
-    done = _run([churn, "--help"], here, env)
-    assert done.returncode == 0 and "demo" in done.stdout, done.stderr
+    from importlib.metadata import version
+
+    done = _run([churn, "--version"], here, env)
+    assert (done.returncode, done.stdout) == (0, f"churn-pipeline {version('churn-pipeline')}\n"), done.stderr
     done = _run([churn, "demo", "--out", "demo", "--clients", "100"], here, env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     risk = here / "demo" / "risk"
