@@ -42,8 +42,13 @@ RECORD_TAG = "artifact_sha256"
 # dropped from the downloaded copy, so it is never read either
 MLFLOW_DOWNLOAD_NOTE = "registered_model_meta"
 RETRAIN = "retrain (churn train) or re-register the model"
-# what the MLflow UI (3.x) reads to open an experiment on training runs and models rather than on traces
+# MLflow's record of what an experiment is for: model training, not GenAI. MLflow 3.17's UI does not
+# read it to choose the pages it shows: its GenAI / Model training switch does (`?workflowType=
+# machine_learning` in a link, else what the browser remembers, else GenAI and its traces overview)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# what the registry answers for a model, version or alias that is not there (a sqlite store and a
+# tracking server alike); any other failure (a server that does not answer) is not "absent"
+ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 def default_tracking_uri(directory: Path | None = None) -> str:
     """A sqlite store in the working directory: nothing to start."""
@@ -82,9 +87,9 @@ def _store_lock(db: Path) -> Iterator[None]:
 
 
 def ensure_experiment(name: str, tracking_uri: str) -> str:
-    """The experiment id; artifacts of a local sqlite store live beside the database file. The
-    experiment is tagged as model training (`EXPERIMENT_KIND`), so the MLflow UI opens it on runs and
-    models, not on the GenAI pages (traces, token usage); an experiment made before gets the tag too."""
+    """The experiment id; artifacts of a local sqlite store live beside the database file (a tracking
+    server chooses its own location: with --serve-artifacts, mlflow-artifacts:/<id>). The experiment is
+    tagged as model training (`EXPERIMENT_KIND`); an experiment made before gets the tag too."""
     client = MlflowClient()
     found = client.get_experiment_by_name(name)
     if found is None:
@@ -234,9 +239,11 @@ def _version_of(uri: str) -> tuple[str, ModelVersion]:
         found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, number)
     except MlflowException as exc:
         message = str(exc).splitlines()[0]
-        raise ContractError(f"cannot load model '{uri}' in store {mlflow.get_registry_uri()}: {message}. Train one "
-                            "first (churn train), pass --model, or point at the store that holds it "
-                            "(MLFLOW_TRACKING_URI or registry.tracking_uri)", file="--model") from None
+        hint = ("Train one first (churn train), pass --model, or point at the store that holds it "
+                "(MLFLOW_TRACKING_URI or registry.tracking_uri)" if _absent(exc)
+                else "the registry did not answer; check MLFLOW_TRACKING_URI and the server (churn doctor)")
+        raise ContractError(f"cannot load model '{uri}' in store {mlflow.get_registry_uri()}: {message}. {hint}",
+                            file="--model") from None
     return name, found
 
 
@@ -261,9 +268,15 @@ def champion(model_name: str, alias: str) -> tuple[str, dict[str, str]] | None:
     client = MlflowClient()
     try:
         found = client.get_model_version_by_alias(model_name, alias)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if _absent(exc):
+            return None
+        raise  # a registry that does not answer is not one without a champion
     return str(found.version), dict(found.tags)
+
+
+def _absent(exc: MlflowException) -> bool:
+    return exc.error_code in ABSENT
 
 
 def tag_version(model_name: str, version: str, tags: dict[str, Any]) -> None:
@@ -291,8 +304,10 @@ def move_aliases(model_name: str, version: str, promote: bool, champion_alias: s
     else:
         try:
             held = client.get_model_version_by_alias(model_name, challenger_alias)
-        except MlflowException:
-            return
+        except MlflowException as exc:
+            if _absent(exc):
+                return
+            raise
         if str(held.version) == str(version):  # the challenger became champion: it is no longer both
             client.delete_registered_model_alias(model_name, challenger_alias)
 
@@ -322,6 +337,8 @@ def log_bytes(data: bytes, artifact_file: str) -> None:
 def version_exists(model_name: str, version: str) -> bool:
     try:
         MlflowClient().get_model_version(model_name, str(version))
-    except MlflowException:
-        return False
+    except MlflowException as exc:
+        if _absent(exc):
+            return False
+        raise
     return True

@@ -1,0 +1,300 @@
+"""A shared MLflow tracking server (issue 17): train, promote and score against `mlflow server` on the
+loopback address, the artifacts going through the server, and the MLflow UI's experiment page in a
+headless browser.
+
+The server runs as a team runs one (README, "A shared MLflow tracking server"): a backend store of its
+own (sqlite here, PostgreSQL in production) and an artifact folder of its own with --serve-artifacts,
+so clients log and download artifacts through the server (mlflow-artifacts: URIs) and never write the
+folder. The `churn` commands run as subprocesses with MLFLOW_TRACKING_URI=http://127.0.0.1:PORT, as a
+data scientist or the nightly job would.
+
+`mlflow server` starts processes of its own (uvicorn; by default also MLflow's job runner and seven
+huey consumers) that outlive a plain kill of the parent: it runs in a process group of its own, ended as
+a whole (SIGTERM, then SIGKILL after a grace period), and the module fails if any process of that group
+is left. The job runner serves GenAI features this project does not use; its idle consumers poll without
+end (0.8 of a core here), make the start slower and outlast SIGTERM: the server here runs without it
+(MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false); tracking, the registry and the artifact proxy are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from pipeline.tracking import registry
+from pipeline.tracking.registry import EXPERIMENT_KIND, RECORD_TAG, folder_hashes
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+# seen here: 26 s from start to a /health answer on 2 busy cores (39 s with the job runner)
+HEALTH_TIMEOUT_S = 90
+JOBS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # see the module's docstring
+GRACE_S = 10
+N_CLIENTS = 400
+QUICK = "training:\n  max_boost_rounds: 50\n  linear_blend: false\n"
+CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (path := shutil.which(name))), None)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    artifacts: Path  # --artifacts-destination
+    log: Path
+
+    def client(self) -> MlflowClient:
+        # the registry named too: MLflow's default one is whatever this process last set (other tests)
+        return MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+
+
+@dataclass(frozen=True)
+class Flow:
+    folder: Path  # where the commands ran: data, outputs, nothing of MLflow's
+    env: dict[str, str]
+    trained: tuple[dict, dict]
+    promoted: dict
+    scored: dict
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow server exited ({process.returncode}) before answering; its log:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"mlflow server did not answer GET {url}/health within {HEALTH_TIMEOUT_S} s; its log:\n{_tail(log)}")
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """The processes of group `pgid` still running (zombies left for init to reap do not count)."""
+    if not Path("/proc/self/stat").exists():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        return [pgid]
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat.read_text().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue  # ended while we looked
+        if int(group) == pgid and state != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def _end_group(process: subprocess.Popen) -> list[int]:
+    """SIGTERM to the server's whole group, SIGKILL to what is left after GRACE_S; the pids still alive."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + GRACE_S
+        while time.monotonic() < deadline:
+            process.poll()  # reaps the leader once it exits
+            if not _alive_in_group(process.pid):
+                return []
+            time.sleep(0.2)
+    process.poll()
+    return _alive_in_group(process.pid)
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **extra}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Server:
+    root = tmp_path_factory.mktemp("mlflow_server")
+    port, log = _free_port(), root / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+               "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+               "--artifacts-destination", str(root / "artifacts"), "--serve-artifacts", "--workers", "1"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=root, env=_environment(**JOBS), stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # its own process group, ended as a whole
+    try:
+        _wait_until_healthy(url, process, log)
+        yield Server(url, root / "artifacts", log)
+    finally:
+        left = _end_group(process)
+    assert not left, f"processes of mlflow server still running after SIGKILL: {left}"
+
+
+def churn(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(BIN / "churn"), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == expect, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done
+
+
+def last_json(done: subprocess.CompletedProcess) -> dict:
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def flow(server, tmp_path_factory) -> Flow:
+    """Generate, train twice (v1 champion, v2 challenger: same data and seed), promote v2 by hand, score."""
+    here = tmp_path_factory.mktemp("client")
+    env = _environment(MLFLOW_TRACKING_URI=server.url)
+    (here / "quick.yaml").write_text(QUICK, encoding="utf-8")
+    churn(["generate", "--out", "data", "--clients", str(N_CLIENTS), "--seed", "3"], here, env)
+    train = ["train", "--data", "data", "--out", "train", "--config", "quick.yaml", "--json"]
+    trained = last_json(churn(train, here, env)), last_json(churn(train, here, env))
+    promoted = last_json(churn(["promote", trained[1]["model_version"], "--json"], here, env))
+    scored = last_json(churn(["score", "--data", "data", "--out", "risk", "--json"], here, env))
+    return Flow(here, env, trained, promoted, scored)
+
+
+def test_train_promote_and_score_against_the_server(server, flow, active_at):
+    first, second = flow.trained
+    assert (first["model_version"], first["champion"]) == ("1", True)
+    assert (second["model_version"], second["champion"]) == ("2", False)  # as good as v1: challenger
+    assert first["tracking_uri"] == second["tracking_uri"] == server.url
+    assert flow.promoted == {**flow.promoted, "version": "2", "alias": "champion", "previous_champion": "1"}
+    client = server.client()
+    assert sorted(v.version for v in client.search_model_versions("name='churn'")) == ["1", "2"]
+    champion = client.get_model_version_by_alias("churn", "champion")
+    assert champion.version == "2" and champion.tags["champion_decision"] == "promoted by hand over v1"
+    # the score loaded the champion from the server, its files checked against the recorded SHA-256
+    scored = flow.scored
+    manifest = json.loads((flow.folder / "risk" / "manifest.json").read_text(encoding="utf-8"))
+    assert scored["model_version"] == manifest["model_version"] == "2"
+    assert scored["model_uri"] == manifest["model_uri"] == "models:/churn@champion"
+    active = active_at(flow.folder / "data", scored["as_of"])
+    assert scored["clients_scored"] == len(active) > 0
+    listed = pd.read_parquet(flow.folder / "risk" / "risk_list.parquet")
+    assert len(listed) == scored["clients_listed"] == manifest["clients_listed"] > 0
+    assert set(listed["client_id"].astype(str)) <= active
+    runs = client.search_runs([client.get_experiment_by_name("churn-scoring").experiment_id])
+    assert [(r.data.tags["model_version"], r.data.tags["status"]) for r in runs] == [("2", "published")]
+
+
+def test_artifacts_go_through_the_server_into_its_folder(server, flow):
+    client = server.client()
+    experiment = client.get_experiment_by_name("churn")
+    assert experiment.artifact_location.startswith("mlflow-artifacts:")
+    for version in ("1", "2"):
+        uri = client.get_model_version_download_uri("churn", version)
+        assert uri.startswith("mlflow-artifacts:/"), uri
+        stored = server.artifacts / uri.removeprefix("mlflow-artifacts:/")
+        # the files on the server are the ones hashed at registration (downloaded through the server)
+        recorded = json.loads(client.get_model_version("churn", version).tags[RECORD_TAG])
+        assert folder_hashes(stored) == recorded
+        assert {"MLmodel", "artifacts/booster.txt", "artifacts/spec.json"} <= set(recorded)
+    run = client.get_run(flow.trained[0]["run_id"])
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
+    run_folder = server.artifacts / run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    assert {"features.json", "evaluation.html", "config.json"} <= {p.name for p in run_folder.iterdir()}
+    # nothing of MLflow's on the client's side: no local store, no artifact folder
+    assert not [p for p in flow.folder.rglob("*") if p.name in ("mlartifacts", "mlruns", "mlflow.db")]
+
+
+def test_both_experiments_are_tagged_as_model_training(server, flow):
+    client = server.client()
+    for name in ("churn", "churn-scoring"):
+        tags = client.get_experiment_by_name(name).tags
+        assert {k: tags.get(k) for k in EXPERIMENT_KIND} == EXPERIMENT_KIND, name
+
+
+
+def test_a_server_that_does_not_answer_is_not_an_empty_registry(server, flow, monkeypatch):
+    """No answer is not "not there": on a shared server a failed request must not read as "no champion
+    yet" (a new version would take the alias) or "no such version"."""
+    def at(url: str) -> None:
+        monkeypatch.setattr(registry, "MlflowClient", lambda: MlflowClient(tracking_uri=url, registry_uri=url))
+
+    at(server.url)
+    assert registry.champion("churn", "champion")[0] == "2"
+    assert registry.champion("churn", "nobody") is None and registry.champion("other", "champion") is None
+    assert registry.version_exists("churn", "2") and not registry.version_exists("churn", "9")
+    at(f"http://127.0.0.1:{_free_port()}")  # nothing listens there
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with pytest.raises(MlflowException):
+        registry.champion("churn", "champion")
+    with pytest.raises(MlflowException):
+        registry.version_exists("churn", "2")
+
+def _page_text(dom: str) -> str:
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (chromium, chromium-browser or google-chrome) on PATH: "
+                                             "the MLflow UI's experiment page cannot be loaded headless")
+def test_the_experiment_page_shows_the_training_runs(server, flow, tmp_path):
+    """MLflow 3.17's UI chooses an experiment's pages by its GenAI / Model training switch, not by the
+    experiment's tag: `?workflowType=machine_learning` in the link (the README's) sets it, else the choice
+    the browser remembers, else GenAI, whose landing page is a traces overview."""
+    client = server.client()
+    experiment_id = client.get_experiment_by_name("churn").experiment_id
+    names = [client.get_run(t["run_id"]).info.run_name for t in flow.trained]
+    url = f"{server.url}/#/experiments/{experiment_id}?workflowType=machine_learning"
+    browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                                f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
+                                "--dump-dom", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HOME": str(tmp_path)}, start_new_session=True)
+    try:
+        dom, errors = browser.communicate(timeout=120)
+    finally:
+        if browser.poll() is None:
+            os.killpg(browser.pid, signal.SIGKILL)
+            browser.communicate()
+    title = re.search(r"<title>(.*?)</title>", dom, flags=re.S)
+    assert title, f"no page from Chromium (exit {browser.returncode}): {errors[-500:]}"
+    assert title.group(1).strip() == f"Runs - Experiment {experiment_id} - MLflow"
+    text = _page_text(dom)
+    assert all(name in text for name in names), (names, text[:2000])
+    assert "matching runs" in text
+    # not the GenAI landing page: its traces overview (traces, latency, token usage, cost)
+    assert not any(word in text for word in ("Token Usage", "Tokens per Trace", "Cost Breakdown")), text[:2000]
+
+
+def test_a_model_file_changed_on_the_server_stops_scoring(server, flow):
+    """The SHA-256 check holds through the server: v1's booster changed in the server's folder."""
+    uri = server.client().get_model_version_download_uri("churn", "1")
+    booster = server.artifacts / uri.removeprefix("mlflow-artifacts:/") / "artifacts" / "booster.txt"
+    original = booster.read_bytes()
+    booster.write_bytes(original.replace(b"tree", b"tref", 1))
+    try:
+        done = churn(["score", "--data", "data", "--out", "risk_v1", "--model", "models:/churn/1"], flow.folder,
+                     flow.env, expect=2)
+    finally:
+        booster.write_bytes(original)
+    assert "artifact artifacts/booster.txt of model churn version 1 does not match its SHA-256" in done.stderr
+    assert not (flow.folder / "risk_v1" / "risk_list.parquet").exists()
