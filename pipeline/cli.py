@@ -19,7 +19,14 @@ from typing import Any, Optional
 import typer
 
 from features.errors import ContractError
-from pipeline.cli_options import ENGINE_HELP, SCHEDULER_HELP, date_flag, engine_flags
+from pipeline.cli_options import (
+    ENGINE_HELP,
+    SCHEDULER_HELP,
+    date_flag,
+    engine_flags,
+    global_flags_first,
+    mlflow_command,
+)
 from pipeline.cli_options import data_flag as _data
 from pipeline.cli_options import merged as _merged
 from pipeline.cli_options import output_flag as _out
@@ -33,10 +40,6 @@ log = logging.getLogger("churn")
 EXIT_BAD_INPUT = 2
 EXIT_GATE = 3
 EXIT_UNEXPECTED = 1
-
-
-# flags of the command itself, also accepted after the subcommand (`churn score ... -v`): moved to the front
-GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
 
 def _setup_logging(verbose: bool, quiet: bool = False) -> None:
@@ -108,6 +111,11 @@ def _run(job: Callable[[], dict[str, Any]], as_json: bool, show: Callable[[dict[
         typer.echo(redact(json.dumps(result, sort_keys=True, default=str)))
 
 
+def _echo(lines: Callable[[dict[str, Any]], list[str]]) -> Callable[[dict[str, Any]], None]:
+    """A `show` for `_run`: the job's result as the lines `lines` makes of it (pipeline/exports/console.py)."""
+    return lambda result: typer.echo("\n".join(redact(line) for line in lines(result)))
+
+
 def _config(path: Optional[Path], overrides: dict[str, Any] | None = None):
     from pipeline.config import load_config
 
@@ -173,6 +181,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Train on monthly cutoffs, validate out of time, log and register in MLflow."""
+    from pipeline.exports import console
     from pipeline.jobs import train
     until_date = _date(until, "--until")
     engine_overrides = _engine(engine, scheduler)
@@ -183,26 +192,7 @@ def train(
         return train.train(_data(data, settings), config=settings, tracking_uri=_tracking_uri(settings),
                            until=until_date, out=_out(out, data))
 
-    def show(r: dict[str, Any]) -> None:
-        m = r["metrics"]
-        typer.echo(f"model {r['model_uri']} (run {r['run_id']}); validation {r['validation']['kind']} on "
-                   f"{', '.join(r['validation']['window'])}: ROC AUC {m.get('roc_auc', float('nan')):.3f}, "
-                   f"PR AUC {m.get('pr_auc', float('nan')):.3f}, Brier {m.get('brier', float('nan')):.4f}, "
-                   f"top-decile lift {m.get('top_decile_lift', float('nan')):.2f}")
-        if "oracle_roc_auc" in m:
-            typer.echo(f"generator's own p_true on the same rows: ROC AUC {m['oracle_roc_auc']:.3f} "
-                       f"(model/oracle {m['model_to_oracle_auc_ratio']:.3f})")
-        base = ", ".join(f"{name} ROC AUC {f.get('roc_auc', float('nan')):.3f}" for name, f in r["baselines"].items())
-        typer.echo(f"baselines: {base}; LightGBM "
-                   + ("beats them" if r["beats_baselines"] else "does NOT beat them (ROC AUC or expected profit)"))
-        strongest = r.get("strongest_baseline")
-        if strongest:
-            margin = strongest["model_minus_baseline"]
-            typer.echo(f"strongest baseline: {strongest['name']} (ROC AUC {strongest['roc_auc']:.3f}); the model is "
-                       f"{abs(margin):.3f} {'above' if margin > 0 else 'below'} it")
-        typer.echo(("champion: " if r["champion"] else f"{r['alias']}: ") + r["champion_decision"])
-
-    _run(job, as_json, show)
+    _run(job, as_json, _echo(console.train_lines))
 
 
 @app.command()
@@ -308,30 +298,16 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
     """Grade a model on a cutoff with observed labels: ranking, calibration, lift, expected profit."""
+    from pipeline.exports import console
     from pipeline.jobs import evaluate
     as_of_date = _date(as_of, "--as-of")
-
-    def show(r: dict[str, Any]) -> None:
-        m = r["metrics"]
-        typer.echo(f"model version {r['model_version']} at {r['as_of']}: ROC AUC {m.get('roc_auc', float('nan')):.3f}, "
-                   f"Brier {m.get('brier', float('nan')):.4f} "
-                   f"(uncalibrated {m.get('uncalibrated_brier', float('nan')):.4f}), "
-                   f"ECE {m.get('ece', float('nan')):.4f}, lift@10% {m.get('lift_at_10pct', float('nan')):.2f}, "
-                   f"expected profit {m.get('expected_profit', float('nan')):,.0f} at the top "
-                   f"{m.get('profit_best_share', float('nan')):.1%}")
-        if "oracle_roc_auc" in m:
-            typer.echo(f"generator's own p_true: ROC AUC {m['oracle_roc_auc']:.3f} "
-                       f"(model/oracle {m['model_to_oracle_auc_ratio']:.3f})")
-        for note in r["notes"]:
-            typer.echo(f"note: {note}")
-        typer.echo(f"report: {r['outputs']['html']}")
 
     def job() -> dict[str, Any]:
         settings = _config(config)
         return evaluate.evaluate(data, config=settings, tracking_uri=_tracking_uri(settings), model_uri=model,
                                  as_of_date=as_of_date, out=_out(out, data))
 
-    _run(job, as_json, show)
+    _run(job, as_json, _echo(console.evaluate_lines))
 
 
 @app.command()
@@ -380,34 +356,11 @@ def demo(
     from pipeline.exports import console
     from pipeline.jobs import demo
 
-    def show(r: dict[str, Any]) -> None:
-        t, s = r["train"], r["score"]
-        typer.echo(f"data:       {r['generate']['out']}")
-        typer.echo(f"model:      {t['model_uri']} (ROC AUC {t['metrics'].get('roc_auc', float('nan')):.3f}"
-                   + (f", oracle {t['metrics']['oracle_roc_auc']:.3f})" if "oracle_roc_auc" in t["metrics"] else ")"))
-        typer.echo(f"champion:   {'yes' if t['champion'] else 'no'} ({t['champion_decision']})")
-        typer.echo(f"risk list:  {s['outputs']['csv']} (a call sheet of {s['clients_listed']:,} of the "
-                   f"{s['clients_scored']:,} clients scored as of {s['as_of']})")
-        for line in console.call_sheet_lines(s["summary"])[1:]:
-            typer.echo(f"            {line}")
-        typer.echo(f"MLflow:     {t['tracking_uri']}")
-        typer.echo(f"            open with: {_mlflow_command()} ui --backend-store-uri {t['tracking_uri']}")
-
     def job() -> dict[str, Any]:
         settings = _config(None)
         return demo.demo(_out(out), config=settings, tracking_uri=_tracking_uri(settings), clients=clients)
 
-    _run(job, as_json, show)
-
-
-def _mlflow_command() -> str:
-    """The `mlflow` command beside this Python (a venv's bin/), as a path when it is not on PATH."""
-    import shutil
-
-    beside = Path(sys.executable).parent / "mlflow"
-    if beside.exists() and shutil.which("mlflow") != str(beside):
-        return os.path.relpath(beside) if beside.is_relative_to(Path.cwd()) else str(beside)
-    return "mlflow"
+    _run(job, as_json, _echo(lambda r: console.demo_lines(r, mlflow_command())))
 
 
 @app.command()
@@ -432,14 +385,6 @@ def main() -> None:
     # and Dask's local workers inherit it.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app(args=global_flags_first(sys.argv[1:]), prog_name="churn")
-
-
-def global_flags_first(args: list[str]) -> list[str]:
-    """`args` with the command's own flags (-v, -q) moved before the subcommand, so `churn score ... -v`
-    works as `churn -v score ...` does; nothing after `--` moves."""
-    end = args.index("--") if "--" in args else len(args)
-    moved = [a for a in args[:end] if a in GLOBAL_FLAGS]
-    return moved + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ folder, config overrides. A flag that cannot be read is a `ContractError` (exit 
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ from features.errors import ContractError
 
 ENGINE_HELP = "local (this process, default) or dask (a Dask cluster: --scheduler, or a LocalCluster for the run)."
 SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://scheduler:8786 (implies --engine dask)."
+# flags of the command itself, also accepted after the subcommand (`churn score ... -v`): moved to the front
+GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
 
 def date_flag(value: str | None, flag: str) -> date | None:
@@ -62,3 +66,21 @@ def merged(*overrides: dict[str, Any] | None) -> dict[str, Any] | None:
         if o:
             out = merge(out, o)
     return out or None
+
+
+def global_flags_first(args: list[str]) -> list[str]:
+    """`args` with the command's own flags (-v, -q) moved before the subcommand, so `churn score ... -v`
+    works as `churn -v score ...` does; nothing after `--` moves."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return moved + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
+
+
+def mlflow_command() -> str:
+    """The `mlflow` command beside this Python (a venv's bin/), as a path when it is not on PATH."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "mlflow"
+    if beside.exists() and shutil.which("mlflow") != str(beside):
+        return os.path.relpath(beside) if beside.is_relative_to(Path.cwd()) else str(beside)
+    return "mlflow"

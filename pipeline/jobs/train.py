@@ -76,7 +76,7 @@ def train(data: Path | str, *, config: AppConfig, tracking_uri: str, until: date
                                                      _version_tags(decision, result, report, training, config))
             _record_decision(version, decision, result, report, training, config)
     log.info("champion decision: %s", decision.reason)
-    return _result(run.info.run_id, model_uri, version, decision, report, result, bundle, notes, training, timer,
+    return _result(run.info, model_uri, version, decision, report, result, bundle, notes, training, timer,
                    config, tracking_uri)
 
 
@@ -214,12 +214,13 @@ def _baseline_summary(report: ValidationReport) -> dict[str, Any] | None:
                                          "model_minus_baseline": round(verdict.margin, 6)}
 
 
-def _result(run_id: str, model_uri: str, version: str, decision: Decision, report: ValidationReport,
+def _result(run: Any, model_uri: str, version: str, decision: Decision, report: ValidationReport,
             result: FitResult, bundle: ModelBundle, notes: list[str], training: TrainingData, timer: Timer,
             config: AppConfig, tracking_uri: str) -> dict[str, Any]:
     reg = config.registry
     return {
-        "run_id": run_id,
+        "run_id": run.run_id,
+        "experiment_id": run.experiment_id,
         "model_uri": model_uri,
         "model_version": version,
         "champion": decision.promote,

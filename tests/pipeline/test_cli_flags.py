@@ -35,3 +35,13 @@ def test_quiet_after_the_subcommand_leaves_only_warnings_in_the_log(tmp_path, ch
     assert quiet.stderr == "" and quiet.stdout == plain.stdout != ""
     both = churn_here([*listing, "-q", "-v"], tmp_path, {}, expect=2)
     assert both.stderr.strip() == "error: -v/--verbose and -q/--quiet cannot be used together"
+
+
+def test_the_demo_says_how_to_open_the_training_runs_in_the_mlflow_ui():
+    from pipeline.exports.console import ui_lines
+
+    page = "#/experiments/4?workflowType=machine_learning"
+    assert ui_lines("http://mlflow.internal:5000/", "4") == [f"open http://mlflow.internal:5000/{page}"]
+    assert ui_lines("sqlite:////home/ana/.local/share/churn-pipeline/mlflow.db", "4", ".venv/bin/mlflow") == [
+        "open with: .venv/bin/mlflow ui --backend-store-uri sqlite:////home/ana/.local/share/churn-pipeline/mlflow.db",
+        f"then:      http://127.0.0.1:5000/{page}"]
