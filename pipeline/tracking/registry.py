@@ -14,7 +14,9 @@ with that record before MLflow parses a file or imports the code.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +39,7 @@ from pipeline.data.reading import sha256_of_file
 
 DEFAULT_DB = "mlflow.db"
 RECORD_TAG = "artifact_sha256"
+RECORD_FILE = "model_files_sha256.json"  # the run's record of the model's files (path -> SHA-256)
 # MLflow writes this file into a model folder it downloads by a models:/ URI (on a local store, into
 # the stored folder itself): its own note of name and version, never part of the record; it is
 # dropped from the downloaded copy, so it is never read either
@@ -114,12 +117,13 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str, tags
     """Log the bundle in the active run and register it with the SHA-256 of every file MLflow stored;
     returns (version, model_uri). `tags` go on the version in the same call (one transaction).
 
-    The record is one tag on the registered version (`RECORD_TAG`, compact JSON: path -> SHA-256), set
+    The record (path -> SHA-256, compact JSON) is pinned by one tag on the registered version
+    (`RECORD_TAG`: the SHA-256 of that JSON, 64 characters a person can read on the registry page), set
     as the version is created (`register_model(tags=...)`): it lives in the registry database, which a
     replaced artifact cannot rewrite, it is read in the same call that resolves the version scoring
-    asks for (alias or number), and a version never exists without it. (The run's params would hold it
-    too, but a version's tags are what the champion rule already reads, and a params lookup is one
-    more call per load; a tag allows 100,000 characters, a param 6,000.)
+    asks for (alias or number), and a version never exists without it. The record itself is the run's
+    `RECORD_FILE`: untrusted like any artifact, it is used only when its own digest is the tag's, to
+    name the files that differ.
     """
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = _write_artifacts(bundle, Path(tmp))
@@ -136,7 +140,9 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str, tags
     location = MlflowClient().get_logged_model(info.model_id).artifact_location
     with tempfile.TemporaryDirectory() as tmp:
         record = folder_hashes(_download(location, Path(tmp)))
-    found = mlflow.register_model(info.model_uri, model_name, tags={**(tags or {}), RECORD_TAG: _compact(record)})
+    mlflow.log_text(_compact(record), RECORD_FILE)
+    found = mlflow.register_model(info.model_uri, model_name,
+                                  tags={**(tags or {}), RECORD_TAG: record_digest(record)})
     version = str(found.version)
     return version, f"models:/{model_name}/{version}"
 
@@ -154,6 +160,11 @@ def _write_artifacts(bundle: ModelBundle, folder: Path) -> dict[str, str]:
 
 def _compact(record: dict[str, str]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def record_digest(record: dict[str, str]) -> str:
+    """The SHA-256 of a record of files (its compact JSON): what the version's tag holds."""
+    return hashlib.sha256(_compact(record).encode("utf-8")).hexdigest()
 
 
 def _requirements() -> list[str]:
@@ -210,7 +221,7 @@ def load_model(uri: str) -> LoadedModel:
     after every file of it is checked against the SHA-256 recorded at registration."""
     name, found = _version_of(uri)
     label = f"model {name} version {found.version}"
-    recorded = _record_of(found, label)
+    expected, recorded = _record_of(found, label)
     client = MlflowClient()
     location = client.get_model_version_download_uri(name, found.version)
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,7 +229,9 @@ def load_model(uri: str) -> LoadedModel:
             local = _download(location, Path(tmp))
         except (MlflowException, OSError) as exc:
             raise ContractError(f"cannot download {label}: {str(exc).splitlines()[0]}", file=location) from None
-        check_folder(local, recorded, label, location)
+        if record_digest(folder_hashes(local)) != expected:
+            _refuse(local, recorded or _recorded_files(found.run_id, expected, Path(tmp) / "record"), label,
+                    location)
         pyfunc = mlflow.pyfunc.load_model(str(local))
     return LoadedModel(bundle=pyfunc.unwrap_python_model().bundle, pyfunc=pyfunc, uri=uri, version=str(found.version))
 
@@ -247,20 +260,47 @@ def _version_of(uri: str) -> tuple[str, ModelVersion]:
     return name, found
 
 
-def _record_of(found: ModelVersion, label: str) -> dict[str, str]:
-    """The SHA-256 record of a registered version; a version without one (registered before the
-    record existed, or by other means) is refused."""
-    text = (found.tags or {}).get(RECORD_TAG)
+def _refuse(local: Path, recorded: dict[str, str] | None, label: str, location: str) -> None:
+    """The ContractError for a model folder whose files are not the ones registered: naming the files
+    when a trusted record of them is at hand, else saying the digest differs."""
+    if recorded is not None:
+        check_folder(local, recorded, label, location)
+    raise ContractError(f"the files of {label} do not match the SHA-256 digest recorded at registration (tag "
+                        f"'{RECORD_TAG}'), and the run's record of them ({RECORD_FILE}) is missing or was changed "
+                        f"too. Nothing of the model was loaded: restore the files, or {RETRAIN}", file=location)
+
+
+def _record_of(found: ModelVersion, label: str) -> tuple[str, dict[str, str] | None]:
+    """(digest, record) a registered version pins: its tag holds the digest (or, registered before
+    digests, the whole record as JSON); a version without either (registered by other means) is refused."""
+    text = (found.tags or {}).get(RECORD_TAG) or ""
+    if re.fullmatch(r"[0-9a-f]{64}", text):
+        return text, None
     try:
         record = json.loads(text) if text else None
     except json.JSONDecodeError:
         record = None
-    if not isinstance(record, dict) or not record or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in record.items()):
+    if not _is_record(record):
         raise ContractError(f"{label} has no SHA-256 record of its files (tag '{RECORD_TAG}'): it was registered "
                             f"before files were checked, or by other means, and is not loaded; {RETRAIN}",
                             file="--model")
-    return record
+    return record_digest(record), record
+
+
+def _is_record(record: Any) -> bool:
+    return isinstance(record, dict) and bool(record) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in record.items())
+
+
+def _recorded_files(run_id: str | None, expected: str, into: Path) -> dict[str, str] | None:
+    """The run's record of files when its digest is the version's (then it says which files differ);
+    None when it is missing or was changed too (then only the digest can speak)."""
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=RECORD_FILE, dst_path=str(into))
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (MlflowException, OSError, ValueError, TypeError):
+        return None
+    return record if _is_record(record) and record_digest(record) == expected else None
 
 
 def champion(model_name: str, alias: str) -> tuple[str, dict[str, str]] | None:

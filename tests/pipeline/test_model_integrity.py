@@ -155,18 +155,62 @@ def _score_fails(churn_here, trained_store, own_store: OwnStore, version: str, o
     return lines[0]
 
 
-def test_an_untouched_registered_model_loads_and_carries_the_record_of_every_file(own_store):
+def test_an_untouched_registered_model_loads_and_carries_the_record_of_every_file(own_store, tmp_path):
+    import hashlib
+
     from mlflow import MlflowClient
 
-    from pipeline.tracking.registry import RECORD_TAG, folder_hashes, load_model
+    from pipeline.tracking.registry import RECORD_FILE, RECORD_TAG, folder_hashes, load_model
 
     version, folder = own_store.register()
-    record = json.loads(MlflowClient().get_model_version("churn", version).tags[RECORD_TAG])
+    found = MlflowClient().get_model_version("churn", version)
+    # the run holds the record of every file; the version's tag pins it with one readable digest
+    text = Path(MlflowClient().download_artifacts(found.run_id, RECORD_FILE, str(tmp_path))).read_text()
+    record = json.loads(text)
     assert {"MLmodel", "pyfunc_model.py", "artifacts/booster.txt", "artifacts/spec.json",
             "artifacts/linear.json", "requirements.txt", "input_example.json"} <= set(record)
     assert record == folder_hashes(folder)  # every file, as stored
+    assert found.tags[RECORD_TAG] == hashlib.sha256(text.encode()).hexdigest()
+    assert text == json.dumps(record, sort_keys=True, separators=(",", ":"))
     loaded = load_model(f"models:/churn/{version}")
     assert loaded.version == version and loaded.bundle.calibrator is not None
+
+
+def test_a_model_file_and_the_runs_record_changed_together_are_still_refused(own_store, trained_store, churn_here,
+                                                                             tmp_path):
+    """The run's record is an artifact like the model's files: rewritten to match a changed booster, it no
+    longer matches the digest in the registry, so scoring stops all the same, without naming a file."""
+    from mlflow import MlflowClient
+
+    from pipeline.tracking.registry import RECORD_FILE, folder_hashes
+
+    version, folder = own_store.register()
+    booster = folder / "artifacts" / "booster.txt"
+    booster.write_bytes(booster.read_bytes()[:3000])
+    run_folder = Path(urlparse(MlflowClient(tracking_uri=own_store.uri).get_run(
+        MlflowClient(tracking_uri=own_store.uri).get_model_version("churn", version).run_id).info.artifact_uri).path)
+    (run_folder / RECORD_FILE).write_text(json.dumps(folder_hashes(folder), sort_keys=True, separators=(",", ":")))
+    line = _score_fails(churn_here, trained_store, own_store, version, tmp_path / "risk")
+    assert f"the files of model churn version {version} do not match the SHA-256 digest recorded at " \
+           f"registration (tag 'artifact_sha256'), and the run's record of them ({RECORD_FILE}) is missing or was " \
+           "changed too" in line, line
+
+
+def test_a_version_pinned_by_the_whole_record_still_loads(own_store):
+    """Versions registered before the digest carry the whole record as the tag's JSON: still checked, still
+    loaded."""
+    from mlflow import MlflowClient
+
+    from features.errors import ContractError
+    from pipeline.tracking.registry import RECORD_TAG, folder_hashes, load_model
+
+    version, folder = own_store.register()
+    client = MlflowClient(tracking_uri=own_store.uri, registry_uri=own_store.uri)
+    client.set_model_version_tag("churn", version, RECORD_TAG, json.dumps(folder_hashes(folder)))
+    assert load_model(f"models:/churn/{version}").version == version
+    (folder / "artifacts" / "notes.py").write_text("print('hello')\n")
+    with pytest.raises(ContractError, match=r"artifact artifacts/notes.py of model churn version \d+ was not there"):
+        load_model(f"models:/churn/{version}")
 
 
 @pytest.mark.parametrize("spoil, file", [
@@ -261,17 +305,18 @@ def _together(runs: list[list[str]], cwd: Path, env: dict[str, str]) -> list[tup
     return [(*process.communicate(timeout=600), process.returncode) for process in started]
 
 
-def test_two_first_commands_on_a_new_store_do_not_race_its_creation(tmp_path):
-    """Two real processes opening a store that does not exist yet (`churn promote`, the quickest
-    command that opens it): MLflow's migration runs once, under the lock beside the database, so
-    both give the same answer about the empty registry, neither a migration error (exit 1)."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    done = _together([["promote", "1"], ["promote", "1"]], tmp_path, env)
-    assert [code for _, _, code in done] == [2, 2], [err for _, err, _ in done]
-    errors = [[line for line in err.splitlines() if line.startswith("error: ")] for _, err, _ in done]
-    assert errors == [["error: VERSION: model 'churn' has no version 1"]] * 2, done
-    assert not any("Traceback" in err for _, err, _ in done)
-    assert (tmp_path / "mlflow.db.lock").exists() and not (tmp_path / "churn-error.log").exists()
+def test_two_first_processes_on_a_new_store_do_not_race_its_creation(tmp_path):
+    """Two real processes creating a store that does not exist yet (`registry.configure`, what `churn
+    train` calls first; the read-only commands never create one): MLflow's migration runs once, under
+    the lock beside the database, so both find the same empty registry, neither a migration error."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = ("import sys; from mlflow import MlflowClient; from pipeline.tracking.registry import configure; "
+            "configure(sys.argv[1]); print(len(MlflowClient().search_registered_models()))")
+    started = [subprocess.Popen([sys.executable, "-c", code, uri], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    done = [(*process.communicate(timeout=300), process.returncode) for process in started]
+    assert [(out, code) for out, _, code in done] == [("0\n", 0)] * 2, done
+    assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlflow.db.lock").exists()
 
 
 @pytest.mark.slow

@@ -37,7 +37,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from pipeline.tracking import registry
-from pipeline.tracking.registry import EXPERIMENT_KIND, RECORD_TAG, folder_hashes
+from pipeline.tracking.registry import EXPERIMENT_KIND, RECORD_FILE, RECORD_TAG, folder_hashes, record_digest
 
 pytestmark = pytest.mark.slow
 
@@ -214,8 +214,10 @@ def test_artifacts_go_through_the_server_into_its_folder(server, flow):
         assert uri.startswith("mlflow-artifacts:/"), uri
         stored = server.artifacts / uri.removeprefix("mlflow-artifacts:/")
         # the files on the server are the ones hashed at registration (downloaded through the server)
-        recorded = json.loads(client.get_model_version("churn", version).tags[RECORD_TAG])
-        assert folder_hashes(stored) == recorded
+        found = client.get_model_version("churn", version)
+        recorded = json.loads((server.artifacts / client.get_run(found.run_id).info.artifact_uri.removeprefix(
+            "mlflow-artifacts:/") / RECORD_FILE).read_text(encoding="utf-8"))
+        assert folder_hashes(stored) == recorded and found.tags[RECORD_TAG] == record_digest(recorded)
         assert {"MLmodel", "artifacts/booster.txt", "artifacts/spec.json"} <= set(recorded)
     run = client.get_run(flow.trained[0]["run_id"])
     assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
