@@ -12,9 +12,10 @@ PROFILES = ("default", "snapshot", "sparse", "interactions")
 
 def test_bench_quality_smoke_mode_grades_every_profile_against_the_baselines(tmp_path):
     before = (ROOT / "benchmarks" / "RESULTS.md").read_bytes()
-    # the benchmark's --config, set to few trees and no linear blend: the run checks the plumbing, not the figures
+    # the benchmark's --config, set to few trees, no linear blend and 4 monthly cutoffs (the 2 latest validate):
+    # the run checks the plumbing, not the figures
     quick = tmp_path / "quick.yaml"
-    quick.write_text("training:\n  max_boost_rounds: 100\n  linear_blend: false\n", encoding="utf-8")
+    quick.write_text("training:\n  max_boost_rounds: 100\n  linear_blend: false\n  n_cutoffs: 4\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--smoke", "--no-write",
                            "--work", str(tmp_path), "--config", str(quick)], capture_output=True, text=True,
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)

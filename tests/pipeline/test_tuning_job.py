@@ -11,10 +11,11 @@ from pipeline.jobs.tune import tune
 
 TRIALS = 3
 pytestmark = pytest.mark.slow
-# the defaults but for the number of trees and the linear blend: what is checked here (nested runs, the
+# the defaults but for the number of trees, the linear blend and 6 monthly cutoffs instead of 12 (the 3 folds
+# validate on the latest 3, each training on the cutoffs before it): what is checked here (nested runs, the
 # folds, trial 0, the written config and `train` taking it) does not depend on how good the trees are
 CONFIG = AppConfig().model_copy(update={"training": AppConfig().training.model_copy(
-    update={"max_boost_rounds": 100, "linear_blend": False})})
+    update={"max_boost_rounds": 100, "linear_blend": False, "n_cutoffs": 6})})
 
 
 @pytest.fixture(scope="module")
