@@ -37,7 +37,6 @@ from features.errors import ContractError
 from models.bundle import ModelBundle
 from pipeline.data.reading import sha256_of_file
 
-DEFAULT_DB = "mlflow.db"
 RECORD_TAG = "artifact_sha256"
 RECORD_FILE = "model_files_sha256.json"  # the run's record of the model's files (path -> SHA-256)
 # MLflow writes this file into a model folder it downloads by a models:/ URI (on a local store, into
@@ -52,11 +51,6 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # what the registry answers for a model, version or alias that is not there (a sqlite store and a
 # tracking server alike); any other failure (a server that does not answer) is not "absent"
 ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
-
-def default_tracking_uri(directory: Path | None = None) -> str:
-    """A sqlite store in the working directory: nothing to start."""
-    return f"sqlite:///{(Path(directory or Path.cwd()) / DEFAULT_DB).resolve()}"
-
 
 def configure(tracking_uri: str, create: bool = True) -> None:
     """Point MLflow at the store; a new sqlite store is created under a file lock beside the database,
