@@ -54,9 +54,16 @@ def _with_bad_rows(source: Path, target: Path) -> None:
 
 @pytest.fixture(scope="module")
 def trained(trained_store, folder_with_data):
-    """The shared data and model (tests/conftest.py), read-only; outputs go to this module's folder."""
+    """The shared data and model (tests/conftest.py), read-only; outputs go to this module's folder. Besides
+    the data: `bad` (`_with_bad_rows`) and `third`, every third client of the data with all their rows, for
+    the runs whose point is not the size (a CSV dialect, the command line's own cluster): 500 clients, a
+    third of the rows to write, read and shuffle."""
+    from pipeline.synth.altered import altered_copy
+
     root = folder_with_data("dask")
     _with_bad_rows(root / "data", root / "bad")
+    keep = set(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].iloc[::3])
+    altered_copy(root / "data", root / "third", lambda _, frame: frame[frame["client_id"].isin(keep)])
     return root, trained_store.tracking_uri, trained_store.result
 
 
@@ -181,9 +188,10 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
 
 def test_spreadsheet_csv_on_dask_gives_the_local_bytes(trained, cluster):
     root, uri, result = trained
+    _with_bad_rows(root / "third", root / "third_bad")
     data = root / "csv"
     data.mkdir()
-    for path in (root / "bad").glob("*.parquet"):
+    for path in (root / "third_bad").glob("*.parquet"):
         pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
     model = result["model_uri"]
     local = score(data, out=root / "csv_local", config=load_config(None), tracking_uri=uri, model_uri=model,
@@ -217,13 +225,13 @@ def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained, ch
     settings = root / "dask.yaml"
     settings.write_text("engine:\n  kind: dask\n  workers: 2\n")
     out = root / "cli"
-    done = churn_here(["score", "--config", str(settings), "--data", (root / "data").as_uri(), "--out", str(out),
+    done = churn_here(["score", "--config", str(settings), "--data", (root / "third").as_uri(), "--out", str(out),
                        "--model", result["model_uri"], "--capacity", "20", "--json"], root, env)
     assert "started a LocalCluster of 2 workers" in done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["engine"] == "dask" and summary["clients_listed"] == 20
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["data"] == (root / "data").as_uri() and manifest["engine"] == "dask"
+    assert manifest["data"] == (root / "third").as_uri() and manifest["engine"] == "dask"
     assert pd.read_parquet(out / "risk_list.parquet")["client_id"].is_unique
 
 
