@@ -125,10 +125,27 @@ def _rows(path: Path) -> int:
     return 0 if not path.exists() else len(pd.read_csv(path)) if path.suffix == ".csv" else len(pd.read_parquet(path))
 
 
-def test_manifest_of_a_finished_run(trained, active_at):
+def _copy(published: Path, target: Path) -> Path:
+    """A folder a run published into, copied as another run would find it (links kept as links)."""
+    import shutil
+
+    shutil.copytree(published, target, symlinks=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def scored_once(trained) -> Path:
+    """Read-only: a folder holding one run (the latest day, capacity 40), scored in this process. The
+    tests that need a folder with a published list to start from copy it instead of scoring again."""
     root, uri, model = trained
     out = root / "ok"
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=40)
+    return out
+
+
+def test_manifest_of_a_finished_run(trained, scored_once, active_at):
+    root, uri, model = trained
+    out = scored_once
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["model_version"] == model.rsplit("/", 1)[-1]
@@ -145,10 +162,9 @@ def test_manifest_of_a_finished_run(trained, active_at):
     assert {"read", "features", "predict", "list", "write"} <= set(manifest["timings_s"])
 
 
-def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained):
+def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained, scored_once):
     root, uri, model = trained
-    out = root / "failing"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=10)
+    out = _copy(scored_once, root / "failing")  # a list published here
     before = (out / "risk_list.parquet").read_bytes()
     from features.errors import ContractError
 
@@ -252,25 +268,40 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
         manifest["timings_s"])
 
 
+def _first_clients(source: Path, target: Path, n: int) -> Path:
+    """A copy of the generated folder holding only its first `n` clients and their rows."""
+    import pandas as pd
+
+    target.mkdir()
+    kept = pd.read_parquet(source / "clients.parquet")["client_id"].head(n)
+    for path in source.glob("*.parquet"):
+        if path.stem != "truth":
+            frame = pd.read_parquet(path)
+            frame[frame["client_id"].isin(kept)].to_parquet(target / path.name, index=False)
+    return target
+
+
 def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained, active_at):
-    """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches."""
+    """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches. A third
+    of the clients will do (writing the CSV files takes pandas ~6 s for all): what is compared is the
+    bytes of one pass and of four partitions, on the same files."""
     import pandas as pd
 
     root, uri, model = trained
-    _with_bad_rows(root / "data", root / "csv_source")
+    source = _first_clients(root / "data", root / "csv_clients", 500)
+    _with_bad_rows(source, root / "csv_source")
     data = root / "csv"
     data.mkdir()
     for path in (root / "csv_source").glob("*.parquet"):
-        if path.stem != "truth":
-            pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
+        pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
     config = load_config(None)
     one = score(data, out=root / "csv_one", config=config, tracking_uri=uri, model_uri=model, capacity=200)
     many = score(data, out=root / "csv_many", config=config, tracking_uri=uri, model_uri=model, capacity=200,
-                 partition_clients=400)
+                 partition_clients=130)
     assert many["partitions"] == 4
     # every active client but the one whose clients row _with_bad_rows spoiled (set aside)
-    spoiled = str(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].iloc[3])
-    expected = active_at(root / "data", one["as_of"]) - {spoiled}
+    spoiled = str(pd.read_parquet(source / "clients.parquet")["client_id"].iloc[3])
+    expected = active_at(source, one["as_of"]) - {spoiled}
     assert one["clients_scored"] == many["clients_scored"] == len(expected)
     for name in LIST_FILES:
         assert (root / "csv_one" / name).read_bytes() == (root / "csv_many" / name).read_bytes(), name
@@ -282,16 +313,9 @@ def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained, active
 
 
 def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained, active_at):
-    import pandas as pd
 
     root, uri, model = trained
-    data = root / "dozen"
-    data.mkdir()
-    dozen = pd.read_parquet(root / "data" / "clients.parquet")["client_id"].head(12)
-    for path in (root / "data").glob("*.parquet"):
-        if path.stem != "truth":
-            frame = pd.read_parquet(path)
-            frame[frame["client_id"].isin(dozen)].to_parquet(data / path.name, index=False)
+    data = _first_clients(root / "data", root / "dozen", 12)
     config = load_config(None, {"drift": {"stop_on": "never"}})
     one = score(data, out=root / "dozen_one", config=config, tracking_uri=uri, model_uri=model)
     many = score(data, out=root / "dozen_many", config=config, tracking_uri=uri, model_uri=model,
@@ -302,13 +326,23 @@ def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained, a
         assert (root / "dozen_one" / name).read_bytes() == (root / "dozen_many" / name).read_bytes(), name
 
 
-def test_lists_are_not_graded_without_a_churn_table(trained):
+@pytest.fixture(scope="module")
+def listed_mid_november(trained) -> Path:
+    """Read-only: a folder holding one run as of 2025-11-15 (capacity 100), a list whose 30-day horizon
+    has passed by the data's end: the tests of grading copy it instead of scoring it again."""
     import datetime as dt
 
     root, uri, model = trained
-    out = root / "no_churn_monitoring"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=50,
+    out = root / "november"
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=100,
           as_of_date=dt.date(2025, 11, 15))
+    assert not (out / "monitoring.csv").exists()  # nothing has matured yet
+    return out
+
+
+def test_lists_are_not_graded_without_a_churn_table(trained, listed_mid_november):
+    root, uri, model = trained
+    out = _copy(listed_mid_november, root / "no_churn_monitoring")  # a list that would be graded
     data = _copy_without(root / "data", root / "no_churn_data", lambda name, f: f)
     (data / "churn.parquet").unlink()
     result = score(data, out=out, config=load_config(None, {"drift": {"stop_on": "never"}}), tracking_uri=uri,
@@ -389,9 +423,9 @@ def published(trained) -> tuple[Path, Path]:
     run followed by one as of 2025-12-31, never interrupted (same history, same ranks)."""
     root, uri, model = trained
     first, reference = root / "published_first", root / "published_reference"
-    _score_here(root, uri, model, first, "2025-12-30")
-    for as_of in ("2025-12-30", "2025-12-31"):
-        _score_here(root, uri, model, reference, as_of)
+    _score_here(root, uri, model, reference, "2025-12-30")
+    _copy(reference, first)
+    _score_here(root, uri, model, reference, "2025-12-31")
     return first, reference
 
 
@@ -473,10 +507,9 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork
         assert (out / "history" / kept).read_bytes() == (reference / "history" / kept).read_bytes()
 
 
-def test_a_folder_of_the_previous_layout_is_adopted(trained):
+def test_a_folder_of_the_previous_layout_is_adopted(trained, scored_once):
     root, uri, model = trained
-    source = root / "legacy_source"
-    score(root / "data", out=source, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=15)
+    source = scored_once  # its list (40 clients) as the files of a first release
     out = root / "legacy"
     out.mkdir()
     for name in LIST_FILES:  # plain files, as the first releases wrote them
@@ -502,12 +535,11 @@ def _copy_without(source: Path, target: Path, edit) -> Path:
     return target
 
 
-def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained, churn_here):
+def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained, scored_once, churn_here):
     import pandas as pd
 
     root, uri, model = trained
-    out = root / "drifted"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=25)
+    out = _copy(scored_once, root / "drifted")  # a list published here
     before = _snapshot(out)
 
     def quiet_last_quarter(name, frame):  # every client stops using the product for 90 days
@@ -553,7 +585,7 @@ def test_a_feature_the_data_cannot_provide_stops_the_run(trained, active_at):
     assert result["clients_scored"] == len(active_at(root / "data", result["as_of"]))
 
 
-def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
+def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained, listed_mid_november):
     import datetime as dt
 
     import mlflow
@@ -563,11 +595,8 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     from features.errors import GateStop
 
     root, uri, model = trained
-    out = root / "monitored"
+    out = _copy(listed_mid_november, root / "monitored")  # the list as of 2025-11-15, capacity 100
     config = load_config(None)
-    score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
-          as_of_date=dt.date(2025, 11, 15))
-    assert not (out / "monitoring.csv").exists()  # nothing has matured yet
     result = score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
                    as_of_date=dt.date(2025, 12, 31))
     monitoring = pd.read_csv(out / "monitoring.csv", dtype={"list_as_of": str})
@@ -582,9 +611,8 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     assert any("realised_roc_auc_2025-11-15" in r.data.metrics for r in runs)
     # a threshold the model cannot meet, set to stop: exit 3 and nothing published
     strict = load_config(None, {"monitoring": {"min_roc_auc": 0.999, "on_breach": "stop"}})
-    again = root / "monitored_strict"
-    score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100,
-          as_of_date=dt.date(2025, 11, 15))
+    # the same list as of 2025-11-15 (the thresholds only matter once a list is graded)
+    again = _copy(listed_mid_november, root / "monitored_strict")
     before = _snapshot(again)
     with pytest.raises(GateStop, match="stopped by monitoring: realised ROC AUC"):
         score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100)
