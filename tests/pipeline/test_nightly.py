@@ -3,8 +3,6 @@
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,98 +23,11 @@ def trained(trained_store, folder_with_data):
 
 # ------------------------------------------------------------------ runs in processes of their own
 
-# The runs killed here, and the one meeting another's lock, are processes of their own. Each is
-# forked from one process that has imported what `churn score` imports (pandas, LightGBM, MLflow's
-# sqlite store), instead of a new interpreter importing them again for every run: the run then
-# executes `code` as `python -c code argv...` would (sys.argv, the environment and folder given, its
-# own stdin, stdout and stderr, SystemExit and uncaught errors ending it as they end Python).
-FORK_SERVER = """
-import json, os, sys
-import mlflow.store.model_registry.sqlalchemy_store, mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-import pipeline.cli, pipeline.jobs.score  # noqa: F401
-for line in sys.stdin:
-    run = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        os.chdir(run["cwd"])
-        os.environ.clear()
-        os.environ.update(run["env"])
-        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, run["stdout"], os.O_WRONLY | os.O_CREAT),
-                                (2, run["stderr"], os.O_WRONLY | os.O_CREAT)):
-            os.dup2(os.open(path, flags, 0o644), fd)
-        sys.argv = ["-c", *run["argv"]]
-        exec(compile(run["code"], "<string>", "exec"), {"__name__": "__main__"})
-        sys.exit(0)
-    print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
-"""
+# The runs killed here, and the one meeting another's lock, are processes of their own, forked from a
+# process that has imported what `churn score` imports (`forks`, tests/conftest.py) instead of a new
+# interpreter importing pandas, LightGBM and MLflow again for every run: each runs `code` as
+# `python -c code argv...` would.
 CHURN_SCORE = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', 'score', *sys.argv[1:]]\nmain()\n"
-
-
-class Forked:
-    """A run forked by the server; as subprocess.Popen: pid, send_signal, wait, returncode, stdout, stderr."""
-
-    def __init__(self, server: "ForkServer", pid: int, stdout: Path, stderr: Path):
-        self.server, self.pid, self._out, self._err = server, pid, stdout, stderr
-        self.returncode: int | None = None
-        self.stdout = self.stderr = ""
-
-    def send_signal(self, signum: int) -> None:
-        os.kill(self.pid, signum)
-
-    def wait(self, timeout: float = 120) -> int:
-        if self.returncode is None:
-            try:
-                self.returncode = int(self.server.line(timeout))
-            except TimeoutError:
-                self.send_signal(9)
-                self.returncode = int(self.server.line(30))
-                raise
-            finally:
-                self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
-        return self.returncode
-
-
-class ForkServer:
-    def __init__(self, folder: Path):
-        self.folder, self.runs = folder, 0
-        self.process = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0, env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-    def line(self, timeout: float) -> str:
-        import select
-        import time
-
-        data, deadline = b"", time.monotonic() + timeout
-        while not data.endswith(b"\n"):
-            if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise TimeoutError(f"no answer from the fork server in {timeout} s")
-            chunk = os.read(self.process.stdout.fileno(), 1)
-            assert chunk, f"the fork server ended with exit {self.process.wait()}"
-            data += chunk
-        return data.decode()
-
-    def start(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE) -> Forked:
-        self.runs += 1
-        out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
-        request = {"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env, "stdout": str(out),
-                   "stderr": str(err)}
-        self.process.stdin.write((json.dumps(request) + "\n").encode())
-        return Forked(self, int(self.line(120)), out, err)
-
-    def run(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE,
-            timeout: float = 120) -> Forked:
-        forked = self.start(argv, cwd, env, code)
-        forked.wait(timeout)
-        return forked
-
-
-@pytest.fixture(scope="module")
-def fork_server(tmp_path_factory):
-    server = ForkServer(tmp_path_factory.mktemp("forked"))
-    yield server
-    server.process.stdin.close()
-    server.process.wait(timeout=60)
 
 
 def _rows(path: Path) -> int:
@@ -176,12 +87,12 @@ def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained, scored_on
     assert (out / "risk_list.parquet").read_bytes() == before
 
 
-def test_a_second_run_on_the_same_folder_fails_at_once(trained, fork_server):
+def test_a_second_run_on_the_same_folder_fails_at_once(trained, forks):
     root, uri, model = trained
     out = root / "locked"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     with exclusive(out):  # a first run (this process) is still writing here
-        done = fork_server.run(["--data", str(root / "data"), "--out", str(out), "--model", model], root, env)
+        done = forks.run(CHURN_SCORE, ["--data", str(root / "data"), "--out", str(out), "--model", model], root, env)
     assert done.returncode == 2
     assert "another churn run" in done.stderr and str(out) in done.stderr
     assert not (out / "risk_list.parquet").exists()
@@ -429,7 +340,7 @@ def published(trained) -> tuple[Path, Path]:
     return first, reference
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_server, published):
+def test_a_run_killed_while_writing_leaves_the_previous_list(trained, forks, published):
     import shutil
     import signal
     import time
@@ -440,8 +351,8 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_serve
     shutil.copytree(first, out, symlinks=True)  # a run as of 2025-12-30 published here
     before = _snapshot(out)
     # kill the next run the moment it starts writing its outputs
-    victim = fork_server.start(["--data", str(root / "data"), "--out", str(out), "--model", model, "--capacity", "30"],
-                               root, _env(uri))
+    victim = forks.start(CHURN_SCORE, ["--data", str(root / "data"), "--out", str(out), "--model", model,
+                                       "--capacity", "30"], root, _env(uri))
     deadline = time.time() + 120
     while time.time() < deadline and not any((out / "runs").glob(".tmp-*/*")):
         time.sleep(0.005)
@@ -482,7 +393,7 @@ main()
 """
 
 
-def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork_server, published):
+def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, forks, published):
     import shutil
 
     root, uri, model = trained
@@ -492,8 +403,8 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork
     for step, (function, nth, expected) in KILL_AT.items():
         out = root / f"kill_{function}"
         shutil.copytree(first, out, symlinks=True)
-        victim = fork_server.run([function, str(nth), "--data", str(root / "data"), "--out", str(out), "--model", model,
-                                  "--as-of", "2025-12-31", "--capacity", "30"], root, _env(uri), code=KILLER)
+        victim = forks.run(KILLER, [function, str(nth), "--data", str(root / "data"), "--out", str(out), "--model",
+                                    model, "--as-of", "2025-12-31", "--capacity", "30"], root, _env(uri))
         assert victim.returncode == -9, (step, victim.stderr)
         assert _snapshot(out) == (before if expected == "before" else after), step
         assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], step
