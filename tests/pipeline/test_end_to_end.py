@@ -1,18 +1,16 @@
 """The real CLI on small generated data: train, register, score, point in time, exit codes.
 
 Everything runs for real: the `churn` command, LightGBM, and an MLflow sqlite store in a temporary
-folder. The command runs in a subprocess where the process is the point (a rerun's bytes compared
-across processes), and in this process (`churn_here`, tests/conftest.py) elsewhere, with the same
-flags, exit codes, stdout and stderr: the module's own data and model, and the recorded bytes, are the
-command's outputs whatever process runs it.
+folder. The command runs in a process of its own where the process is the point (a rerun's bytes
+compared across processes: `forks`, tests/conftest.py), and in this process (`churn_here`) elsewhere,
+with the same flags, exit codes, stdout and stderr: the module's own data and model, and the recorded
+bytes, are the command's outputs whatever process runs it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-CHURN = [sys.executable, "-m", "pipeline.cli"]
+# `churn <args>`, as `forks` runs it (tests/conftest.py)
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
 # its own data and store, not the shared ones of tests/conftest.py: the real CLI end to end, enough
 # clients for the model-vs-oracle ROC AUC claim (within 0.05), and recorded output bytes. Tests whose
 # point does not depend on size score and train on the run's small shared data (`small`).
@@ -28,13 +27,14 @@ N_CLIENTS = 8000
 pytestmark = pytest.mark.slow
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run(CHURN + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+def run(forks, args: list[str], cwd: Path, env: dict[str, str], expect: int = 0):
+    """`churn <args>` in a process of its own, forked (`forks`): no new interpreter importing everything."""
+    done = forks.run(CHURN, args, cwd, env, timeout=600)
     assert done.returncode == expect, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     return done
 
 
-def last_json(done: subprocess.CompletedProcess) -> dict:
+def last_json(done) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -139,10 +139,10 @@ def test_the_mlflow_ui_opens_on_training_with_named_runs_curves_and_a_documented
                                            *below])
 
 
-def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(small, active_at, churn_here):
+def test_score_writes_a_ranked_list_and_reruns_give_the_same_bytes(small, active_at, churn_here, forks):
     root, env = small
     # the first run in a process of its own, the second and its rerun in this one: same bytes across processes
-    done = run(["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env)
+    done = run(forks, ["score", "--data", str(root / "data"), "--out", str(root / "s1"), "--json"], root, env)
     first = last_json(done)
     # not in a terminal: no third-party progress bars in the log (MLflow's "Downloading artifacts")
     assert "Downloading artifacts" not in done.stderr and "%|" not in done.stderr
