@@ -5,6 +5,8 @@
 churn@champion in one MLflow sqlite store.
 `new_store`: an empty MLflow sqlite store of a test's own.
 `churn_here`: the `churn` command run in this process, for tests not about the process itself.
+`forks`: the real command in processes of their own, forked from a process forked from this one before
+any test ran (no new interpreter importing everything again), for tests about the process itself.
 
 With `-n`, the data, the trained store and the empty-store template are built once for the whole run,
 by the first worker to need them (a file lock under pytest's base folder, `_built_once`); every worker
@@ -263,3 +265,242 @@ def churn_here():
         return done
 
     return run
+
+
+# ------------------------------------------------------------------ processes forked from this one
+
+# A test about the process itself (a SIGKILL in the middle of a run, a lock another process holds) needs
+# the real command in a process of its own; a new interpreter importing pandas, LightGBM and MLflow costs
+# ~8 s. `forks` starts such runs as forks instead, of a process forked from this one once the tests are
+# collected and before any has run (`pytest_collection_finish`): it has what collection imported, and
+# LightGBM's OpenMP runtime (libgomp) has not started its threads yet. A process forked after a fit or
+# a prediction here would hang at its first parallel region (libgomp cannot be used across a fork), and
+# so would its forks: the runs are never forked from this process itself.
+_FORKS = pytest.StashKey["_Zygote"]()
+# what a run imports, or builds, on first use (the score command's modules, model loading, the store's
+# schema check, the charts, the workbook): imported once in the zygote, not in every run it forks
+_WARM_MODULES = ("pipeline.cli", "pipeline.jobs.score", "mlflow.store.tracking.sqlalchemy_store",
+                 "mlflow.store.model_registry.sqlalchemy_store", "mlflow.store.tracking.sqlalchemy_workspace_store",
+                 "mlflow.store.model_registry.sqlalchemy_workspace_store", "mlflow.pyfunc",
+                 "mlflow.tracing.processor.otel", "alembic.command", "alembic.config", "sqlalchemy.dialects.sqlite",
+                 "matplotlib.backends.backend_agg", "matplotlib.figure", "matplotlib.ticker", "openpyxl",
+                 "pandas.io.formats.csvs", "pyarrow.dataset")
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class _Zygote:
+    pid: int
+    requests: int   # write end: one JSON line per run
+    replies: int    # read end: the run's pid, then its exit status (as subprocess.Popen.returncode)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    if any("forks" in getattr(item, "fixturenames", ()) for item in session.items):
+        session.config.stash[_FORKS] = _fork_zygote()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import signal
+    import time
+
+    zygote = config.stash.get(_FORKS, None)
+    if zygote is None:
+        return
+    os.close(zygote.requests)  # the zygote reads the end of its requests and leaves
+    deadline = time.monotonic() + 30
+    while not os.waitpid(zygote.pid, os.WNOHANG)[0]:
+        if time.monotonic() > deadline:
+            os.kill(zygote.pid, signal.SIGKILL)  # and a run it still waits for with it (PDEATHSIG)
+            os.waitpid(zygote.pid, 0)
+            break
+        time.sleep(0.05)
+    os.close(zygote.replies)
+
+
+def _fork_zygote() -> _Zygote:
+    requests_r, requests_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # never returns into pytest
+        status = 1
+        try:
+            os.close(requests_w)
+            os.close(replies_r)
+            _serve(parent, requests_r, replies_w)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(requests_r)
+    os.close(replies_w)
+    return _Zygote(pid, requests_w, replies_r)
+
+
+def _die_with_parent(parent: int) -> None:
+    import ctypes
+    import signal
+
+    with contextlib.suppress(AttributeError):  # Linux only; elsewhere the zygote leaves at its requests' end
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the call
+        os._exit(1)
+
+
+def _serve(parent: int, requests_r: int, replies_w: int) -> None:
+    """The zygote: for each request, fork a run and answer its pid, then its exit status."""
+    import atexit
+    import importlib
+    import json
+
+    _die_with_parent(parent)
+    atexit._clear()  # pytest's exit handlers are neither the zygote's nor its runs'
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    warm = False
+    with os.fdopen(requests_r, "rb") as requests:
+        for line in requests:
+            if not warm:
+                for name in _WARM_MODULES:
+                    with contextlib.suppress(ImportError):
+                        importlib.import_module(name)
+                with contextlib.suppress(Exception):  # MLflow's map of installed packages (~1.5 s a run)
+                    from mlflow.utils import requirements_utils
+
+                    requirements_utils._init_modules_to_packages_map()
+                warm = True
+            run = json.loads(line)
+            zygote = os.getpid()
+            pid = os.fork()
+            if pid == 0:
+                os.close(requests_r)
+                os.close(replies_w)
+                _die_with_parent(zygote)
+                _run_as_python_c(run)  # never returns
+            os.write(replies_w, b"%d\n" % pid)
+            os.write(replies_w, b"%d\n" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+
+
+def _run_as_python_c(run: dict) -> None:
+    """Run `run["code"]` as `python -c code argv...` would, then leave: its folder, environment, stdin
+    (/dev/null), stdout and stderr (files), SystemExit and an uncaught error ending it as they end Python."""
+    import _warnings
+    import atexit
+    import logging
+    import signal
+    import sys
+    import threading
+    import traceback
+    import warnings
+
+    status = 1
+    try:
+        os.chdir(run["cwd"])
+        os.environ.clear()
+        os.environ.update(run["env"])
+        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, run["stdout"], os.O_WRONLY | os.O_CREAT),
+                                (2, run["stderr"], os.O_WRONLY | os.O_CREAT)):
+            opened = os.open(path, flags, 0o644)
+            os.dup2(opened, fd)
+            os.close(opened)
+        # what pytest changed in this process, put back as a new interpreter has it: Python's own streams on
+        # the descriptors (not pytest's captures), warning filters, hooks, logging and signal handlers
+        sys.stdin = sys.__stdin__ = open(0, closefd=False)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+        warnings.filters = _warnings.filters  # the interpreter's own list, not pytest's copy for collecting
+        warnings._filters_mutated()
+        sys.excepthook, threading.excepthook = sys.__excepthook__, threading.__excepthook__
+        logging.root.handlers.clear()
+        logging.root.setLevel(logging.WARNING)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.argv = ["-c", *run["argv"]]
+        exec(compile(run["code"], "<string>", "exec"), {"__name__": "__main__"})
+        status = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            status = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            threading._shutdown()  # as Python ends: waits for the threads that are not daemons,
+            atexit._run_exitfuncs()  # runs the exit handlers the run registered, flushes the streams
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
+
+
+class Forked:
+    """A forked run; as subprocess.Popen: pid, send_signal, wait, returncode, stdout, stderr."""
+
+    def __init__(self, forks: Forks, pid: int, stdout: Path, stderr: Path):
+        self.forks, self.pid, self._out, self._err = forks, pid, stdout, stderr
+        self.returncode: int | None = None
+        self.stdout = self.stderr = ""
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def wait(self, timeout: float = 120) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = int(self.forks.line(timeout))
+            except TimeoutError:
+                self.send_signal(9)
+                self.returncode = int(self.forks.line(30))
+                raise
+            finally:
+                self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
+        return self.returncode
+
+
+class Forks:
+    """start(code, argv, cwd, env) -> Forked: `python -c code argv...` run in `cwd` with exactly `env` as its
+    environment, forked from the zygote; run(...) waits for it. One run at a time."""
+
+    def __init__(self, zygote: _Zygote, folder: Path):
+        self.zygote, self.folder, self.runs = zygote, folder, 0
+
+    def line(self, timeout: float) -> str:
+        import select
+        import time
+
+        data, deadline = b"", time.monotonic() + timeout
+        while not data.endswith(b"\n"):
+            if not select.select([self.zygote.replies], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError(f"no answer from the zygote in {timeout} s")
+            chunk = os.read(self.zygote.replies, 1)
+            assert chunk, "the zygote has ended"
+            data += chunk
+        return data.decode()
+
+    def start(self, code: str, argv: list[str], cwd: Path, env: dict[str, str]) -> Forked:
+        import json
+
+        self.runs += 1
+        out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
+        request = {"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env, "stdout": str(out),
+                   "stderr": str(err)}
+        os.write(self.zygote.requests, (json.dumps(request) + "\n").encode())
+        return Forked(self, int(self.line(120)), out, err)
+
+    def run(self, code: str, argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> Forked:
+        forked = self.start(code, argv, cwd, env)
+        forked.wait(timeout)
+        return forked
+
+
+@pytest.fixture(scope="session")
+def forks(request, tmp_path_factory) -> Forks:
+    """Runs of the real command in processes of their own, forked (see `pytest_collection_finish`)."""
+    zygote = request.config.stash.get(_FORKS, None)
+    assert zygote is not None, "no zygote: it is forked when a collected test uses `forks`"
+    return Forks(zygote, tmp_path_factory.mktemp("forked"))

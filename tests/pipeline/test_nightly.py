@@ -3,8 +3,6 @@
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,98 +23,11 @@ def trained(trained_store, folder_with_data):
 
 # ------------------------------------------------------------------ runs in processes of their own
 
-# The runs killed here, and the one meeting another's lock, are processes of their own. Each is
-# forked from one process that has imported what `churn score` imports (pandas, LightGBM, MLflow's
-# sqlite store), instead of a new interpreter importing them again for every run: the run then
-# executes `code` as `python -c code argv...` would (sys.argv, the environment and folder given, its
-# own stdin, stdout and stderr, SystemExit and uncaught errors ending it as they end Python).
-FORK_SERVER = """
-import json, os, sys
-import mlflow.store.model_registry.sqlalchemy_store, mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-import pipeline.cli, pipeline.jobs.score  # noqa: F401
-for line in sys.stdin:
-    run = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        os.chdir(run["cwd"])
-        os.environ.clear()
-        os.environ.update(run["env"])
-        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, run["stdout"], os.O_WRONLY | os.O_CREAT),
-                                (2, run["stderr"], os.O_WRONLY | os.O_CREAT)):
-            os.dup2(os.open(path, flags, 0o644), fd)
-        sys.argv = ["-c", *run["argv"]]
-        exec(compile(run["code"], "<string>", "exec"), {"__name__": "__main__"})
-        sys.exit(0)
-    print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
-"""
+# The runs killed here, and the one meeting another's lock, are processes of their own, forked from a
+# process that has imported what `churn score` imports (`forks`, tests/conftest.py) instead of a new
+# interpreter importing pandas, LightGBM and MLflow again for every run: each runs `code` as
+# `python -c code argv...` would.
 CHURN_SCORE = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', 'score', *sys.argv[1:]]\nmain()\n"
-
-
-class Forked:
-    """A run forked by the server; as subprocess.Popen: pid, send_signal, wait, returncode, stdout, stderr."""
-
-    def __init__(self, server: "ForkServer", pid: int, stdout: Path, stderr: Path):
-        self.server, self.pid, self._out, self._err = server, pid, stdout, stderr
-        self.returncode: int | None = None
-        self.stdout = self.stderr = ""
-
-    def send_signal(self, signum: int) -> None:
-        os.kill(self.pid, signum)
-
-    def wait(self, timeout: float = 120) -> int:
-        if self.returncode is None:
-            try:
-                self.returncode = int(self.server.line(timeout))
-            except TimeoutError:
-                self.send_signal(9)
-                self.returncode = int(self.server.line(30))
-                raise
-            finally:
-                self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
-        return self.returncode
-
-
-class ForkServer:
-    def __init__(self, folder: Path):
-        self.folder, self.runs = folder, 0
-        self.process = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0, env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-    def line(self, timeout: float) -> str:
-        import select
-        import time
-
-        data, deadline = b"", time.monotonic() + timeout
-        while not data.endswith(b"\n"):
-            if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise TimeoutError(f"no answer from the fork server in {timeout} s")
-            chunk = os.read(self.process.stdout.fileno(), 1)
-            assert chunk, f"the fork server ended with exit {self.process.wait()}"
-            data += chunk
-        return data.decode()
-
-    def start(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE) -> Forked:
-        self.runs += 1
-        out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
-        request = {"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env, "stdout": str(out),
-                   "stderr": str(err)}
-        self.process.stdin.write((json.dumps(request) + "\n").encode())
-        return Forked(self, int(self.line(120)), out, err)
-
-    def run(self, argv: list[str], cwd: Path, env: dict[str, str], code: str = CHURN_SCORE,
-            timeout: float = 120) -> Forked:
-        forked = self.start(argv, cwd, env, code)
-        forked.wait(timeout)
-        return forked
-
-
-@pytest.fixture(scope="module")
-def fork_server(tmp_path_factory):
-    server = ForkServer(tmp_path_factory.mktemp("forked"))
-    yield server
-    server.process.stdin.close()
-    server.process.wait(timeout=60)
 
 
 def _rows(path: Path) -> int:
@@ -125,10 +36,27 @@ def _rows(path: Path) -> int:
     return 0 if not path.exists() else len(pd.read_csv(path)) if path.suffix == ".csv" else len(pd.read_parquet(path))
 
 
-def test_manifest_of_a_finished_run(trained, active_at):
+def _copy(published: Path, target: Path) -> Path:
+    """A folder a run published into, copied as another run would find it (links kept as links)."""
+    import shutil
+
+    shutil.copytree(published, target, symlinks=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def scored_once(trained) -> Path:
+    """Read-only: a folder holding one run (the latest day, capacity 40), scored in this process. The
+    tests that need a folder with a published list to start from copy it instead of scoring again."""
     root, uri, model = trained
     out = root / "ok"
     score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=40)
+    return out
+
+
+def test_manifest_of_a_finished_run(trained, scored_once, active_at):
+    root, uri, model = trained
+    out = scored_once
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["model_version"] == model.rsplit("/", 1)[-1]
@@ -145,10 +73,9 @@ def test_manifest_of_a_finished_run(trained, active_at):
     assert {"read", "features", "predict", "list", "write"} <= set(manifest["timings_s"])
 
 
-def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained):
+def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained, scored_once):
     root, uri, model = trained
-    out = root / "failing"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=10)
+    out = _copy(scored_once, root / "failing")  # a list published here
     before = (out / "risk_list.parquet").read_bytes()
     from features.errors import ContractError
 
@@ -160,12 +87,12 @@ def test_manifest_of_a_failed_run_and_the_previous_list_stays(trained):
     assert (out / "risk_list.parquet").read_bytes() == before
 
 
-def test_a_second_run_on_the_same_folder_fails_at_once(trained, fork_server):
+def test_a_second_run_on_the_same_folder_fails_at_once(trained, forks):
     root, uri, model = trained
     out = root / "locked"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     with exclusive(out):  # a first run (this process) is still writing here
-        done = fork_server.run(["--data", str(root / "data"), "--out", str(out), "--model", model], root, env)
+        done = forks.run(CHURN_SCORE, ["--data", str(root / "data"), "--out", str(out), "--model", model], root, env)
     assert done.returncode == 2
     assert "another churn run" in done.stderr and str(out) in done.stderr
     assert not (out / "risk_list.parquet").exists()
@@ -252,25 +179,40 @@ def test_partitioned_run_gives_the_same_bytes_as_one_pass(trained, caplog):
         manifest["timings_s"])
 
 
+def _first_clients(source: Path, target: Path, n: int) -> Path:
+    """A copy of the generated folder holding only its first `n` clients and their rows."""
+    import pandas as pd
+
+    target.mkdir()
+    kept = pd.read_parquet(source / "clients.parquet")["client_id"].head(n)
+    for path in source.glob("*.parquet"):
+        if path.stem != "truth":
+            frame = pd.read_parquet(path)
+            frame[frame["client_id"].isin(kept)].to_parquet(target / path.name, index=False)
+    return target
+
+
 def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained, active_at):
-    """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches."""
+    """Third-party data arrives as CSV (here with ';' and decimal commas): streamed in batches. A third
+    of the clients will do (writing the CSV files takes pandas ~6 s for all): what is compared is the
+    bytes of one pass and of four partitions, on the same files."""
     import pandas as pd
 
     root, uri, model = trained
-    _with_bad_rows(root / "data", root / "csv_source")
+    source = _first_clients(root / "data", root / "csv_clients", 500)
+    _with_bad_rows(source, root / "csv_source")
     data = root / "csv"
     data.mkdir()
     for path in (root / "csv_source").glob("*.parquet"):
-        if path.stem != "truth":
-            pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
+        pd.read_parquet(path).to_csv(data / f"{path.stem}.csv", sep=";", decimal=",", index=False)
     config = load_config(None)
     one = score(data, out=root / "csv_one", config=config, tracking_uri=uri, model_uri=model, capacity=200)
     many = score(data, out=root / "csv_many", config=config, tracking_uri=uri, model_uri=model, capacity=200,
-                 partition_clients=400)
+                 partition_clients=130)
     assert many["partitions"] == 4
     # every active client but the one whose clients row _with_bad_rows spoiled (set aside)
-    spoiled = str(pd.read_parquet(root / "data" / "clients.parquet")["client_id"].iloc[3])
-    expected = active_at(root / "data", one["as_of"]) - {spoiled}
+    spoiled = str(pd.read_parquet(source / "clients.parquet")["client_id"].iloc[3])
+    expected = active_at(source, one["as_of"]) - {spoiled}
     assert one["clients_scored"] == many["clients_scored"] == len(expected)
     for name in LIST_FILES:
         assert (root / "csv_one" / name).read_bytes() == (root / "csv_many" / name).read_bytes(), name
@@ -282,16 +224,9 @@ def test_partitioned_run_on_spreadsheet_csv_gives_the_same_bytes(trained, active
 
 
 def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained, active_at):
-    import pandas as pd
 
     root, uri, model = trained
-    data = root / "dozen"
-    data.mkdir()
-    dozen = pd.read_parquet(root / "data" / "clients.parquet")["client_id"].head(12)
-    for path in (root / "data").glob("*.parquet"):
-        if path.stem != "truth":
-            frame = pd.read_parquet(path)
-            frame[frame["client_id"].isin(dozen)].to_parquet(data / path.name, index=False)
+    data = _first_clients(root / "data", root / "dozen", 12)
     config = load_config(None, {"drift": {"stop_on": "never"}})
     one = score(data, out=root / "dozen_one", config=config, tracking_uri=uri, model_uri=model)
     many = score(data, out=root / "dozen_many", config=config, tracking_uri=uri, model_uri=model,
@@ -302,13 +237,23 @@ def test_a_partition_per_client_with_empty_partitions_changes_nothing(trained, a
         assert (root / "dozen_one" / name).read_bytes() == (root / "dozen_many" / name).read_bytes(), name
 
 
-def test_lists_are_not_graded_without_a_churn_table(trained):
+@pytest.fixture(scope="module")
+def listed_mid_november(trained) -> Path:
+    """Read-only: a folder holding one run as of 2025-11-15 (capacity 100), a list whose 30-day horizon
+    has passed by the data's end: the tests of grading copy it instead of scoring it again."""
     import datetime as dt
 
     root, uri, model = trained
-    out = root / "no_churn_monitoring"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=50,
+    out = root / "november"
+    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=100,
           as_of_date=dt.date(2025, 11, 15))
+    assert not (out / "monitoring.csv").exists()  # nothing has matured yet
+    return out
+
+
+def test_lists_are_not_graded_without_a_churn_table(trained, listed_mid_november):
+    root, uri, model = trained
+    out = _copy(listed_mid_november, root / "no_churn_monitoring")  # a list that would be graded
     data = _copy_without(root / "data", root / "no_churn_data", lambda name, f: f)
     (data / "churn.parquet").unlink()
     result = score(data, out=out, config=load_config(None, {"drift": {"stop_on": "never"}}), tracking_uri=uri,
@@ -389,13 +334,13 @@ def published(trained) -> tuple[Path, Path]:
     run followed by one as of 2025-12-31, never interrupted (same history, same ranks)."""
     root, uri, model = trained
     first, reference = root / "published_first", root / "published_reference"
-    _score_here(root, uri, model, first, "2025-12-30")
-    for as_of in ("2025-12-30", "2025-12-31"):
-        _score_here(root, uri, model, reference, as_of)
+    _score_here(root, uri, model, reference, "2025-12-30")
+    _copy(reference, first)
+    _score_here(root, uri, model, reference, "2025-12-31")
     return first, reference
 
 
-def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_server, published):
+def test_a_run_killed_while_writing_leaves_the_previous_list(trained, forks, published):
     import shutil
     import signal
     import time
@@ -406,8 +351,8 @@ def test_a_run_killed_while_writing_leaves_the_previous_list(trained, fork_serve
     shutil.copytree(first, out, symlinks=True)  # a run as of 2025-12-30 published here
     before = _snapshot(out)
     # kill the next run the moment it starts writing its outputs
-    victim = fork_server.start(["--data", str(root / "data"), "--out", str(out), "--model", model, "--capacity", "30"],
-                               root, _env(uri))
+    victim = forks.start(CHURN_SCORE, ["--data", str(root / "data"), "--out", str(out), "--model", model,
+                                       "--capacity", "30"], root, _env(uri))
     deadline = time.time() + 120
     while time.time() < deadline and not any((out / "runs").glob(".tmp-*/*")):
         time.sleep(0.005)
@@ -448,7 +393,7 @@ main()
 """
 
 
-def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork_server, published):
+def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, forks, published):
     import shutil
 
     root, uri, model = trained
@@ -458,8 +403,8 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork
     for step, (function, nth, expected) in KILL_AT.items():
         out = root / f"kill_{function}"
         shutil.copytree(first, out, symlinks=True)
-        victim = fork_server.run([function, str(nth), "--data", str(root / "data"), "--out", str(out), "--model", model,
-                                  "--as-of", "2025-12-31", "--capacity", "30"], root, _env(uri), code=KILLER)
+        victim = forks.run(KILLER, [function, str(nth), "--data", str(root / "data"), "--out", str(out), "--model",
+                                    model, "--as-of", "2025-12-31", "--capacity", "30"], root, _env(uri))
         assert victim.returncode == -9, (step, victim.stderr)
         assert _snapshot(out) == (before if expected == "before" else after), step
         assert not [p for p in out.iterdir() if p.name.endswith(".tmp")], step
@@ -473,10 +418,9 @@ def test_a_kill_at_every_step_of_publication_leaves_one_whole_list(trained, fork
         assert (out / "history" / kept).read_bytes() == (reference / "history" / kept).read_bytes()
 
 
-def test_a_folder_of_the_previous_layout_is_adopted(trained):
+def test_a_folder_of_the_previous_layout_is_adopted(trained, scored_once):
     root, uri, model = trained
-    source = root / "legacy_source"
-    score(root / "data", out=source, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=15)
+    source = scored_once  # its list (40 clients) as the files of a first release
     out = root / "legacy"
     out.mkdir()
     for name in LIST_FILES:  # plain files, as the first releases wrote them
@@ -502,12 +446,11 @@ def _copy_without(source: Path, target: Path, edit) -> Path:
     return target
 
 
-def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained, churn_here):
+def test_drift_gate_stops_with_exit_3_and_keeps_the_previous_list(trained, scored_once, churn_here):
     import pandas as pd
 
     root, uri, model = trained
-    out = root / "drifted"
-    score(root / "data", out=out, config=load_config(None), tracking_uri=uri, model_uri=model, capacity=25)
+    out = _copy(scored_once, root / "drifted")  # a list published here
     before = _snapshot(out)
 
     def quiet_last_quarter(name, frame):  # every client stops using the product for 90 days
@@ -553,7 +496,7 @@ def test_a_feature_the_data_cannot_provide_stops_the_run(trained, active_at):
     assert result["clients_scored"] == len(active_at(root / "data", result["as_of"]))
 
 
-def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
+def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained, listed_mid_november):
     import datetime as dt
 
     import mlflow
@@ -563,11 +506,8 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     from features.errors import GateStop
 
     root, uri, model = trained
-    out = root / "monitored"
+    out = _copy(listed_mid_november, root / "monitored")  # the list as of 2025-11-15, capacity 100
     config = load_config(None)
-    score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
-          as_of_date=dt.date(2025, 11, 15))
-    assert not (out / "monitoring.csv").exists()  # nothing has matured yet
     result = score(root / "data", out=out, config=config, tracking_uri=uri, model_uri=model, capacity=100,
                    as_of_date=dt.date(2025, 12, 31))
     monitoring = pd.read_csv(out / "monitoring.csv", dtype={"list_as_of": str})
@@ -582,9 +522,8 @@ def test_matured_lists_are_graded_into_monitoring_and_mlflow(trained):
     assert any("realised_roc_auc_2025-11-15" in r.data.metrics for r in runs)
     # a threshold the model cannot meet, set to stop: exit 3 and nothing published
     strict = load_config(None, {"monitoring": {"min_roc_auc": 0.999, "on_breach": "stop"}})
-    again = root / "monitored_strict"
-    score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100,
-          as_of_date=dt.date(2025, 11, 15))
+    # the same list as of 2025-11-15 (the thresholds only matter once a list is graded)
+    again = _copy(listed_mid_november, root / "monitored_strict")
     before = _snapshot(again)
     with pytest.raises(GateStop, match="stopped by monitoring: realised ROC AUC"):
         score(root / "data", out=again, config=strict, tracking_uri=uri, model_uri=model, capacity=100)
