@@ -87,6 +87,8 @@ class EngineConfig(BaseModel):
     kind: Literal["local", "dask"] = "local"
     # a running cluster's scheduler, e.g. tcp://scheduler:8786; null starts a LocalCluster for the run
     scheduler: str | None = None
+    # how long to try reaching that scheduler before the run stops (exit 2)
+    connect_timeout_s: float = Field(10.0, gt=0)
     # the LocalCluster started when no scheduler is given
     workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)

@@ -367,10 +367,6 @@ def _serve(parent: int, requests_r: int, replies_w: int) -> None:
                 for name in _WARM_MODULES:
                     with contextlib.suppress(ImportError):
                         importlib.import_module(name)
-                with contextlib.suppress(Exception):  # MLflow's map of installed packages (~1.5 s a run)
-                    from mlflow.utils import requirements_utils
-
-                    requirements_utils._init_modules_to_packages_map()
                 warm = True
             run = json.loads(line)
             zygote = os.getpid()

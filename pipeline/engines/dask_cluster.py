@@ -29,7 +29,7 @@ def connect(engine: EngineConfig) -> Iterator[Any]:
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     if engine.scheduler:
         try:
-            client = Client(engine.scheduler, timeout="10s")
+            client = Client(engine.scheduler, timeout=engine.connect_timeout_s)
         except (OSError, TimeoutError) as exc:
             raise ContractError(f"cannot reach the Dask scheduler ({type(exc).__name__}: {exc}); check the "
                                 f"address and that the scheduler runs", file=engine.scheduler) from None

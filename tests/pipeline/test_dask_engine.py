@@ -252,8 +252,11 @@ def test_cli_engine_flags_are_checked(trained, churn_here):
 def test_cli_unreachable_scheduler_is_a_clear_error(trained, churn_here):
     root, uri, result = trained
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
-    done = churn_here(["score", "--scheduler", "tcp://127.0.0.1:9", "--data", str(root / "data"), "--out",
-                       str(root / "unreachable"), "--model", result["model_uri"]], root, env, expect=2)
+    settings = root / "soon.yaml"  # the default tries for 10 s
+    settings.write_text("engine:\n  connect_timeout_s: 1\n", encoding="utf-8")
+    done = churn_here(["score", "--scheduler", "tcp://127.0.0.1:9", "--config", str(settings), "--data",
+                       str(root / "data"), "--out", str(root / "unreachable"), "--model", result["model_uri"]], root,
+                      env, expect=2)
     assert "tcp://127.0.0.1:9" in done.stderr and "cannot reach the Dask scheduler" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error: ")
 
