@@ -25,13 +25,23 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # as the churn command does (pipeline/cli.py): LightGBM's OpenMP threads wait passively, or a test
 # fitting in this process while another process holds a core slows down fivefold
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# one thread per process for BLAS and OpenMP pools that size themselves by the cores (numpy's BLAS under
+# scikit-learn's logistic regressions, LightGBM calls without num_threads): `make test` already runs a
+# worker per core, and two pools of two threads on two cores only wait on each other (~6% of the run).
+# Set before anything imports numpy (pandas is imported inside the fixtures below); the commands the
+# tests start inherit it. Results do not depend on it: the recorded bytes of test_end_to_end match.
+for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
 
 N_CLIENTS = 1500
 SEED = 4
@@ -198,6 +208,8 @@ def folder_with_data(generated_data, tmp_path_factory):
 
 
 def _day(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
     stamps = pd.to_datetime(values)
     return stamps.dt.tz_convert("UTC").dt.tz_localize(None) if stamps.dt.tz is not None else stamps
 
@@ -209,6 +221,8 @@ def active_at():
     scoring run as of `day` must score."""
 
     def ids(folder: Path, day: str) -> set[str]:
+        import pandas as pd
+
         end = pd.Timestamp(day) + pd.Timedelta(days=1)
         clients = pd.read_parquet(Path(folder) / "clients.parquet")
         signed = set(clients.loc[_day(clients["signup_date"]) < end, "client_id"].astype(str))
