@@ -493,7 +493,8 @@ class Forks:
                 self.running.pop(0)
         except TimeoutError:
             for run in self.running:
-                run.send_signal(signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # ended and reaped since
+                    run.send_signal(signal.SIGKILL)
             while self.running:
                 self.running.pop(0).returncode = int(self.line(30))
             raise
