@@ -364,7 +364,8 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _serve(parent: int, requests_r: int, replies_w: int) -> None:
-    """The zygote: for each request, fork a run and answer its pid, then its exit status."""
+    """The zygote: for each request (one run, or runs started together), fork the runs and answer their
+    pids, then their exit statuses, in the order of the request."""
     import atexit
     import importlib
     import json
@@ -382,16 +383,18 @@ def _serve(parent: int, requests_r: int, replies_w: int) -> None:
                     with contextlib.suppress(ImportError):
                         importlib.import_module(name)
                 warm = True
-            run = json.loads(line)
-            zygote = os.getpid()
-            pid = os.fork()
-            if pid == 0:
-                os.close(requests_r)
-                os.close(replies_w)
-                _die_with_parent(zygote)
-                _run_as_python_c(run)  # never returns
-            os.write(replies_w, b"%d\n" % pid)
-            os.write(replies_w, b"%d\n" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+            zygote, pids = os.getpid(), []
+            for run in json.loads(line):
+                pid = os.fork()
+                if pid == 0:
+                    os.close(requests_r)
+                    os.close(replies_w)
+                    _die_with_parent(zygote)
+                    _run_as_python_c(run)  # never returns
+                pids.append(pid)
+                os.write(replies_w, b"%d\n" % pid)
+            for pid in pids:
+                os.write(replies_w, b"%d\n" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 
 
 def _run_as_python_c(run: dict) -> None:
@@ -460,24 +463,23 @@ class Forked:
         os.kill(self.pid, signum)
 
     def wait(self, timeout: float = 120) -> int:
-        if self.returncode is None:
-            try:
-                self.returncode = int(self.forks.line(timeout))
-            except TimeoutError:
-                self.send_signal(9)
-                self.returncode = int(self.forks.line(30))
-                raise
-            finally:
-                self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
+        try:
+            if self.returncode is None:
+                self.forks.reap(self, timeout)
+        finally:
+            self.stdout, self.stderr = self._out.read_text(), self._err.read_text()
         return self.returncode
 
 
 class Forks:
     """start(code, argv, cwd, env) -> Forked: `python -c code argv...` run in `cwd` with exactly `env` as its
-    environment, forked from the zygote; run(...) waits for it. One run at a time."""
+    environment, forked from the zygote; run(...) waits for it; together([(code, argv, cwd, env), ...])
+    starts several at once (a race between processes). The zygote answers the exit statuses in the order
+    the runs were started: a wait reads them up to its own."""
 
     def __init__(self, zygote: _Zygote, folder: Path):
         self.zygote, self.folder, self.runs = zygote, folder, 0
+        self.running: list[Forked] = []  # started, exit status not read yet, in the zygote's order
 
     def line(self, timeout: float) -> str:
         import select
@@ -492,15 +494,44 @@ class Forks:
             data += chunk
         return data.decode()
 
-    def start(self, code: str, argv: list[str], cwd: Path, env: dict[str, str]) -> Forked:
+    def reap(self, forked: Forked, timeout: float) -> None:
+        """The exit statuses of the runs started up to `forked`; past `timeout`, every run still going is
+        killed (SIGKILL) and TimeoutError raised."""
+        import signal
+        import time
+
+        deadline = time.monotonic() + timeout
+        try:
+            while forked.returncode is None:
+                self.running[0].returncode = int(self.line(max(0.0, deadline - time.monotonic())))
+                self.running.pop(0)
+        except TimeoutError:
+            for run in self.running:
+                with contextlib.suppress(ProcessLookupError):  # ended and reaped since
+                    run.send_signal(signal.SIGKILL)
+            while self.running:
+                self.running.pop(0).returncode = int(self.line(30))
+            raise
+
+    def together(self, runs: list[tuple[str, list[str], Path, dict[str, str]]]) -> list[Forked]:
         import json
 
-        self.runs += 1
-        out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
-        request = {"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env, "stdout": str(out),
-                   "stderr": str(err)}
-        os.write(self.zygote.requests, (json.dumps(request) + "\n").encode())
-        return Forked(self, int(self.line(120)), out, err)
+        # the zygote reads a request once the runs of the one before have ended
+        assert not self.running, "runs still going: wait for them before starting more"
+        started, requests = [], []
+        for code, argv, cwd, env in runs:
+            self.runs += 1
+            out, err = self.folder / f"{self.runs}.out", self.folder / f"{self.runs}.err"
+            requests.append({"code": code, "argv": [str(a) for a in argv], "cwd": str(cwd), "env": env,
+                             "stdout": str(out), "stderr": str(err)})
+            started.append((out, err))
+        os.write(self.zygote.requests, (json.dumps(requests) + "\n").encode())
+        forked = [Forked(self, int(self.line(120)), out, err) for out, err in started]
+        self.running += forked
+        return forked
+
+    def start(self, code: str, argv: list[str], cwd: Path, env: dict[str, str]) -> Forked:
+        return self.together([(code, argv, cwd, env)])[0]
 
     def run(self, code: str, argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> Forked:
         forked = self.start(code, argv, cwd, env)

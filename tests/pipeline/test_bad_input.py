@@ -15,8 +15,6 @@ the quarantine file and the kept rows can be told apart without row numbers.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -473,9 +471,9 @@ def test_rows_dated_after_as_of_are_used_but_not_seen_at_as_of(tmp_path):
 
 # ----------------------------------------------------------------------------------------- the CLI
 
-def _churn_command() -> list[str]:
-    script = Path(sys.executable).with_name("churn")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+# `churn <args>`, as `forks` runs it (tests/conftest.py): the real command in a process of its own (its exit
+# code, and all it writes on stderr), forked rather than a new interpreter
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
 
 
 CLI_KINDS = {
@@ -487,21 +485,19 @@ CLI_KINDS = {
 
 
 @pytest.fixture(scope="module")
-def cli_runs(tmp_path_factory) -> dict[str, tuple[Path, int, str]]:
-    """`churn features --data <folder>` on each broken folder, the processes run side by side (~3 s each)."""
-    running = {}
+def cli_runs(tmp_path_factory, forks) -> dict[str, tuple[Path, int, str]]:
+    """`churn features --data <folder>` on each broken folder, the processes (`forks`) run side by side."""
+    runs = {}
     for kind, (spoil, _) in CLI_KINDS.items():
         root = tmp_path_factory.mktemp("cli")
         folder = write_folder(root / "data", valid_tables())
         spoil(folder)
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
-        running[kind] = root, subprocess.Popen([*_churn_command(), "features", "--data", str(folder)], cwd=root,
-                                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done = {}
-    for kind, (root, process) in running.items():
-        _, stderr = process.communicate(timeout=300)
-        done[kind] = root, process.returncode, stderr
-    return done
+        runs[kind] = root, (CHURN, ["features", "--data", str(folder)], root, env)
+    started = forks.together([run for _, run in runs.values()])
+    codes = [process.wait(300) for process in started]
+    return {kind: (root, code, process.stderr)
+            for (kind, (root, _)), process, code in zip(runs.items(), started, codes)}
 
 
 @pytest.mark.parametrize("kind", list(CLI_KINDS))

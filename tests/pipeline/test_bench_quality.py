@@ -2,23 +2,25 @@
 RESULTS.md alone; its figures are measured by `make bench-quality`, not asserted here."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ("default", "snapshot", "sparse", "interactions")
+# `python <script> <args>` as `forks` runs it (tests/conftest.py): the script run as __main__ in a process of
+# its own (its folder first on sys.path, as Python puts it), forked rather than a new interpreter importing
+# pandas, LightGBM and MLflow again
+SCRIPT = ("import runpy, sys\nfrom pathlib import Path\nscript = sys.argv[1]\nsys.argv = sys.argv[1:]\n"
+          "sys.path.insert(0, str(Path(script).parent))\nrunpy.run_path(script, run_name='__main__')\n")
 
 
-def test_bench_quality_smoke_mode_grades_every_profile_against_the_baselines(tmp_path):
+def test_bench_quality_smoke_mode_grades_every_profile_against_the_baselines(tmp_path, forks):
     before = (ROOT / "benchmarks" / "RESULTS.md").read_bytes()
     # the benchmark's --config, set to few trees, no linear blend and 4 monthly cutoffs (the 2 latest validate):
     # the run checks the plumbing, not the figures
     quick = tmp_path / "quick.yaml"
     quick.write_text("training:\n  max_boost_rounds: 100\n  linear_blend: false\n  n_cutoffs: 4\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--smoke", "--no-write",
-                           "--work", str(tmp_path), "--config", str(quick)], capture_output=True, text=True,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)
+    done = forks.run(SCRIPT, [ROOT / "benchmarks" / "bench_quality.py", "--smoke", "--no-write", "--work", tmp_path,
+                              "--config", quick], tmp_path, {**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "profile" not in line]
     # each profile printed once as it finished, then once in the table

@@ -3,23 +3,24 @@ traceback in that file (not on the terminal). An --out the command cannot write 
 exit 2, one line naming it, no log."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# `churn <args>`, as `forks` runs it (tests/conftest.py): the real command in a process of its own (its
+# exit code, and all it writes on stderr: the error line and whatever Python or a library would print
+# there), forked rather than a new interpreter
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
 
 
-def _churn(args: list[str], cwd: Path, tracking_uri: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": tracking_uri}
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+def _churn(forks, args: list[str], cwd: Path, tracking_uri: str):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    return forks.run(CHURN, args, cwd, env)
 
 
-def test_an_unexpected_error_exits_1_with_the_traceback_in_churn_error_log(tmp_path):
+def test_an_unexpected_error_exits_1_with_the_traceback_in_churn_error_log(tmp_path, forks):
     # the tracking store is not a database: nothing a churn flag can fix, so unexpected
     (tmp_path / "mlflow.db").write_text("not a database\n")
-    done = _churn(["promote", "1"], tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
+    done = _churn(forks, ["promote", "1"], tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
     log = tmp_path / "churn-error.log"
     assert done.returncode == 1
     # one line, though sqlalchemy's message runs over three: the rest is in the log
@@ -31,10 +32,10 @@ def test_an_unexpected_error_exits_1_with_the_traceback_in_churn_error_log(tmp_p
     assert done.stdout == ""
 
 
-def test_an_out_under_a_file_exits_2_naming_it_without_a_log(tmp_path):
+def test_an_out_under_a_file_exits_2_naming_it_without_a_log(tmp_path, forks):
     # the folder the command must write into cannot be created: its parent is a file
     (tmp_path / "taken").write_text("a file, not a folder\n")
-    done = _churn(["generate", "--out", "taken/data", "--clients", "10"], tmp_path,
+    done = _churn(forks, ["generate", "--out", "taken/data", "--clients", "10"], tmp_path,
                   f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [

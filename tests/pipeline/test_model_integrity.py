@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,34 +291,32 @@ FAST_TRAINING = {"training": {"n_cutoffs": 4, "max_boost_rounds": 40, "early_sto
                               "linear_blend": False}}
 
 
-def _churn_command() -> list[str]:
-    script = Path(sys.executable).with_name("churn")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+# `churn <args>`, as `forks` runs it (tests/conftest.py): a process of its own, forked, not a new interpreter
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
 
 
-def _together(runs: list[list[str]], cwd: Path, env: dict[str, str]) -> list[tuple[str, str, int]]:
-    """The `churn` commands started at once, each as its own process: (stdout, stderr, exit code) of each."""
-    started = [subprocess.Popen([*_churn_command(), *map(str, args)], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for args in runs]
-    return [(*process.communicate(timeout=600), process.returncode) for process in started]
+def _together(forks, runs: list[tuple[str, list]], cwd: Path, env: dict[str, str]) -> list[tuple[str, str, int]]:
+    """`python -c code args...` for each (code, args), started at once, each as its own process (`forks`):
+    (stdout, stderr, exit code) of each."""
+    started = forks.together([(code, [str(arg) for arg in args], cwd, env) for code, args in runs])
+    codes = [process.wait(600) for process in started]
+    return [(process.stdout, process.stderr, code) for process, code in zip(started, codes)]
 
 
-def test_two_first_processes_on_a_new_store_do_not_race_its_creation(tmp_path):
+def test_two_first_processes_on_a_new_store_do_not_race_its_creation(tmp_path, forks):
     """Two real processes creating a store that does not exist yet (`registry.configure`, what `churn
     train` calls first; the read-only commands never create one): MLflow's migration runs once, under
     the lock beside the database, so both find the same empty registry, neither a migration error."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     code = ("import sys; from mlflow import MlflowClient; from pipeline.tracking.registry import configure; "
             "configure(sys.argv[1]); print(len(MlflowClient().search_registered_models()))")
-    started = [subprocess.Popen([sys.executable, "-c", code, uri], cwd=tmp_path, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    done = [(*process.communicate(timeout=300), process.returncode) for process in started]
+    done = _together(forks, [(code, [uri])] * 2, tmp_path, dict(os.environ))
     assert [(out, code) for out, _, code in done] == [("0\n", 0)] * 2, done
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlflow.db.lock").exists()
 
 
 @pytest.mark.slow
-def test_two_first_trainings_on_a_new_store_both_succeed(tmp_path):
+def test_two_first_trainings_on_a_new_store_both_succeed(tmp_path, forks):
     """Two real `churn train` processes on a store that does not exist yet (about a minute of CPU):
     the first to open it creates it under the lock beside the database, the other waits and finds it
     made; both register a version."""
@@ -331,8 +327,8 @@ def test_two_first_trainings_on_a_new_store_both_succeed(tmp_path):
     generate(tmp_path / "data", n_clients=300, seed=3)
     (tmp_path / "fast.yaml").write_text(yaml.safe_dump(FAST_TRAINING))
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    done = _together([["train", "--data", tmp_path / "data", "--config", tmp_path / "fast.yaml", "--out",
-                       tmp_path / f"train{k}", "--json"] for k in range(2)], tmp_path, env)
+    done = _together(forks, [(CHURN, ["train", "--data", tmp_path / "data", "--config", tmp_path / "fast.yaml",
+                                      "--out", tmp_path / f"train{k}", "--json"]) for k in range(2)], tmp_path, env)
     assert [code for _, _, code in done] == [0, 0], [err for _, err, _ in done]
     versions = sorted(json.loads(out.strip().splitlines()[-1])["model_version"] for out, _, _ in done)
     assert versions == ["1", "2"]

@@ -4,8 +4,6 @@ and each profile's own shape (a snapshot extract, a sparse log, churn from inter
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -186,10 +184,9 @@ def hash_share(client_id: str) -> float:
 # --- command line -------------------------------------------------------------------------
 
 
-def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+# `churn <args>`, as `forks` runs it (tests/conftest.py): the real command in a process of its own (its exit
+# code, and all it writes on stderr), forked rather than a new interpreter
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
 
 
 def test_cli_generates_a_profile(tmp_path: Path, churn_here) -> None:
@@ -201,8 +198,9 @@ def test_cli_generates_a_profile(tmp_path: Path, churn_here) -> None:
     assert sorted(p.stem for p in (tmp_path / "x").glob("*.parquet")) == ["churn", "clients", "truth"]
 
 
-def test_cli_refuses_an_unknown_profile_in_one_line(tmp_path: Path) -> None:
-    done = _cli(["generate", "--profile", "telco", "--out", str(tmp_path / "x"), "--clients", "300"], tmp_path)
+def test_cli_refuses_an_unknown_profile_in_one_line(tmp_path: Path, forks) -> None:
+    done = forks.run(CHURN, ["generate", "--profile", "telco", "--out", str(tmp_path / "x"), "--clients", "300"],
+                     tmp_path, dict(os.environ))
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "error: --profile: 'telco' is not one of default, snapshot, sparse, interactions"]

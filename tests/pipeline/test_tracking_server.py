@@ -5,8 +5,9 @@ headless browser.
 The server runs as a team runs one (README, "A shared MLflow tracking server"): a backend store of its
 own (sqlite here, PostgreSQL in production) and an artifact folder of its own with --serve-artifacts,
 so clients log and download artifacts through the server (mlflow-artifacts: URIs) and never write the
-folder. The first training and the score run as `churn` subprocesses with
-MLFLOW_TRACKING_URI=http://127.0.0.1:PORT, as a data scientist or the nightly job would; the second
+folder. The first training and the score run as the real `churn` command in processes of their own
+(forked from a process that has imported it, `forks` in tests/conftest.py, rather than new interpreters)
+with MLFLOW_TRACKING_URI=http://127.0.0.1:PORT, as a data scientist or the nightly job would; the second
 training (one boosting round: a second version is what is needed, not a second good model), the
 promotion and the score of a tampered model are the same commands run in this process (`churn_here`),
 against the same server. The server's backend store is an empty store already made (`new_store`), as a
@@ -162,22 +163,27 @@ def server(tmp_path_factory, new_store) -> Server:
     assert not left, f"processes of mlflow server still running after SIGKILL: {left}"
 
 
-def churn(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(BIN / "churn"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+# `churn <args>`, as `forks` runs it (tests/conftest.py)
+CHURN = "import sys\nfrom pipeline.cli import main\nsys.argv = ['churn', *sys.argv[1:]]\nmain()\n"
+
+
+def churn(forks, args: list[str], cwd: Path, env: dict[str, str], expect: int = 0):
+    """`churn <args>` in a process of its own, forked (`forks`): exit code, stdout and stderr as a subprocess's."""
+    done = forks.run(CHURN, args, cwd, env, timeout=600)
     assert done.returncode == expect, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     return done
 
 
 def last_json(done) -> dict:
-    """The JSON object on the last line of a command's stdout (a subprocess's or `churn_here`'s)."""
+    """The JSON object on the last line of a command's stdout (a forked run's or `churn_here`'s)."""
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
-def flow(server, tmp_path_factory, churn_here) -> Flow:
+def flow(server, tmp_path_factory, churn_here, forks) -> Flow:
     """Generate, train twice (v1 champion; v2, one boosting round on the same data: challenger), promote v2
-    by hand, score. v1's training and the score are `churn` subprocesses; v2's and the promotion run here."""
+    by hand, score. v1's training and the score run in processes of their own (`forks`); v2's and the
+    promotion run here."""
     from pipeline.synth.generator import generate
 
     here = tmp_path_factory.mktemp("client")
@@ -186,10 +192,10 @@ def flow(server, tmp_path_factory, churn_here) -> Flow:
     (here / "one_round.yaml").write_text(ONE_ROUND, encoding="utf-8")
     generate(here / "data", n_clients=N_CLIENTS, seed=3)  # what `churn generate --clients 400 --seed 3` writes
     train = ["train", "--data", "data", "--out", "train", "--json", "--config"]
-    first = last_json(churn([*train, "quick.yaml"], here, env))
+    first = last_json(churn(forks, [*train, "quick.yaml"], here, env))
     second = last_json(churn_here([*train, "one_round.yaml"], here, env))
     promoted = last_json(churn_here(["promote", second["model_version"], "--json"], here, env))
-    scored = last_json(churn(["score", "--data", "data", "--out", "risk", "--json"], here, env))
+    scored = last_json(churn(forks, ["score", "--data", "data", "--out", "risk", "--json"], here, env))
     return Flow(here, env, (first, second), promoted, scored)
 
 
