@@ -62,30 +62,32 @@ def _ticks(fig: Figure) -> list[tuple]:
 
 def _fit(fig: Figure) -> None:
     """Every label inside the picture, as constrained layout would (one row of axes): each axes' tight
-    box (its tick labels, axis labels, title, legend, texts) measured once, the margins set from how far
-    it reaches past the axes, plus a pad. The ticks depend on an axis' length: when moving the axes
-    changes them, measure again."""
+    box (its tick labels, axis labels, title; not the bars, bar labels or legend inside it) measured,
+    the margins set from how far it reaches past the axes, plus a pad. Measured again only when that
+    moved the ticks (they depend on an axis' length) or shrank an axes: a label near the end of a
+    shorter axis reaches further past it. On a longer one it reaches less far: the pad grows a little."""
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
     pad, axes = PAD * fig.dpi, fig.axes
     gap = GAP * width if len(axes) > 1 else 0.0
     for _ in range(3):
-        ticks = _ticks(fig)
+        ticks, boxes = _ticks(fig), [ax.get_window_extent(renderer).frozen() for ax in axes]
         over = []
-        for ax in axes:
-            # only what lies outside the axes: ticks, axis labels, title (no bars, bar labels, legend)
-            box, tight = ax.get_window_extent(renderer), ax.get_tightbbox(renderer, bbox_extra_artists=[])
+        for ax, box in zip(axes, boxes):
+            tight = ax.get_tightbbox(renderer, bbox_extra_artists=[])
             over.append((max(box.x0 - tight.x0, 0), max(tight.x1 - box.x1, 0),
                          max(box.y0 - tight.y0, 0), max(tight.y1 - box.y1, 0)))
         bottom = max(o[2] for o in over) + pad
         top = max(o[3] for o in over) + pad
-        each = (width - 2 * pad - sum(o[0] + o[1] for o in over) - (len(axes) - 1) * gap) / len(axes)
+        each = max((width - 2 * pad - sum(o[0] + o[1] for o in over) - (len(axes) - 1) * gap) / len(axes), 1.0)
+        tall = max(height - bottom - top, 1.0)
         x = pad
         for ax, (left, right, _, _) in zip(axes, over):
             x += left
-            ax.set_position([x / width, bottom / height, each / width, (height - bottom - top) / height])
+            ax.set_position([x / width, bottom / height, each / width, tall / height])
             x += each + right + gap
-        if _ticks(fig) == ticks:
+        shrank = any(each < box.width - 1 or tall < box.height - 1 for box in boxes)
+        if not shrank and _ticks(fig) == ticks:
             return
 
 
