@@ -27,6 +27,7 @@ PORTFOLIO_COLOUR = "#b8c4d2"
 DPI = 100
 PAD = 3 / 72  # inches around the labels, and between them and the edge: constrained layout's w_pad/h_pad
 GAP = 0.02    # between two axes of a row, as a share of the figure's width (constrained layout's wspace)
+LABEL_REACH = (50, 10)  # pixels: half the width of a wide x tick label ("12.000.000"), half a line's height
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,8 +65,9 @@ def _fit(fig: Figure) -> None:
     """Every label inside the picture, as constrained layout would (one row of axes): each axes' tight
     box (its tick labels, axis labels, title; not the bars, bar labels or legend inside it) measured,
     the margins set from how far it reaches past the axes, plus a pad. Measured again only when that
-    moved the ticks (they depend on an axis' length) or shrank an axes: a label near the end of a
-    shorter axis reaches further past it. On a longer one it reaches less far: the pad grows a little."""
+    moved the ticks (they depend on an axis' length) or shrank an axes by more than a few percent: a
+    label near the end of a shorter axis reaches further past it. On a longer one it reaches less far:
+    the pad grows a little."""
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
     pad, axes = PAD * fig.dpi, fig.axes
@@ -86,8 +88,11 @@ def _fit(fig: Figure) -> None:
             x += left
             ax.set_position([x / width, bottom / height, each / width, tall / height])
             x += each + right + gap
-        shrank = any(each < box.width - 1 or tall < box.height - 1 for box in boxes)
-        if not shrank and _ticks(fig) == ticks:
+        # a label half as wide as LABEL_REACH at the end of an axis shorter by a share s reaches s * that
+        # further past it: measure again when that may eat more than half the pad
+        further = max(max(box.width / each - 1, 0) * LABEL_REACH[0] for box in boxes)
+        further = max(further, *(max(box.height / tall - 1, 0) * LABEL_REACH[1] for box in boxes))
+        if further <= pad / 2 and _ticks(fig) == ticks:
             return
 
 
