@@ -1,7 +1,8 @@
 """Every chart as PNG bytes (matplotlib, Agg renderer): the risk report's and the training plots.
 
-One way to save a figure (`_png`): margins fitted to the labels (`_fit`), 100 dpi, no Software/date metadata, so
-the same data gives the same bytes. Words on the report's charts come from
+One way to save a figure (`_png`): margins fitted to the labels (`_fit`, one Agg draw instead of
+savefig's two under constrained layout), 100 dpi, RGB PNG without metadata, so the same data gives
+the same bytes. Words on the report's charts come from
 `pipeline.exports.texts`; the training plots are for data scientists and stay in English.
 
 matplotlib is imported when a chart is drawn, not with this module: a command that stops before
