@@ -151,9 +151,10 @@ def test_dask_score_publishes_the_local_bytes(trained, cluster, active_at):
 
 def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, cluster, new_store):
     """On 3,000 clients (12 monthly cutoffs, ~30k rows, in 3 partitions as on 6,000 before) the Dask
-    fit's validation ROC AUC is within 0.01 of the local fit's. Measured differences: 0.0007 here
-    (0.0018 in 2 partitions; 0.0015 on 6,000 clients), 0.0038 on seed 22 in 2 partitions; on much less
-    data the noise nears 0.01."""
+    fit's validation ROC AUC is within 0.01 of the local fit's. The Dask fit varies from process to
+    process (LightGBM's Dask estimator orders the workers, which bin the features, as a set of keys
+    hashes): at the default learning rate (0.03) differences of -0.0067..+0.0062 were measured; at this
+    test's 0.06, -0.0029..+0.0033 (three hash seeds). On 1,500 clients the noise passes 0.01."""
     import mlflow
 
     root, _, _ = trained
@@ -161,12 +162,14 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     uri = new_store(root / "training.db")
     data = root / "train_data"
     generate(data, n_clients=3000, seed=21)
-    # the same learner on both engines: the Dask fit is the trees alone (no linear blend, it warns)
-    trees = load_config(None).model_copy(update={"training": load_config(None).training.model_copy(
-        update={"linear_blend": False})})
-    local = train(data, config=trees, tracking_uri=uri, out=root / "train_local")
-    spread = train(data, config=_dask(cluster.scheduler_address, partition_clients=1000), tracking_uri=uri,
-                   out=root / "train_dask")
+    # the same learner on both engines: the trees alone (the Dask fit has no linear blend), at twice the
+    # default learning rate (half the rounds to grow on each engine; the point is the engines, not the rate)
+    learner = {"training": {"linear_blend": False, "lightgbm": {"learning_rate": 0.06}}}
+    local = train(data, config=load_config(None, learner), tracking_uri=uri, out=root / "train_local")
+    spread = train(data, config=load_config(None, {**learner, "engine": {"kind": "dask",
+                                                                         "scheduler": cluster.scheduler_address},
+                                                   "scoring": {"partition_clients": 1000}}),
+                   tracking_uri=uri, out=root / "train_dask")
     assert spread["model_version"] != local["model_version"]
     assert spread["validation"] == local["validation"] and spread["cutoffs"] == local["cutoffs"]
     assert abs(spread["metrics"]["roc_auc"] - local["metrics"]["roc_auc"]) <= 0.01
@@ -180,10 +183,11 @@ def test_dask_training_registers_a_model_as_good_as_the_local_one(trained, clust
     registry.configure(uri)
     assert registry.load_model(spread["model_uri"]).bundle.spec == registry.load_model(local["model_uri"]).bundle.spec
     assert spread["rows"] == local["rows"]
-    # the local scorer takes the Dask-trained model as any other
-    scored = score(data, out=root / "from_dask_model", config=load_config(None), tracking_uri=uri,
-                   model_uri=spread["model_uri"], capacity=50)
-    assert scored["model_version"] == spread["model_version"] and scored["clients_listed"] == 50
+    # the local scorer takes the Dask-trained model as any other (on the module's 500 clients: the size
+    # is not the point)
+    scored = score(root / "third", out=root / "from_dask_model", config=load_config(None), tracking_uri=uri,
+                   model_uri=spread["model_uri"], capacity=20)
+    assert scored["model_version"] == spread["model_version"] and scored["clients_listed"] == 20
 
 
 def test_spreadsheet_csv_on_dask_gives_the_local_bytes(trained, cluster):
@@ -207,7 +211,7 @@ def test_a_table_the_model_needs_stops_the_dask_run(trained, cluster):
     root, uri, result = trained
     data = root / "no_tickets"
     data.mkdir()
-    for path in (root / "data").glob("*.parquet"):
+    for path in (root / "third").glob("*.parquet"):  # 500 clients: the size is not the point
         if path.stem not in ("tickets", "truth"):
             (data / path.name).write_bytes(path.read_bytes())
     with pytest.raises(GateStop, match="tickets"):
@@ -218,18 +222,21 @@ def test_a_table_the_model_needs_stops_the_dask_run(trained, cluster):
 # the run's LocalCluster starts in this process beside the module's one: its dashboard finds 8787 taken
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_cli_dask_from_config_reads_an_fsspec_url_on_a_local_cluster(trained, churn_here):
-    """`engine: {kind: dask}` in the config, no scheduler: a LocalCluster for the run; the data
-    given as a URL (file:// here; s3:// and the like the same way, with their fsspec package)."""
+    """`engine: {kind: dask}` in the config, no scheduler: a LocalCluster for the run, of the configured
+    workers and threads (one worker process of two threads: the module's cluster has the two processes,
+    and a second worker process to start would cost more than the rest of the test); the data given as a
+    URL (file:// here; s3:// and the like the same way, with their fsspec package)."""
     root, uri, result = trained
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT)}
     settings = root / "dask.yaml"
-    settings.write_text("engine:\n  kind: dask\n  workers: 2\n")
+    settings.write_text("engine:\n  kind: dask\n  workers: 1\n  threads_per_worker: 2\n")
     out = root / "cli"
     done = churn_here(["score", "--config", str(settings), "--data", (root / "third").as_uri(), "--out", str(out),
                        "--model", result["model_uri"], "--capacity", "20", "--json"], root, env)
-    assert "started a LocalCluster of 2 workers" in done.stderr
+    assert "started a LocalCluster of 1 workers x 2 threads" in done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["engine"] == "dask" and summary["clients_listed"] == 20
+    assert summary["partitions"] == 2  # at least one per worker thread
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"] == (root / "third").as_uri() and manifest["engine"] == "dask"
     assert pd.read_parquet(out / "risk_list.parquet")["client_id"].is_unique
