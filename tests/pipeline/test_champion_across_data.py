@@ -26,9 +26,11 @@ def store(folder_with_data, new_store):
     # this module is about what the champion is compared on; the rule that a later model must also
     # beat the strongest baseline has its own tests (tests/models/test_champion_rule.py, test_champion.py), as
     # has the rule that a model lacking a source of the champion's stays challenger (test_fewer_sources.py);
-    # nor does it need a good model: few rounds and no linear blend keep the three trainings quick
+    # nor does it need a good model or many rows: few rounds, no linear blend and 4 monthly cutoffs (the 2
+    # latest validate) keep the three trainings quick
     config = load_config(None, {"training": {"champion_must_beat_baselines": False, "allow_fewer_sources": True,
-                                             "max_boost_rounds": 30, "linear_blend": False}})
+                                             "max_boost_rounds": 30, "linear_blend": False,
+                                             "n_cutoffs": 4}})
     for step, folder in (("first", "data"), ("second", "no_events"), ("again", "no_events")):
         runs[step] = train(root / folder, config=config, tracking_uri=uri, out=root / step)
         runs[step]["champion_after"] = str(client.get_model_version_by_alias("churn", "champion").version)
