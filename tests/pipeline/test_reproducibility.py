@@ -7,9 +7,10 @@ from models import fit
 from pipeline.config import load_config
 from pipeline.jobs.train import prepare_training
 
-# the default config but for the number of trees: whether two fits agree byte for byte does not
-# depend on how many trees they grow (early stopping, the linear blend and calibration all still run)
-FEW_TREES = {"training": {"max_boost_rounds": 100}}
+# the default config but for the number of trees and of monthly cutoffs (6, the 2 latest validating):
+# whether two preparations and two fits agree byte for byte does not depend on how many trees they grow
+# or on how many rows (early stopping, the linear blend and calibration all still run)
+FEW_TREES = {"training": {"max_boost_rounds": 50, "n_cutoffs": 6}}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,8 @@ def test_same_inputs_give_the_same_model_bytes_and_metrics(prepared, fitted):
     assert first.booster.model_to_string() == second.booster.model_to_string()
     assert first.metrics == second.metrics
     assert (first.valid_probability == second.valid_probability).all()
+    # what the few cutoffs and trees keep: a validation split, a calibrator and the blend's inner-fold grades
+    assert first.calibrator is not None and first.blend_grades == second.blend_grades and first.blend_grades
 
 
 def test_another_seed_gives_another_model(prepared, fitted):
