@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 # validate on the latest 3, each training on the cutoffs before it): what is checked here (nested runs, the
 # folds, trial 0, the written config and `train` taking it) does not depend on how good the trees are
 CONFIG = AppConfig().model_copy(update={"training": AppConfig().training.model_copy(
-    update={"max_boost_rounds": 100, "linear_blend": False, "n_cutoffs": 6})})
+    update={"max_boost_rounds": 30, "linear_blend": False, "n_cutoffs": 6})})
 
 
 @pytest.fixture(scope="module")
