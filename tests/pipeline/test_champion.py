@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # rows (and no logistic regressions fitted to choose and refit a blend weight: a quick training)
 CRIPPLED = {"training": {"max_boost_rounds": 1, "linear_blend": False,
                          "lightgbm": {"num_leaves": 2, "feature_fraction": 0.05}}}
+# the better model: the defaults but for a learning rate of 0.1 (early stopping ends it in fewer trees) and no
+# linear blend (no logistic regressions fitted to choose a blend weight): a model that beats the crippled one
+# and the strongest baseline, the claims here, with margin (ROC AUC 0.032 to 0.047 above the logistic regression
+# over training seeds 42, 1, 2, 3, 7; the defaults', 0.028), for ~40% less CPU than the default training
+STRONG = {"training": {"linear_blend": False, "lightgbm": {"learning_rate": 0.1}}}
 
 
 def _aliases(client: MlflowClient) -> dict[str, str | None]:
@@ -42,7 +47,7 @@ def contest(folder_with_data, new_store):
     uri = new_store(root / "mlflow.db")
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     steps = {}
-    for step, overrides in (("weak", CRIPPLED), ("strong", None), ("weak again", CRIPPLED)):
+    for step, overrides in (("weak", CRIPPLED), ("strong", STRONG), ("weak again", CRIPPLED)):
         result = train(root / "data", config=load_config(None, overrides), tracking_uri=uri, out=root / step)
         version = client.get_model_version("churn", result["model_version"])
         details = json.loads(Path(client.download_artifacts(version.run_id, "champion_decision.json", str(root)))
