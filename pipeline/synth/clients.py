@@ -138,6 +138,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def portable(probability: np.ndarray) -> np.ndarray:
+    """`probability` on the float32 grid (still float64): the same bytes on every CPU. numpy's exp, expm1
+    and log1p take other SIMD paths on AVX-512 than on AVX2 and differ in the last bit; a value written
+    as computed would make truth.parquet's bytes follow the machine, not the seed."""
+    return np.asarray(probability, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
 def daily_hazard(
     clients: Clients,
     health: np.ndarray,

@@ -51,8 +51,10 @@ def write_events(
     client, event_type, timestamp = _draw_events(rng, clients, health, start_s, stop_s, activity_scale)
     k = len(client)
     # A log reads per client in time order; the key packs both (offsets fit 32 bits for 136 years).
+    # Stable: events of one client in one second keep their drawn order (numpy's default sort takes
+    # another path on AVX-512 and would order such ties, and so the file's bytes, by the machine).
     window_start = int(start_s.min()) if k else 0
-    order = np.argsort((client << 32) | (timestamp - window_start))
+    order = np.argsort((client << 32) | (timestamp - window_start), kind="stable")
     type_names = pa.array(EVENT_TYPES, pa.string())
     channel_names = pa.array(CHANNELS, pa.string())
     # Written a row group at a time: the per-event details are drawn chunk by chunk, in a fixed

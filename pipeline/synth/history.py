@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from pipeline.synth.clients import Clients, daily_hazard, step_health
+from pipeline.synth.clients import Clients, daily_hazard, portable, step_health
 from pipeline.synth.parameters import (
     SECONDS_PER_DAY,
     SLOW_MONTH_FACTOR,
@@ -82,7 +82,7 @@ def simulate(
                         # The hazard over the next 30 days is the one just computed; only the
                         # one or two days that spill into the month after (after a 28- to 30-day
                         # month) really follow next month's state, a negligible difference.
-                        "p_true": pa.array(-np.expm1(-TRUTH_HORIZON_DAYS * hazard[active])),
+                        "p_true": pa.array(portable(-np.expm1(-TRUTH_HORIZON_DAYS * hazard[active]))),
                     }
                 )
             )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipeline.synth.clients import sigmoid
+from pipeline.synth.clients import portable, sigmoid
 from pipeline.synth.tables import client_ids, labels, write_table
 
 HORIZON_DAYS = 30
@@ -172,7 +172,7 @@ def write_snapshot(out: Path, n_clients: int, seed: int, end: date) -> dict[str,
         {
             "client_id": ids,
             "as_of": pa.array(np.full(n_clients, end_day, dtype=np.int32), pa.date32()),
-            "p_true": pa.array(p_true),
+            "p_true": pa.array(portable(p_true)),
         }
     )
     out.mkdir(parents=True, exist_ok=True)

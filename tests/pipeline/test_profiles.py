@@ -56,6 +56,42 @@ def test_every_profile_is_reproducible_and_in_the_contract(tmp_path: Path, profi
     assert _sha256(tmp_path / "c")["clients.parquet"] != _sha256(tmp_path / "a")["clients.parquet"]
 
 
+# generates every profile and prints {profile: {file: sha256}}: run with numpy's SIMD paths switched off
+HASH_EVERY_PROFILE = """
+import hashlib, json, sys
+from pathlib import Path
+from pipeline.synth.generator import generate
+from pipeline.synth.profiles import PROFILES
+found = {}
+for name in PROFILES:
+    out = Path(sys.argv[1]) / name
+    generate(out, n_clients=2000, seed=3, months=6, profile=name)
+    found[name] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*"))}
+print(json.dumps(found))
+"""
+
+
+def test_the_same_seed_writes_the_same_bytes_on_every_cpu(tmp_path: Path) -> None:
+    """numpy picks a sort and exp, expm1 and log1p by the CPU (AVX-512 here, AVX2 on earlier machines):
+    an unstable sort ordered events of one client in one second differently, and probabilities differed
+    in the last bit. The files this machine writes with its SIMD paths equal those written with every
+    path above numpy's baseline switched off (on a machine without them both runs take the same path)."""
+    import subprocess
+    import sys
+
+    from numpy._core import _multiarray_umath as simd
+
+    above_baseline = [name for name in simd.__cpu_dispatch__ if simd.__cpu_features__.get(name)]
+    runs = {}
+    for label, disabled in (("native", ""), ("baseline", " ".join(above_baseline))):
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": disabled, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-c", HASH_EVERY_PROFILE, str(tmp_path / label)], env=env,
+                              capture_output=True, text=True, timeout=300, check=True)
+        runs[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(runs["native"]) == set(PROFILES)
+    assert runs["native"] == runs["baseline"]
+
+
 def test_an_unknown_profile_is_refused_with_the_names() -> None:
     with pytest.raises(ValueError, match="profiles: default, snapshot, sparse, interactions"):
         profile_named("telco")
