@@ -159,7 +159,10 @@ def daily_hazard(
         logit = default_logit(clients, health, breaches, tenure_days)
     if profile.churn_logit_shift:  # left out at 0.0, so the default files stay byte for byte
         logit = logit + profile.churn_logit_shift
-    return -np.log1p(-sigmoid(logit)) / HAZARD_DAYS + BACKGROUND_DAILY_HAZARD
+    # a logit past ~37 makes the monthly probability 1.0 and the hazard infinite: that client leaves at
+    # once, as it should, without numpy's divide-by-zero warning on the console of `churn generate`
+    with np.errstate(divide="ignore"):
+        return -np.log1p(-sigmoid(logit)) / HAZARD_DAYS + BACKGROUND_DAILY_HAZARD
 
 
 def default_logit(

@@ -297,3 +297,22 @@ def test_activity_falls_before_churn(tables: dict[str, pd.DataFrame]) -> None:
     days_90_to_60 = days_before.between(60, 90, inclusive="right").sum() / (30 * len(churn))
     assert len(churn) > 100
     assert last_30_days < days_90_to_60
+
+
+def test_a_client_far_gone_leaves_at_once_without_a_numpy_warning() -> None:
+    """Health this low puts the monthly churn probability at 1.0 (a logit past ~37): the daily hazard is
+    infinite, so the client leaves on its first day, and `churn generate` prints no divide-by-zero warning."""
+    import warnings
+
+    import numpy as np
+
+    from pipeline.synth.clients import Clients, daily_hazard
+
+    one = np.ones(2, dtype=np.int64)
+    clients = Clients(signup_day=one, plan=one, contract=one * 0, region=one, seats=one, monthly_value=one * 10.0,
+                      base_health=np.zeros(2), start_health=np.zeros(2), start_disengaging=np.zeros(2, dtype=bool),
+                      activity=np.ones(2), app_share=np.full(2, 0.5), survey_phase=one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hazard = daily_hazard(clients, np.array([0.0, -50.0]), np.zeros(2), np.full(2, 1000.0))
+    assert 0 < hazard[0] < 0.01 and hazard[1] == np.inf
