@@ -99,13 +99,22 @@ def validation_report(rows: pd.DataFrame, result: FitResult, bundle: ModelBundle
                             result.valid_ranking)
     if truth is not None:
         metrics.update(oracle_comparison(truth, predictions))
-    beaten_by = [name for name, f in figures.items()
-                 if f.get("roc_auc", 0) >= metrics.get("roc_auc", 0)
-                 or f.get("expected_profit", 0) > metrics.get("expected_profit", 0)]
-    notes = [f"LightGBM does not beat the baseline(s) {', '.join(beaten_by)} on the validation window "
-             f"(ROC AUC or expected profit): prefer the simpler model or look at the data"] if beaten_by else []
+    beaten_by = not_beaten(metrics, figures)
+    notes = [not_beaten_note(beaten_by)] if beaten_by else []
     return ValidationReport(metrics, figures, not beaten_by, predictions, global_importance(bundle, valid), curves,
                             notes)
+
+
+def not_beaten(metrics: dict[str, float], figures: dict[str, dict[str, float]]) -> list[str]:
+    """The baselines the model does not beat: as high a ROC AUC or a higher expected profit."""
+    return [name for name, f in figures.items()
+            if f.get("roc_auc", 0) >= metrics.get("roc_auc", 0)
+            or f.get("expected_profit", 0) > metrics.get("expected_profit", 0)]
+
+
+def not_beaten_note(names: list[str]) -> str:
+    return (f"LightGBM does not beat the baseline(s) {', '.join(names)} on the validation window "
+            f"(ROC AUC or expected profit): prefer the simpler model or look at the data")
 
 
 def baseline_scores(train: pd.DataFrame, valid: pd.DataFrame, spec: FeatureSpec, seed: int

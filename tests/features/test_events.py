@@ -18,13 +18,13 @@ def build(events_frame: pd.DataFrame, **config) -> pd.DataFrame:
     return build_one(events, tables, spec=spec_for(tables, **{"windows_days": (7, 30, 90), **config}))
 
 
-def test_the_default_windows_end_with_a_year_that_sets_the_mix_and_the_clients_own_pace():
+def test_the_longest_window_sets_the_mix_and_the_clients_own_pace():
     tables = make_tables(events=frame("events", [("a", "2024-03-31T10:00:00Z", "x", "web"),
                                                  ("a", "2024-03-20T10:00:00Z", "x", "web"),
                                                  ("a", "2023-10-01T10:00:00Z", "x", "app"),   # 182 days back
                                                  ("a", "2023-03-01T10:00:00Z", "x", "app")],  # 396: outside
                                        "channel"))
-    out = build_one(events, tables, spec=spec_for(tables))
+    out = build_one(events, tables, spec=spec_for(tables, windows_days=(7, 30, 90, 365)))
     assert out.loc["a", ["x_count_90d", "x_count_365d", "active_days_365d"]].tolist() == [2, 3, 3]
     assert out.loc["a", "channel_app_share_365d"] == pytest.approx(1 / 3)
     # 2 in the last 30 days against a pace of 3 a year (3 x 30 / 365 in 30 days)

@@ -56,3 +56,18 @@ def test_expected_calibration_error_by_hand():
 def test_client_value_defaults_when_monthly_value_is_unknown():
     assert client_values(np.array([10.0, np.nan]), 2, EvaluationConfig()).tolist() == [120.0, 500.0]
     assert client_values(None, 2, EvaluationConfig(default_client_value=7)).tolist() == [7.0, 7.0]
+
+
+def test_a_baseline_is_not_beaten_by_an_equal_roc_auc_or_a_higher_expected_profit():
+    from models.validation import not_beaten, not_beaten_note
+
+    model = {"roc_auc": 0.80, "expected_profit": 100.0}
+    figures = {"level": {"roc_auc": 0.80, "expected_profit": 50.0},       # as high a ROC AUC
+               "earner": {"roc_auc": 0.70, "expected_profit": 100.5},     # more profit
+               "beaten": {"roc_auc": 0.79, "expected_profit": 100.0},     # below on one, level on the other
+               "recency": {"roc_auc": 0.60}}                              # a rank: no profit figure
+    assert not_beaten(model, figures) == ["level", "earner"]
+    assert not_beaten({"roc_auc": 0.9, "expected_profit": 200.0}, figures) == []
+    assert not_beaten_note(["level", "earner"]) == (
+        "LightGBM does not beat the baseline(s) level, earner on the validation window (ROC AUC or expected "
+        "profit): prefer the simpler model or look at the data")

@@ -383,7 +383,8 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
     assert len(names) == 3
     assert all("validation_roc_auc" in c.data.metrics for c in children)
     assert set(trained["baselines"]) == set(names)
-    # a baseline is not beaten when its ROC AUC is as high or its expected profit higher: on this data
+    # a baseline is not beaten when its ROC AUC is as high or its expected profit higher (the rule by hand:
+    # tests/models/test_evaluation.py): on this data
     # the logistic regression earns more (its ROC AUC is lower), so the run says LightGBM does not beat it
     m = trained["metrics"]
     not_beaten = [name for name, f in trained["baselines"].items()
@@ -457,7 +458,7 @@ def test_users_get_the_same_bytes_as_before_the_rooms_refactor(workspace, churn_
              "booster.txt": next(model_dir.rglob("booster.txt"))}
     files.update({f"call sheet {name}": root / "sheet" / name for name in ("risk_list.csv", "risk_list.parquet")})
     found = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
-    assert found == {name: expected[name] for name in files}
+    assert found == {name: expected[name] for name in files}, f"the bytes found: {json.dumps(found, indent=1)}"
     # the call sheet is the whole list's head, line for line
     sheet = (root / "sheet" / "risk_list.csv").read_text(encoding="utf-8-sig").splitlines()
     whole = (root / "bytes" / "risk_list.csv").read_text(encoding="utf-8-sig").splitlines()
