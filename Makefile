@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint setup bench bench-quality bench-scale bench-dask bench-memory docs clean
+.PHONY: demo test lint setup bench bench-quality bench-scale bench-dask bench-memory bench-suite docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-dask: $(STAMP)
 # peak memory of a score with a 1 MB client_id in every table against the same data without it (target 1.5x)
 bench-memory: $(STAMP)
 	$(BIN)/python benchmarks/bench_long_id.py --clients 10000
+
+# the whole suite twice, as `make test` runs it: wall and CPU time on this machine (run it on a quiet one)
+bench-suite: $(STAMP)
+	$(BIN)/python benchmarks/bench_suite.py --repeat 2
 
 clean:
 	rm -rf churn_demo churn_output mlflow.db mlartifacts churn-error.log .pytest_cache build
