@@ -100,9 +100,9 @@ def generate(
 
 def generate_folder(out: Path, *, clients: int, seed: int, end: date | None,
                     profile: str = "default") -> dict[str, Any]:
-    """`churn generate`: the folder written, its profile, rows per table and the seconds it took. Here
-    rather than in pipeline.jobs.demo, so the command imports the generator alone (numpy, pyarrow),
-    not the training and scoring jobs the demo needs."""
+    """`churn generate` and the demo's first step: the folder written, its profile, rows per table and the
+    seconds it took. Here rather than in pipeline.jobs.demo, so the command imports the generator alone
+    (numpy, pyarrow), not the training and scoring jobs the demo needs."""
     started = time.perf_counter()
     counts = generate(Path(out), n_clients=clients, seed=seed, end=end or DEFAULT_END, profile=profile)
     return {"out": str(out), "profile": profile, "rows": counts, "seconds": round(time.perf_counter() - started, 2)}
