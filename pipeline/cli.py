@@ -67,7 +67,11 @@ def _store(settings):
 
 
 def _tracking_uri(settings) -> str:
-    return _store(settings).uri
+    from pipeline.tracking.store import check_reachable
+
+    uri = _store(settings).uri
+    check_reachable(uri, settings.registry.connect_timeout_s)  # a server that is down: exit 2 in seconds
+    return uri
 
 
 def _date(value: Optional[str], flag: str):
@@ -372,6 +376,7 @@ def doctor(data: Path = typer.Option(..., "--data", help="The folder of contract
     def job() -> dict[str, Any]:
         settings = _config(config)
         store = _store(settings)
+        _tracking_uri(settings)  # a server that is down is named at once
         return check(data, out, config=settings, tracking_uri=store.uri, source=store.source)
 
     _run(job, False,

@@ -49,6 +49,8 @@ class RegistryConfig(BaseModel):
     # the MLflow store when MLFLOW_TRACKING_URI is not set; unset: a sqlite file in the user's data folder
     # ($XDG_DATA_HOME/churn-pipeline/mlflow.db, or ~/.local/share/...): pipeline/tracking/store.py
     tracking_uri: str | None = None
+    # how long to try reaching an MLflow server (http, https) before stopping (exit 2)
+    connect_timeout_s: float = Field(10.0, gt=0)
 
 
 class ScoringConfig(BaseModel):

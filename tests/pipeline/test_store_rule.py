@@ -41,3 +41,43 @@ def test_the_default_store_is_the_same_from_any_folder_and_a_missing_model_names
     done = churn_here(["score", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "o"), "--model",
                        "models:/other@champion", "--config", str(configured)], tmp_path, env, expect=2)
     assert f"in store sqlite:///{tmp_path / 'team.db'}" in done.stderr, done.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_server_that_is_down_stops_every_command_in_seconds_naming_it(tmp_path, churn_here):
+    """Without the check MLflow retries for about four minutes (4 min 10 s measured for `churn score`) and
+    ends in a long HTTP error; with it: exit 2 after registry.connect_timeout_s (about 12 s at the default
+    10), one line naming the server, no credentials shown."""
+    url = f"http://ana:secret@127.0.0.1:{_free_port()}/mlflow"  # nothing listens there
+    settings = tmp_path / "soon.yaml"
+    settings.write_text("registry:\n  connect_timeout_s: 1\n", encoding="utf-8")
+    env = {"HOME": str(tmp_path), "MLFLOW_TRACKING_URI": url}
+    for command in (["score", "--data", str(tmp_path)], ["train", "--data", str(tmp_path)],
+                    ["promote", "1"], ["doctor", "--data", str(tmp_path)]):
+        done = churn_here([*command, "--config", str(settings), "--out", str(tmp_path / "out")]
+                          if command[0] != "promote" else [*command, "--config", str(settings)], tmp_path, env,
+                          expect=2)
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: http://127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}: cannot reach the "
+                               "MLflow tracking server (Connection refused) for 1 s"), (command, last)
+        assert "secret" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_server_that_listens_is_let_through_and_other_stores_are_left_to_mlflow():
+    import socket
+
+    from pipeline.tracking.store import check_reachable
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_reachable(f"http://127.0.0.1:{server.getsockname()[1]}", 1.0)  # no error
+    for uri in ("sqlite:////nowhere/mlflow.db", "postgresql://db/mlflow", "file:///nowhere/mlruns"):
+        check_reachable(uri, 0.01)  # not a server: nothing is tried
