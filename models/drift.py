@@ -14,6 +14,12 @@ Bin layout of a `Profile` (both kinds have `len(edges) + 2` proportions):
   "other" (a value not seen at training), then missing.
 
 Missing is NaN (and None or pd.NA, read as NaN); it is always the last bin.
+
+A few rows drift by chance: `noise_psi` is the PSI a sample of that many rows drawn from the
+reference itself stays under 99 times in 100 (in 10 equal bins: 0.78 for 64 rows, where an empty bin
+becomes likely, 0.24 for 100, 0.12 for 200, 0.02 for 1,000). A column is "warn" or "stop" only above
+both its threshold and that level; above a threshold but within the noise it is "noise", which never
+stops a run.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCORE_COLUMN = "churn_probability"
-STATUSES = ("ok", "warn", "stop")
+STATUSES = ("ok", "noise", "warn", "stop")
+NOISE_QUANTILE = 0.99  # how often a sample of the reference itself stays under noise_psi
+NOISE_DRAWS = 2000     # samples drawn to find that level (a fixed seed: the same report every run)
 _PROFILE_KEYS = {"kind", "edges", "proportions"}
 
 
@@ -163,12 +171,24 @@ def psi(profile: Profile, counts: np.ndarray, epsilon: float = 1e-4) -> float:
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
-def _status(value: float, config: DriftConfig) -> str:
-    if value > config.stop_psi:
-        return "stop"
-    if value > config.warn_psi:
-        return "warn"
-    return "ok"  # also for NaN: no rows to compare is not drift; the messages say so
+def noise_psi(profile: Profile, rows: int, epsilon: float = 1e-4) -> float:
+    """The PSI that `rows` rows drawn from the reference itself stay under NOISE_QUANTILE of the time:
+    the same formula as `psi` on NOISE_DRAWS multinomial samples. NaN for no rows."""
+    if rows <= 0:
+        return float("nan")
+    expected = np.asarray(profile.proportions, dtype=float)
+    samples = np.random.default_rng(0).multinomial(rows, expected / expected.sum(), size=NOISE_DRAWS)
+    actual, floored = np.maximum(samples / rows, epsilon), np.maximum(expected, epsilon)
+    values = np.sum((actual - floored) * np.log(actual / floored), axis=1)
+    return float(np.quantile(values, NOISE_QUANTILE))
+
+
+def _status(value: float, noise: float, config: DriftConfig) -> str:
+    if not value > config.warn_psi:
+        return "ok"  # also for NaN: no rows to compare is not drift; the messages say so
+    if not value > noise:
+        return "noise"  # above a threshold, but as far as a sample this small moves by chance
+    return "stop" if value > config.stop_psi else "warn"
 
 
 @dataclass(frozen=True)
@@ -197,9 +217,11 @@ def assess(profiles: dict[str, Profile], accumulated: dict[str, np.ndarray], con
         tally = np.asarray(accumulated[column])
         value = psi(profile, tally)
         total = int(tally.sum())
-        rows.append({"column": column, "psi": value, "status": _status(value, config),
+        noise = noise_psi(profile, total)
+        rows.append({"column": column, "psi": value, "status": _status(value, noise, config),
                      "reference_missing_share": profile.proportions[-1],
-                     "current_missing_share": tally[-1] / total if total else float("nan"), "rows": total})
+                     "current_missing_share": tally[-1] / total if total else float("nan"), "rows": total,
+                     "noise_psi": noise})
     table = (pd.DataFrame(rows).sort_values(["psi", "column"], ascending=[False, True], na_position="last")
              .reset_index(drop=True))
 
@@ -222,9 +244,12 @@ def _messages(table: pd.DataFrame, config: DriftConfig, score_column: str, stop:
     score = table[table["column"] == score_column]
     features = table[table["column"] != score_column]
     for row in score.itertuples(index=False):
-        if row.status != "ok":
+        if row.status in ("warn", "stop"):
             limit = "stop_psi" if row.status == "stop" else "warn_psi"
             lines.append(f"score PSI {row.psi:.2f} above {limit} {getattr(config, limit):.2f}")
+        elif row.status == "noise":
+            lines.append(f"score PSI {row.psi:.2f} within the sampling noise of {row.rows} rows (a sample of the "
+                         f"training reference itself reaches {row.noise_psi:.2f} one time in 100): not drift")
         elif np.isnan(row.psi):
             lines.append("score: no rows counted, PSI not computed")
     for status, limit in (("stop", "stop_psi"), ("warn", "warn_psi")):
@@ -233,6 +258,10 @@ def _messages(table: pd.DataFrame, config: DriftConfig, score_column: str, stop:
             named = ", ".join(f"{r.column} {r.psi:.2f}" for r in above.head(MAX_NAMED).itertuples(index=False))
             more = f" and {len(above) - MAX_NAMED} more" if len(above) > MAX_NAMED else ""
             lines.append(f"{len(above)} feature(s) PSI above {limit} {getattr(config, limit):.2f}: {named}{more}")
+    noisy = features[features["status"] == "noise"]
+    if len(noisy):
+        lines.append(f"{len(noisy)} feature(s) PSI above warn_psi {config.warn_psi:.2f} but within the sampling "
+                     f"noise of {int(noisy['rows'].max())} rows: not drift")
     unknown = features[features["psi"].isna()]
     if len(unknown):
         lines.append(f"{len(unknown)} feature(s) with no rows counted: {', '.join(unknown['column'].head(MAX_NAMED))}")

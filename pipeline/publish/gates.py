@@ -64,7 +64,7 @@ def drift_gate(out: Path, profiles: dict, counts: dict[str, np.ndarray], config:
         return GateResult()
     report = drift.assess(profiles, counts, config.drift)
     publish_file(out / DRIFT_REPORT, report.table.to_csv(index=False).encode("utf-8"))
-    drifted = bool((report.table["status"] != "ok").any())
+    drifted = bool(report.table["status"].isin(["warn", "stop"]).any())  # "noise" is not drift
     for message in report.messages:
         log.log(logging.WARNING if drifted else logging.INFO, "drift: %s", message)
     stop = ["stopped by the drift gate: " + "; ".join(report.messages)

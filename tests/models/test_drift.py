@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.drift import DriftConfig, DriftCounter, Profile, assess, counts, psi, reference_profiles
+from models.drift import DriftConfig, DriftCounter, Profile, assess, counts, noise_psi, psi, reference_profiles
 
 ONE_TO_TWENTY = pd.DataFrame({"x": np.arange(1.0, 21.0)})
 HALVES = Profile("numeric", (0.5,), (0.5, 0.5, 0.0))
@@ -122,7 +122,7 @@ def test_report_table_is_sorted_worst_first_with_plain_messages():
     profiles, accumulated = _profiles_and_counts(SHIFTED, [21, 19, 0])
     report = assess(profiles, accumulated, DriftConfig())
     assert list(report.table.columns) == ["column", "psi", "status", "reference_missing_share",
-                                          "current_missing_share", "rows"]
+                                          "current_missing_share", "rows", "noise_psi"]
     assert list(report.table["column"]) == ["churn_probability", "tenure_days"]
     assert list(report.table["status"]) == ["stop", "ok"]
     assert report.messages[0] == "score PSI 0.27 above stop_psi 0.25"
@@ -148,3 +148,33 @@ def test_profile_rejects_proportions_of_the_wrong_length():
 def test_config_rejects_warn_psi_not_below_stop_psi():
     with pytest.raises(ValidationError, match="warn_psi must be below stop_psi"):
         DriftConfig(warn_psi=0.25, stop_psi=0.25)
+
+
+TEN_BINS = Profile("numeric", tuple(np.arange(1, 10) / 10), (*[0.1] * 10, 0.0))
+
+
+def test_noise_psi_is_what_a_sample_of_the_reference_itself_stays_under_99_times_in_100():
+    rng = np.random.default_rng(7)
+    for rows in (64, 200, 1000):
+        level = noise_psi(TEN_BINS, rows)
+        values = [psi(TEN_BINS, counts(pd.Series(rng.random(rows)), TEN_BINS)) for _ in range(1000)]
+        assert 0.002 <= np.mean(np.array(values) > level) <= 0.025, rows
+    # fewer rows, more noise: 0.78 for 64 rows, 0.12 for 200, 0.02 for 1,000 (the module docstring)
+    assert noise_psi(TEN_BINS, 64) > 0.7 and 0.1 < noise_psi(TEN_BINS, 200) < 0.15 and noise_psi(TEN_BINS, 1000) < 0.03
+    assert np.isnan(noise_psi(TEN_BINS, 0)) and noise_psi(TEN_BINS, 64) == noise_psi(TEN_BINS, 64)
+
+
+def test_a_small_portfolios_chance_drift_does_not_stop_the_run_and_the_same_shift_on_many_rows_does():
+    # the score's shares move from 10% a bin to 20% in the top two and 5% in the bottom four: PSI 0.28
+    shifted = np.array([3, 3, 3, 3, 6, 6, 6, 6, 12, 12, 0])
+    profiles = {"churn_probability": TEN_BINS}
+    small = assess(profiles, {"churn_probability": shifted}, DriftConfig())  # 60 rows
+    row = small.table.iloc[0]
+    assert row["psi"] == pytest.approx(psi(TEN_BINS, shifted)) and row["psi"] > 0.25
+    assert (row["status"], small.stop) == ("noise", False) and row["psi"] < row["noise_psi"]
+    assert small.messages[0] == (f"score PSI {row['psi']:.2f} within the sampling noise of 60 rows (a sample of "
+                                 f"the training reference itself reaches {row['noise_psi']:.2f} one time in 100): "
+                                 "not drift")
+    large = assess(profiles, {"churn_probability": shifted * 100}, DriftConfig())  # 6,000 rows, the same shares
+    assert (large.table.iloc[0]["status"], large.stop) == ("stop", True)
+    assert large.messages[0] == f"score PSI {row['psi']:.2f} above stop_psi 0.25"
