@@ -35,7 +35,7 @@ class SlaHours(BaseModel):
 
 class FeaturesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    windows_days: tuple[int, ...] = (7, 30, 90)
+    windows_days: tuple[int, ...] = (7, 30, 90, 365)
     max_event_types: int = Field(30, ge=1)
     max_channels: int = Field(10, ge=1)
     max_category_levels: int = Field(50, ge=2)
