@@ -147,6 +147,13 @@ DAYS_SINCE_LAST_EVENT = _activity(
 ACTIVE_DAYS_RECENT = active_days(TREND_DAYS)  # the loyalty ladder's measure of a frequent client
 
 
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """np.unique(keys) by a sort: numpy 2.4's np.unique hashes integers, 60 times slower on millions of
+    (client, day) keys (7.6 s against 0.12 s for 8 million)."""
+    ordered = np.sort(keys)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def _positions(values: pd.Series, known: tuple[str, ...]) -> np.ndarray:
     """Each row's position in `known` (learnt at training); unseen or missing values get
     len(known), an "other" bucket, so a value first seen at scoring never crashes."""
@@ -209,7 +216,7 @@ def columns(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> dict[Fea
     # distinct active days: unique (client, day) pairs inside each window
     for w in (TREND_DAYS, max(windows)):
         inside = age < w
-        day_keys = np.unique(client[inside] * longest + age[inside])
+        day_keys = _distinct(client[inside] * longest + age[inside])
         out[active_days(w)] = count_per_client(day_keys // longest, n)
     out[DAYS_SINCE_LAST_EVENT] = _days_since_last_event(events, cutoff, n)
     if spec.valued_event_types and "value" in recent:

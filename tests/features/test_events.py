@@ -194,3 +194,12 @@ def test_builder_does_not_mutate_its_input():
     before = tables.events.copy()
     build_one(events, tables)
     pd.testing.assert_frame_equal(tables.events, before)
+
+
+def test_distinct_keys_by_a_sort_equal_numpys_unique():
+    from features.events import _distinct
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 50, 500).astype(np.int64)
+    assert np.array_equal(_distinct(keys), np.unique(keys))
+    assert _distinct(np.zeros(0, dtype=np.int64)).tolist() == [] and _distinct(np.array([7, 7])).tolist() == [7]
