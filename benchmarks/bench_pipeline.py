@@ -105,10 +105,14 @@ def main() -> None:
              "| stage | wall s | peak RSS MiB | detail |", "|---|---:|---:|---|"]
     lines += [f"| {name} | {sec:.1f} | {rss:,.0f} | {detail} |" for name, sec, rss, detail in rows]
     lines += ["", END]
-    block = "\n".join(lines)
+    emit(BEGIN, END, "\n".join(lines), write=not args.no_write)
+
+
+def emit(begin: str, end: str, block: str, write: bool = True) -> None:
+    """Print a benchmark's block and, unless told not to, put it in RESULTS.md between its markers."""
     print(block)
-    if not args.no_write:
-        write_block(RESULTS, BEGIN, END, block)
+    if write:
+        write_block(RESULTS, begin, end, block)
 
 
 def write_block(results: Path, begin: str, end: str, block: str) -> None:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pipeline import commit, machine, write_block  # noqa: E402
+from bench_pipeline import commit, emit, machine  # noqa: E402
 
 from models.evaluation import expected_calibration_error  # noqa: E402
 from models.metrics import classification_metrics, paired_bootstrap_auc_difference  # noqa: E402
@@ -42,7 +42,6 @@ from pipeline.config import load_config  # noqa: E402
 from pipeline.jobs.train import train  # noqa: E402
 from pipeline.synth.generator import generate  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_quality:begin -->", "<!-- bench_quality:end -->"
 PROFILES = ("default", "snapshot", "sparse", "interactions")
 BASELINE = "baseline: "
@@ -152,10 +151,7 @@ def main() -> None:
              f"Means over seeds {args.seeds}; every figure on the run's own out-of-time validation rows; "
              f"{(time.perf_counter() - started) / 60:.1f} min in all. Target: difference > 0 with the 95% lower "
              "bound above -0.005, and ECE below 0.02 on every seed.", "", *table(summaries), "", END]
-    block = "\n".join(lines)
-    print(block)
-    if not args.no_write:
-        write_block(RESULTS, BEGIN, END, block)
+    emit(BEGIN, END, "\n".join(lines), write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import RESULTS, commit, machine, write_block  # noqa: E402
+from bench_pipeline import commit, emit, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- bench_suite:begin -->", "<!-- bench_suite:end -->"
@@ -68,10 +68,7 @@ def main() -> None:
     verdict = "met" if median <= TARGET_S and all(r["code"] == 0 for r in runs) else "not met"
     lines += ["", f"Median wall time **{median // 60:.0f} min {median % 60:.0f} s** "
                   f"(target: at most 5 min: {verdict}).", END]
-    block = "\n".join(lines)
-    print(block)
-    if not args.no_write:
-        write_block(RESULTS, BEGIN, END, block)
+    emit(BEGIN, END, "\n".join(lines), write=not args.no_write)
 
 
 if __name__ == "__main__":
