@@ -166,9 +166,13 @@ def psi(profile: Profile, counts: np.ndarray, epsilon: float = 1e-4) -> float:
     total = tally.sum()
     if total == 0:
         return float("nan")
-    actual = np.maximum(tally / total, epsilon)
-    expected = np.maximum(np.asarray(profile.proportions, dtype=float), epsilon)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
+    return float(_psi_of_shares(tally / total, np.asarray(profile.proportions, dtype=float), epsilon))
+
+
+def _psi_of_shares(actual: np.ndarray, expected: np.ndarray, epsilon: float) -> np.ndarray:
+    """PSI of shares against the expected ones, along the last axis (one value per row of `actual`)."""
+    actual, expected = np.maximum(actual, epsilon), np.maximum(expected, epsilon)
+    return np.sum((actual - expected) * np.log(actual / expected), axis=-1)
 
 
 def noise_psi(profile: Profile, rows: int, epsilon: float = 1e-4) -> float:
@@ -178,9 +182,7 @@ def noise_psi(profile: Profile, rows: int, epsilon: float = 1e-4) -> float:
         return float("nan")
     expected = np.asarray(profile.proportions, dtype=float)
     samples = np.random.default_rng(0).multinomial(rows, expected / expected.sum(), size=NOISE_DRAWS)
-    actual, floored = np.maximum(samples / rows, epsilon), np.maximum(expected, epsilon)
-    values = np.sum((actual - floored) * np.log(actual / floored), axis=1)
-    return float(np.quantile(values, NOISE_QUANTILE))
+    return float(np.quantile(_psi_of_shares(samples / rows, expected, epsilon), NOISE_QUANTILE))
 
 
 def _status(value: float, noise: float, config: DriftConfig) -> str:

@@ -60,18 +60,16 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
 
 
 def _store(settings):
-    from pipeline.tracking.store import resolve_store
+    from pipeline.tracking.store import check_reachable, resolve_store
 
     # the one place the environment is read: everything below receives the URI as an argument
-    return resolve_store(os.environ, settings.registry.tracking_uri)
+    store = resolve_store(os.environ, settings.registry.tracking_uri)
+    check_reachable(store.uri, settings.registry.connect_timeout_s)  # a server that is down: exit 2 in seconds
+    return store
 
 
 def _tracking_uri(settings) -> str:
-    from pipeline.tracking.store import check_reachable
-
-    uri = _store(settings).uri
-    check_reachable(uri, settings.registry.connect_timeout_s)  # a server that is down: exit 2 in seconds
-    return uri
+    return _store(settings).uri
 
 
 def _date(value: Optional[str], flag: str):
@@ -376,7 +374,6 @@ def doctor(data: Path = typer.Option(..., "--data", help="The folder of contract
     def job() -> dict[str, Any]:
         settings = _config(config)
         store = _store(settings)
-        _tracking_uri(settings)  # a server that is down is named at once
         return check(data, out, config=settings, tracking_uri=store.uri, source=store.source)
 
     _run(job, False,
