@@ -144,6 +144,15 @@ DAYS_SINCE_LAST_EVENT = _activity(
     "days_since_last_event", "days", RAISES, Words("days without activity", "días sin actividad"),
     Words("no activity for {v:day|days}", "sin actividad desde hace {v:día|días}"),
     when_missing=Words("no activity recorded", "sin actividad registrada"))
+def history_days(w: int) -> Feature:
+    """How long the log has known the client, up to the longest window: a year-long count over 100 days of
+    history is not a light user's (the log may start after the signup, a client's first events come late).
+    Capped at the window, so it does not grow with the calendar past it. Never a reason on a list."""
+    return Feature(f"event_history_days_{w}d", "events", "tenure", "days", UNKNOWN, False,
+                   Words(f"days since the first recorded activity, up to {w}",
+                         f"días desde la primera actividad registrada, hasta {w}"), window_days=w)
+
+
 ACTIVE_DAYS_RECENT = active_days(TREND_DAYS)  # the loyalty ladder's measure of a frequent client
 
 
@@ -218,7 +227,8 @@ def columns(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> dict[Fea
         inside = age < w
         day_keys = _distinct(client[inside] * longest + age[inside])
         out[active_days(w)] = count_per_client(day_keys // longest, n)
-    out[DAYS_SINCE_LAST_EVENT] = _days_since_last_event(events, cutoff, n)
+    out[DAYS_SINCE_LAST_EVENT], since_first = _days_since_last_and_first_event(events, cutoff, n)
+    out[history_days(max(windows))] = np.minimum(since_first, max(windows))
     if spec.valued_event_types and "value" in recent:
         value = np.nan_to_num(recent["value"].to_numpy(dtype=np.float64), nan=0.0)
         sums = {w: per_type(age < w, value) for w in (TREND_DAYS, max(windows))}
@@ -231,16 +241,22 @@ def columns(tables: Tables, cutoff: pd.Timestamp, spec: FeatureSpec) -> dict[Fea
     return out
 
 
-def _days_since_last_event(events: pd.DataFrame, cutoff: pd.Timestamp, n: int) -> np.ndarray:
-    """Reads the whole known history, not only the window."""
+def _days_since_last_and_first_event(events: pd.DataFrame, cutoff: pd.Timestamp, n: int
+                                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Days since each client's last and first known event (missing without one). Reads the whole known
+    history, not only the window; whole days, counted as `cutoffs.age_in_days` counts them."""
     all_codes = codes(events)
+    stamps = events["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     last_seen = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_seen, all_codes, events["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64))
+    first_seen = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.maximum.at(last_seen, all_codes, stamps)
+    np.minimum.at(first_seen, all_codes, stamps)
     seen = last_seen > np.iinfo(np.int64).min
-    days_since = np.full(n, np.nan)
     end_ns = np.datetime64(cutoffs.day_end(cutoff), "ns").view(np.int64)
-    days_since[seen] = (end_ns - 1 - last_seen[seen]) // (86_400 * 10**9)  # same day count as age_in_days
-    return days_since
+    since_last, since_first = np.full(n, np.nan), np.full(n, np.nan)
+    since_last[seen] = (end_ns - 1 - last_seen[seen]) // (86_400 * 10**9)
+    since_first[seen] = (end_ns - 1 - first_seen[seen]) // (86_400 * 10**9)
+    return since_last, since_first
 
 
 def _channel_shares(recent: pd.DataFrame, client: np.ndarray, horizon: np.ndarray, spec: FeatureSpec, n: int,

@@ -98,6 +98,18 @@ def test_days_since_last_event_is_missing_for_a_client_without_events():
     assert np.isnan(out.loc["b", "days_since_last_event"])
 
 
+def test_event_history_days_reach_back_to_the_first_event_up_to_the_longest_window():
+    out = build(frame("events", [("a", "2024-03-30T08:00:00Z", "x"), ("a", "2023-10-01T08:00:00Z", "x"),
+                                 ("a", "2024-03-31T23:00:00Z", "x"), ("c", "2022-01-05T08:00:00Z", "x")]))
+    # a: first 1 Oct 2023 -> 31 Mar 2024, 182 days, older than the 90-day window; last on the cutoff day: 0
+    assert out.loc["a", ["event_history_days_90d", "days_since_last_event"]].tolist() == [90, 0]
+    long = build(frame("events", [("a", "2023-10-01T08:00:00Z", "x"), ("c", "2022-01-05T08:00:00Z", "x")]),
+                 windows_days=(7, 30, 365))
+    # with a year-long window the 182 days show; c's two years stop at the window
+    assert long.loc[["a", "c"], "event_history_days_365d"].tolist() == [182, 365]
+    assert np.isnan(out.loc["b", "event_history_days_90d"])
+
+
 def test_change_compares_last_30_days_with_the_30_before():
     out = build(frame("events", [("a", "2024-03-31T10:00:00Z", "x"), ("a", "2024-03-15T10:00:00Z", "x"),
                                  ("a", "2024-03-02T00:00:00Z", "x"),                   # ages 0, 16, 29

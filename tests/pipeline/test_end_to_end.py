@@ -383,14 +383,20 @@ def test_training_logs_baselines_as_nested_runs_and_compares_with_them(workspace
     assert all("validation_roc_auc" in c.data.metrics for c in children)
     assert set(trained["baselines"]) == set(names)
     # a baseline is not beaten when its ROC AUC is as high or its expected profit higher (the rule by hand:
-    # tests/models/test_evaluation.py): on this data, since the year-long event window, LightGBM is above
-    # every baseline on both, so the run says it beats them and writes no note
+    # tests/models/test_evaluation.py). On this data LightGBM is above every baseline on ROC AUC since the
+    # year-long event window; expected profit at the capacity is within a few hundred of the logistic
+    # regression's on ~230 churners (above it, or below since event_history_days), so the run's verdict and
+    # note are checked against the figures it logged, whichever way they fall
     m = trained["metrics"]
     for name, f in trained["baselines"].items():
         assert f["roc_auc"] < m["roc_auc"], name
-        assert f.get("expected_profit", float("-inf")) <= m["expected_profit"], name
-    assert trained["beats_baselines"] is True and run.data.tags["beats_baselines"] == "true"
-    assert not any(note.startswith("LightGBM does not beat") for note in trained["notes"])
+    unbeaten = [name for name, f in trained["baselines"].items()
+                if f.get("expected_profit", float("-inf")) > m["expected_profit"]]
+    assert trained["beats_baselines"] is (not unbeaten)
+    assert run.data.tags["beats_baselines"] == str(not unbeaten).lower()
+    notes = [note for note in trained["notes"] if note.startswith("LightGBM does not beat")]
+    assert notes == ([f"LightGBM does not beat the baseline(s) {', '.join(unbeaten)} on the validation window "
+                      "(ROC AUC or expected profit): prefer the simpler model or look at the data"] if unbeaten else [])
     assert trained["below_baseline"] == ""  # the first model, not beaten by the strongest baseline
     for key in ("ece", "log_loss", "lift_at_5pct", "gain_at_20pct", "expected_profit", "profit_best_share",
                 "value_saved_at_capacity", "uncalibrated_brier"):
@@ -436,7 +442,8 @@ def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(small, churn_he
 def test_users_get_the_recorded_list_and_model_bytes(workspace, churn_here):
     """The list files and the model's own text file, byte for byte, as recorded (fixtures/end_to_end_sha256.json
     says when and why: first before pipeline/ moved into rooms, which changed none of them; again when the
-    default event windows gained a year, which changes the model on purpose)."""
+    default event windows gained a year, and when the event features gained the history length; each changes
+    the model on purpose)."""
     import hashlib
 
     import mlflow

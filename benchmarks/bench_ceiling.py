@@ -1,0 +1,190 @@
+"""How close the model is to what the data allows: the label-trained model against learners told the answer.
+
+The quality target compares the model with the generator's own probability (the "oracle", which sees
+each client's hidden health). The oracle's ROC AUC is out of any model's reach: the data shows
+health only through Poisson event counts, quarterly survey answers and a few tickets. This
+benchmark measures how much of the distance is the learner's and how much is the data's, on the
+same training and out-of-time rows the training job builds (default profile, `prepare_training`):
+
+1. the model: `models.training.fit` on the labels, as `churn train` fits it (blend and calibration
+   included; the refit on every cutoff left out, it does not change the validation figures);
+2. a learner told the answer: LightGBM regression of the generator's log-odds (not the 0/1 labels)
+   on the same features and training rows, scored on the validation rows. No label-trained model on
+   these features can be expected to beat it;
+3. the same, with the raw history the features summarise added: every event type's count in each
+   30-day step back a year, the last five NPS answers with their ages, tickets opened in each
+   30-day step. If the features left information in the data, this would find it.
+
+    .venv/bin/python benchmarks/bench_ceiling.py                       # 100,000 clients, seed 1
+    .venv/bin/python benchmarks/bench_ceiling.py --smoke --no-write    # seconds: the suite runs this
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from sklearn.metrics import roc_auc_score
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_pipeline import commit, emit, machine  # noqa: E402
+
+from features import categorical_features  # noqa: E402
+from models.training import fit  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.jobs.train import prepare_training  # noqa: E402
+from pipeline.synth.generator import generate  # noqa: E402
+
+BEGIN, END = "<!-- bench_ceiling:begin -->", "<!-- bench_ceiling:end -->"
+STEP_DAYS, STEPS, LAST_ANSWERS = 30, 12, 5
+# the regression told the answer: a capacity measured not to matter (63 leaves x 1,500 rounds and
+# 127 x 3,000 scored 0.0007 and 0.0011 lower on 30,000 clients)
+REGRESSION = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 100,
+              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "verbosity": -1, "seed": 0,
+              "deterministic": True, "force_row_wise": True}
+ROUNDS = 600
+
+
+def truth_log_odds(rows: pd.DataFrame, data: Path) -> np.ndarray:
+    """The generator's log-odds of churn for each row (client, cutoff)."""
+    truth = pd.read_parquet(data / "truth.parquet", columns=["client_id", "as_of", "p_true"])
+    truth = pd.DataFrame({"client_id": truth["client_id"].astype(str),
+                          "cutoff": pd.to_datetime(truth["as_of"]).astype("datetime64[ns]"), "p": truth["p_true"]})
+    keys = rows[["client_id", "cutoff"]].astype({"client_id": str, "cutoff": "datetime64[ns]"})
+    p = keys.merge(truth, on=["client_id", "cutoff"], how="left")["p"].to_numpy()
+    if np.isnan(p).any():
+        raise SystemExit(f"{int(np.isnan(p).sum())} rows have no generator probability: is {data} generated data?")
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+def _age_in_days(times: pd.Series, end: pd.Timestamp) -> pd.Series:
+    """Whole days back from the end of the cutoff's day, as the features count them (an event at midnight
+    of day T is 0 days old)."""
+    return (end - pd.Timedelta(1, "ns") - times).dt.days
+
+
+def _steps_back(times: pd.Series, end: pd.Timestamp) -> np.ndarray:
+    return (_age_in_days(times, end) // STEP_DAYS).clip(upper=STEPS).to_numpy()
+
+
+def raw_history(rows: pd.DataFrame, data: Path) -> pd.DataFrame:
+    """Per row, what the data held at its cutoff, unsummarised: per-type event counts in each 30-day step
+    back a year (and before), the last NPS answers with their ages, tickets opened per 30-day step."""
+    events = pq.read_table(data / "events.parquet", columns=["client_id", "timestamp", "event_type"]).to_pandas()
+    surveys = pd.read_parquet(data / "surveys.parquet", columns=["client_id", "answered_at", "score"])
+    tickets = pd.read_parquet(data / "tickets.parquet", columns=["client_id", "opened_at"])
+    for frame, column in ((events, "timestamp"), (surveys, "answered_at"), (tickets, "opened_at")):
+        frame["at"] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None).astype("datetime64[ns]")
+        frame["client_id"] = frame["client_id"].astype(str)
+    surveys = surveys.sort_values("at")
+    parts = []
+    for cutoff in sorted(rows["cutoff"].unique()):
+        end = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+        known = events[events["at"] < end]
+        counts = known.assign(step=_steps_back(known["at"], end)).groupby(
+            ["client_id", "step", "event_type"]).size().unstack(["step", "event_type"], fill_value=0)
+        counts.columns = [f"raw_events_{t}_step{s}" for s, t in counts.columns]
+        answers = surveys[surveys["at"] < end]
+        answers = answers.assign(age=_age_in_days(answers["at"], end),
+                                 k=answers.groupby("client_id").cumcount(ascending=False))
+        answers = answers[answers["k"] < LAST_ANSWERS].pivot(index="client_id", columns="k",
+                                                             values=["score", "age"])
+        answers.columns = [f"raw_nps_{what}_{k}" for what, k in answers.columns]
+        opened = tickets[tickets["at"] < end]
+        per_step = opened.assign(step=_steps_back(opened["at"], end)).groupby(["client_id", "step"]).size().unstack(
+            fill_value=0)
+        per_step.columns = [f"raw_tickets_step{s}" for s in per_step.columns]
+        at_cutoff = rows.loc[rows["cutoff"] == cutoff, ["client_id", "cutoff"]]
+        parts.append(at_cutoff.join(counts.join(answers, how="outer").join(per_step, how="outer"), on="client_id"))
+    raw = pd.concat(parts).reindex(rows.index)
+    filled = [c for c in raw.columns if c.startswith(("raw_events_", "raw_tickets_"))]
+    raw[filled] = raw[filled].fillna(0)
+    return raw.drop(columns=["client_id", "cutoff"])
+
+
+def told_the_answer(matrix: pd.DataFrame, log_odds: np.ndarray, train: np.ndarray, valid: np.ndarray,
+                    categorical: list[str]) -> np.ndarray:
+    """LightGBM regression of the generator's log-odds on the training rows; its scores on the valid rows."""
+    data = lgb.Dataset(matrix.loc[train].to_numpy(np.float32), log_odds[train], feature_name=list(matrix.columns),
+                       categorical_feature=categorical)
+    booster = lgb.train({**REGRESSION, "num_threads": os.cpu_count() or 1}, data, ROUNDS)
+    return booster.predict(matrix.loc[valid].to_numpy(np.float32))
+
+
+def measure(data: Path, work: Path) -> dict:
+    config = load_config(None)
+    training = prepare_training(data, config=config, until=None, out=work / "prepare")
+    rows, spec = training.rows.reset_index(drop=True), training.spec
+    names, categorical = list(spec.feature_names), [c for c in categorical_features(spec) if c in spec.feature_names]
+    started = time.perf_counter()
+    result = fit(rows, spec, config.training.model_copy(update={"refit_on_all_cutoffs": False}))
+    seconds = {"model": time.perf_counter() - started}
+    train, valid = result.split.train, result.split.valid
+    label, log_odds = rows.loc[valid, "label"].to_numpy(), truth_log_odds(rows, data)
+    scores = {"model": result.valid_ranking}
+    started = time.perf_counter()
+    scores["told"] = told_the_answer(rows[names], log_odds, train, valid, categorical)
+    seconds["told"] = time.perf_counter() - started
+    started = time.perf_counter()
+    with_raw = pd.concat([rows[names], raw_history(rows, data)], axis=1)
+    scores["told_raw"] = told_the_answer(with_raw, log_odds, train, valid, categorical)
+    seconds["told_raw"] = time.perf_counter() - started
+    oracle = roc_auc_score(label, log_odds[valid])
+    return {"rows": int(train.sum()), "valid": int(valid.sum()), "churners": int(label.sum()), "oracle": oracle,
+            "features": len(names), "raw": with_raw.shape[1] - len(names), "seconds": seconds,
+            "auc": {k: roc_auc_score(label, s) for k, s in scores.items()}}
+
+
+def block(m: dict, command: str, measured: str, clients: int, seed: int) -> str:
+    a, o = m["auc"], m["oracle"]
+    rows = [("the model (fitted to the 0/1 labels, as `churn train` does)", a["model"]),
+            (f"a learner told the answer: regression of the generator's log-odds on the same {m['features']} features",
+             a["told"]),
+            (f"the same with the raw history added ({m['raw']} columns: counts per type per 30 days back a year, "
+             "the last 5 NPS answers and their ages, tickets per 30 days)", a["told_raw"]),
+            ("the generator's own probability (the oracle: sees the hidden health)", o)]
+    lines = [BEGIN, f"## What the data allows: the model against learners told the answer ({clients:,} clients)", "",
+             f"Command: `{command}`  ", f"Machine: {machine()}  ", f"Commit: {measured}  ",
+             f"Default profile, seed {seed}: {m['rows']:,} training rows, {m['valid']:,} out-of-time rows "
+             f"({m['churners']:,} churners); every figure on those rows.", "",
+             "| scores | ROC AUC | share of the oracle's |", "|---|---:|---:|",
+             *[f"| {name} | {auc:.4f} | {auc / o:.4f} |" for name, auc in rows], "",
+             f"The model is {a['told'] - a['model']:+.4f} ROC AUC from a learner told the answer on its own features, "
+             f"and the raw history moves that learner by {a['told_raw'] - a['told']:+.4f}.", END]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "ceiling")
+    parser.add_argument("--smoke", action="store_true", help="1,000 clients: a quick check")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
+    args = parser.parse_args()
+    if args.smoke:
+        args.clients = 1_000
+    logging.basicConfig(level=logging.WARNING)
+    measured, data = commit(), args.work / f"default_{args.clients}_{args.seed}"
+    if not (data / "truth.parquet").is_file():
+        generate(data, n_clients=args.clients, seed=args.seed)
+    m = measure(data, args.work)
+    command = f".venv/bin/python benchmarks/bench_ceiling.py --clients {args.clients} --seed {args.seed}"
+    emit(BEGIN, END, block(m, command, measured, args.clients, args.seed), write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
