@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_pipeline import commit, emit, machine  # noqa: E402
 
 from features import categorical_features  # noqa: E402
+from features.cutoffs import age_in_days, day_end  # noqa: E402
 from models.training import fit  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.jobs.train import prepare_training  # noqa: E402
@@ -70,14 +71,8 @@ def truth_log_odds(rows: pd.DataFrame, data: Path) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _age_in_days(times: pd.Series, end: pd.Timestamp) -> pd.Series:
-    """Whole days back from the end of the cutoff's day, as the features count them (an event at midnight
-    of day T is 0 days old)."""
-    return (end - pd.Timedelta(1, "ns") - times).dt.days
-
-
-def _steps_back(times: pd.Series, end: pd.Timestamp) -> np.ndarray:
-    return (_age_in_days(times, end) // STEP_DAYS).clip(upper=STEPS).to_numpy()
+def _steps_back(times: pd.Series, cutoff: pd.Timestamp) -> np.ndarray:
+    return np.minimum(age_in_days(times, cutoff) // STEP_DAYS, STEPS)
 
 
 def raw_history(rows: pd.DataFrame, data: Path) -> pd.DataFrame:
@@ -92,19 +87,19 @@ def raw_history(rows: pd.DataFrame, data: Path) -> pd.DataFrame:
     surveys = surveys.sort_values("at")
     parts = []
     for cutoff in sorted(rows["cutoff"].unique()):
-        end = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+        cutoff, end = pd.Timestamp(cutoff), day_end(cutoff)
         known = events[events["at"] < end]
-        counts = known.assign(step=_steps_back(known["at"], end)).groupby(
+        counts = known.assign(step=_steps_back(known["at"], cutoff)).groupby(
             ["client_id", "step", "event_type"]).size().unstack(["step", "event_type"], fill_value=0)
         counts.columns = [f"raw_events_{t}_step{s}" for s, t in counts.columns]
         answers = surveys[surveys["at"] < end]
-        answers = answers.assign(age=_age_in_days(answers["at"], end),
+        answers = answers.assign(age=age_in_days(answers["at"], cutoff),
                                  k=answers.groupby("client_id").cumcount(ascending=False))
         answers = answers[answers["k"] < LAST_ANSWERS].pivot(index="client_id", columns="k",
                                                              values=["score", "age"])
         answers.columns = [f"raw_nps_{what}_{k}" for what, k in answers.columns]
         opened = tickets[tickets["at"] < end]
-        per_step = opened.assign(step=_steps_back(opened["at"], end)).groupby(["client_id", "step"]).size().unstack(
+        per_step = opened.assign(step=_steps_back(opened["at"], cutoff)).groupby(["client_id", "step"]).size().unstack(
             fill_value=0)
         per_step.columns = [f"raw_tickets_step{s}" for s in per_step.columns]
         at_cutoff = rows.loc[rows["cutoff"] == cutoff, ["client_id", "cutoff"]]

@@ -140,10 +140,6 @@ def channel_share(slug: str, name: str, w: int) -> Feature:
                      window=w, subject=f"channel_{slug}_share", term=name, term_kind="channel")
 
 
-DAYS_SINCE_LAST_EVENT = _activity(
-    "days_since_last_event", "days", RAISES, Words("days without activity", "días sin actividad"),
-    Words("no activity for {v:day|days}", "sin actividad desde hace {v:día|días}"),
-    when_missing=Words("no activity recorded", "sin actividad registrada"))
 def history_days(w: int) -> Feature:
     """How long the log has known the client, up to the longest window: a year-long count over 100 days of
     history is not a light user's (the log may start after the signup, a client's first events come late).
@@ -153,6 +149,10 @@ def history_days(w: int) -> Feature:
                          f"días desde la primera actividad registrada, hasta {w}"), window_days=w)
 
 
+DAYS_SINCE_LAST_EVENT = _activity(
+    "days_since_last_event", "days", RAISES, Words("days without activity", "días sin actividad"),
+    Words("no activity for {v:day|days}", "sin actividad desde hace {v:día|días}"),
+    when_missing=Words("no activity recorded", "sin actividad registrada"))
 ACTIVE_DAYS_RECENT = active_days(TREND_DAYS)  # the loyalty ladder's measure of a frequent client
 
 
