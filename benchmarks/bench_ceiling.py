@@ -45,6 +45,7 @@ from features import categorical_features  # noqa: E402
 from features.cutoffs import age_in_days, day_end  # noqa: E402
 from models.training import fit  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.jobs.common import read_truth  # noqa: E402
 from pipeline.jobs.train import prepare_training  # noqa: E402
 from pipeline.synth.generator import generate  # noqa: E402
 
@@ -60,7 +61,9 @@ ROUNDS = 600
 
 def truth_log_odds(rows: pd.DataFrame, data: Path) -> np.ndarray:
     """The generator's log-odds of churn for each row (client, cutoff)."""
-    truth = pd.read_parquet(data / "truth.parquet", columns=["client_id", "as_of", "p_true"])
+    truth = read_truth(data)
+    if truth is None:
+        raise SystemExit(f"{data} holds no truth.parquet: the ceiling needs generated data")
     truth = pd.DataFrame({"client_id": truth["client_id"].astype(str),
                           "cutoff": pd.to_datetime(truth["as_of"]).astype("datetime64[ns]"), "p": truth["p_true"]})
     keys = rows[["client_id", "cutoff"]].astype({"client_id": str, "cutoff": "datetime64[ns]"})
