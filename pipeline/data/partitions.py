@@ -194,12 +194,14 @@ def _batches(path: Path, name: str):
                 batches = handle.iter_batches(batch_size=BATCH_ROWS, columns=columns)
             yield from _guarded(batches, part, shown)
         return
+    ragged = reading.RaggedRows()
     with reading.as_contract_errors(path):
         layout = reading.csv_layout(path, name)
-        parse, convert = layout.options(name)
+        parse, convert = layout.options(name, ragged=ragged)
         batches = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding="utf8", block_size=CSV_BLOCK_BYTES),
                                  parse_options=parse, convert_options=convert)
     yield from _guarded(batches, path, path.name)
+    ragged.check(path.name)
 
 
 def _guarded(batches, path: Path, shown: str):

@@ -118,6 +118,32 @@ def dictionary_columns(name: str, schema: pa.Schema) -> list[str]:
             and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
 
 
+class RaggedRows:
+    """Counts the CSV rows whose number of fields is not the header's while the reader reads on, so
+    that one message names how many there are (`check`), not only the first the reader met."""
+
+    EXAMPLE_CHARACTERS = 80
+
+    def __init__(self) -> None:
+        self.count, self.first = 0, None
+
+    def __call__(self, row) -> str:
+        self.count += 1
+        if self.first is None:
+            self.first = (row.expected_columns, row.actual_columns, row.text)
+        return "skip"
+
+    def check(self, file: str) -> None:
+        if not self.count:
+            return
+        expected, actual, text = self.first
+        if len(text) > self.EXAMPLE_CHARACTERS:
+            text = text[:self.EXAMPLE_CHARACTERS - 3] + "..."
+        raise ContractError(f"{self.count} row(s) have another number of fields than the header's {expected} (the "
+                            f"first has {actual}: {text!r}); quote a value that holds the separator, or remove the "
+                            f"row", file=file, count=self.count)
+
+
 @dataclass(frozen=True)
 class CsvLayout:
     """How a CSV file is laid out: separator, the header as written, the columns to read."""
@@ -131,11 +157,13 @@ class CsvLayout:
         """The decimal mark of the file's numbers: ',' in a ';' file (a spreadsheet's in a decimal-comma locale)."""
         return "," if self.delimiter == ";" else "."
 
-    def options(self, name: str, dictionary: bool = True) -> tuple:
+    def options(self, name: str, dictionary: bool = True, ragged: RaggedRows | None = None) -> tuple:
+        """pyarrow's parse and convert options; rows whose number of fields is not the header's go to
+        `ragged` (which names them after the read) instead of stopping the reader at the first."""
         keep = ["client_id", *CATEGORY_COLUMNS.get(name, ())] if dictionary else []
         types = {c: (pa.dictionary(pa.int32(), pa.string()) if c.strip().lower() in keep else pa.string())
                  for c in self.header}
-        return (pacsv.ParseOptions(delimiter=self.delimiter),
+        return (pacsv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=ragged),
                 pacsv.ConvertOptions(column_types=types, include_columns=self.columns, strings_can_be_null=True,
                                      null_values=[""], quoted_strings_can_be_null=True))
 
@@ -193,11 +221,13 @@ def read_raw(path: Path, name: str) -> pd.DataFrame:
     """The columns worth reading, as written; repeated text arrives as categoricals (cheap)."""
     if is_parquet(path):
         return _read_parquet(path, name)
+    ragged = RaggedRows()
     with as_contract_errors(path):
         layout = csv_layout(path, name)
-        parse, convert = layout.options(name)
+        parse, convert = layout.options(name, ragged=ragged)
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf8"), parse_options=parse,
                                convert_options=convert)
+    ragged.check(path.name)
     frame = to_pandas(table, path.name)
     frame.attrs[DECIMAL] = layout.decimal
     return normalised(frame, path.name)

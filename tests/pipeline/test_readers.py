@@ -271,11 +271,27 @@ def test_a_10000_column_header_is_refused_quickly_and_a_missing_column_message_s
 
 
 @pytest.mark.parametrize("data, match", [
-    ("client_id,signup_date\nc1,2024-01-01\nc2\n", r"Expected 2 columns, got 1"),
-    ("client_id,signup_date\nc1,2024-01-01,extra\n", r"Expected 2 columns, got 3"),
+    ("client_id,signup_date\nc1,2024-01-01\nc2\n", r"1 row\(s\) have another number of fields than the "
+                                                    r"header's 2 \(the first has 1: 'c2'\)"),
+    ("client_id,signup_date\nc1,2024-01-01,extra\nc2,2024-01-02\nc3,x,y,z\n",
+     r"2 row\(s\) have another number of fields than the header's 2 \(the first has 3: 'c1,2024-01-01,extra'\); "
+     r"quote a value that holds the separator, or remove the row$"),
     ("", r"Empty CSV file"),
     ("client_id,signup_date\n", r"has no rows"),
 ], ids=["fewer fields", "more fields", "empty file", "header only"])
 def test_a_ragged_or_empty_csv_stops_naming_the_file(tmp_path, data, match):
     with pytest.raises(ContractError, match=rf"^clients\.csv: .*{match}"):
         load(folder_of(tmp_path / "data", **{"clients.csv": data}))
+
+
+def test_ragged_rows_are_counted_alike_when_the_file_is_read_in_partitions(tmp_path):
+    """The nightly scorer's partitioned reader names the same count as the one-pass reader."""
+    from pipeline.data import partitions
+
+    rows = "".join(f"c{i},2024-01-01\n" for i in range(50)) + "c50,2024-01-01,x\nc51\n"
+    folder = folder_of(tmp_path / "data", **{"clients.csv": "client_id,signup_date\n" + rows})
+    with pytest.raises(ContractError, match=r"^clients\.csv: 2 row\(s\) have another number of fields") as one:
+        load(folder)
+    with pytest.raises(ContractError) as split:
+        partitions.split(folder, tmp_path / "split", 2, require_churn=False)
+    assert str(split.value) == str(one.value) and split.value.count == 2
