@@ -1,7 +1,8 @@
 """ModelBundle: the booster plus the FeatureSpec it was trained with; what the registry stores.
 
 Stored as data, never as pickled objects: the booster in LightGBM's own text format, the linear part
-as numbers (`LinearPart.to_dict`), and the spec, info and calibrator as one JSON document
+as numbers (`LinearPart.to_dict`), the activity forecasters as LightGBM text in one JSON document
+(`ActivityForecast.to_dict`), and the spec, info and calibrator as one JSON document
 (`parts_json`, read back by `from_parts_json`).
 """
 
@@ -18,6 +19,7 @@ import pandas as pd
 from features import categorical_features
 from features.spec import FeatureSpec
 from models.calibration import Calibrator
+from models.forecasts import ActivityForecast
 from models.linear import LinearPart, blend, sigmoid
 
 PARALLEL_ROWS = 20_000
@@ -48,11 +50,22 @@ class ModelBundle:
     info: dict = field(default_factory=dict)  # horizon, cutoffs, validation window, ...
     calibrator: Calibrator | None = None
     linear: LinearPart | None = None  # blended with the booster on the log-odds scale (models.linear)
+    forecast: ActivityForecast | None = None  # activity forecasts the booster reads too (models.forecasts)
+
+    @property
+    def inputs(self) -> list[str]:
+        """What the booster reads, in order: the spec's features, then the forecasts when there are."""
+        return list(self.spec.feature_names) + ([] if self.forecast is None else list(self.forecast.names))
+
+    def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        """`features` as the booster and the linear part read them: with the forecasts added."""
+        return features if self.forecast is None else self.forecast.augment(features)
 
     def predict_raw(self, features: pd.DataFrame) -> np.ndarray:
         """The model's probability before calibration: the booster's, blended with the linear part's
         when there is one; columns are aligned to the spec's order by name."""
-        matrix = features.reindex(columns=list(self.spec.feature_names)).to_numpy(dtype=np.float32)
+        features = self.model_frame(features)
+        matrix = features.reindex(columns=self.inputs).to_numpy(dtype=np.float32)
         # every core for a big matrix; one thread for a handful of rows, where threads cost more than they save
         threads = 0 if len(matrix) >= PARALLEL_ROWS else 1
         if self.linear is None:
@@ -72,9 +85,12 @@ class ModelBundle:
         return self.info.get("typical")
 
     def importance(self) -> np.ndarray:
-        """Each feature's total gain in the booster, in the spec's order (what the model weighs most)."""
+        """Each feature's total gain in the booster, in the spec's order (what the model weighs most);
+        a forecast's gain is its source count's (models.forecasts)."""
         gain = dict(zip(self.booster.feature_name(), self.booster.feature_importance("gain")))
-        return np.array([float(gain.get(name, 0.0)) for name in self.spec.feature_names])
+        values = np.array([float(gain.get(name, 0.0)) for name in self.inputs])
+        names = list(self.spec.feature_names)
+        return values if self.forecast is None else self.forecast.fold_onto_sources(values, names)
 
     @property
     def categorical(self) -> list[str]:
@@ -91,11 +107,12 @@ class ModelBundle:
                           indent=1)
 
     @classmethod
-    def from_parts_json(cls, booster: lgb.Booster, text: str, linear: LinearPart | None = None) -> ModelBundle:
-        """The bundle whose `parts_json` is `text`, around its booster and linear part."""
+    def from_parts_json(cls, booster: lgb.Booster, text: str, linear: LinearPart | None = None,
+                        forecast: ActivityForecast | None = None) -> ModelBundle:
+        """The bundle whose `parts_json` is `text`, around its booster, linear part and forecasts."""
         parts = json.loads(text)
         if parts.get("format") != PARTS_FORMAT:
             raise ValueError(f"spec.json: format {parts.get('format')!r}, this code reads {PARTS_FORMAT}")
         calibrator = None if parts["calibrator"] is None else Calibrator.from_dict(parts["calibrator"])
         return cls(booster=booster, spec=FeatureSpec.from_dict(parts["spec"]), info=parts["info"],
-                   calibrator=calibrator, linear=linear)
+                   calibrator=calibrator, linear=linear, forecast=forecast)

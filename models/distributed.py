@@ -89,10 +89,11 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
 
     # the estimator sets each worker's threads itself and says so for every fit
     warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
-    if config.monotone_constraints or config.search_candidates > 1 or config.linear_blend:
+    if config.monotone_constraints or config.search_candidates > 1 or config.linear_blend \
+            or config.activity_forecasts:
         log.warning("the Dask engine fits the trees alone with the configured LightGBM parameters: "
-                    "training.monotone_constraints, training.search_candidates and training.linear_blend apply to "
-                    "the local engine only")
+                    "training.monotone_constraints, training.search_candidates, training.linear_blend and "
+                    "training.activity_forecasts apply to the local engine only")
     names = list(spec.feature_names)
     categorical = [c for c in categorical_features(spec) if c in names]
     meta = rows._meta.assign(**{TRAIN: pd.Series(dtype=bool)})

@@ -33,6 +33,7 @@ from features.declarations import FAMILIES, RAISES, UNKNOWN, Feature
 from features.spec import FeatureSpec
 from features.surveys import GROUP_WORDS, LAST_SCORE, nps_group_names
 from features.wording import DEFAULT_GLOSSARY, Glossary, label, say, term_fields
+from models.forecasts import ActivityForecast
 from models.linear import LinearPart
 
 __all__ = ["FAMILIES", "Reason", "client_context", "contributions", "on_risky_side", "reason_text", "render",
@@ -55,17 +56,21 @@ class Reason:
 
 
 def contributions(booster: lgb.Booster, features: pd.DataFrame, spec: FeatureSpec,
-                  linear: LinearPart | None = None) -> np.ndarray:
+                  linear: LinearPart | None = None, forecast: ActivityForecast | None = None) -> np.ndarray:
     """Per-row, per-feature contributions to the log-odds (the last column, the bias, dropped); with
-    a linear part, `(1 - weight) x` the trees' plus `weight x` its terms, as the blend adds them."""
-    matrix = features.reindex(columns=list(spec.feature_names)).to_numpy(dtype=np.float32)
-    if not len(matrix):
+    a linear part, `(1 - weight) x` the trees' plus `weight x` its terms, as the blend adds them. With
+    activity forecasts, each forecast's contribution is said as its source count's (models.forecasts):
+    "logins in the last 30 days" is the fact behind what the model expects of the next 30."""
+    names = list(spec.feature_names) + ([] if forecast is None else list(forecast.names))
+    if not len(features):
         return np.zeros((0, len(spec.feature_names)))
+    frame = features if forecast is None else forecast.augment(features)
+    matrix = frame.reindex(columns=names).to_numpy(dtype=np.float32)
     # TreeSHAP is the costly part of a list (a tree walk per row and feature): use every core
-    trees = booster.predict(matrix, pred_contrib=True, num_threads=os.cpu_count() or 1)[:, :-1]
-    if linear is None:
-        return trees
-    return (1.0 - linear.weight) * trees + linear.weight * linear.terms(features)
+    values = booster.predict(matrix, pred_contrib=True, num_threads=os.cpu_count() or 1)[:, :-1]
+    if linear is not None:
+        values = (1.0 - linear.weight) * values + linear.weight * linear.terms(frame)
+    return values if forecast is None else forecast.fold_onto_sources(values, list(spec.feature_names))
 
 
 def typical_values(frame: pd.DataFrame, names: list[str]) -> dict[str, float | None]:

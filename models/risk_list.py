@@ -166,7 +166,7 @@ def select(scored: pd.DataFrame, options: ListOptions) -> pd.DataFrame:
 
 def explain(rows: pd.DataFrame, bundle: ModelBundle, lang: str, glossary: Glossary = DEFAULT_GLOSSARY) -> Explained:
     """The reasons and context of each feature row (a tree walk per row: call it on listed rows only)."""
-    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear)
+    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear, bundle.forecast)
     return Explained(top_reasons(contrib, rows, bundle.spec, lang, typical=bundle.typical, glossary=glossary),
                      client_context(rows, bundle.spec, bundle.importance(), lang, glossary))
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss
 
-from features import categorical_features, monotone_directions
+from features import categorical_features, declared, monotone_directions
 from features.spec import FeatureSpec
 from models.calibration import Calibrator, cross_fitted
 from models.config import TrainingConfig
+from models.forecasts import FOLDS, MAX_TYPES, ActivityForecast, fit_forecasts
 from models.linear import LinearPart, blend, fit_linear, sigmoid
 from models.metrics import classification_metrics
 
@@ -178,6 +179,7 @@ class FitResult:
     linear: LinearPart | None = None  # the blend's linear part (weight > 0), refitted as the booster is
     blend_grades: dict[float, float] = field(default_factory=dict)  # inner-fold ROC AUC per blend weight
     curve: list[float] = field(default_factory=list)  # validation log loss after each boosting round
+    forecast: ActivityForecast | None = None  # activity forecasts the booster reads (models.forecasts)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,12 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
         log.warning(split.note)
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
+    # with monotone constraints a forecast would carry a feature's effect around its constraint: none then
+    wanted = config.activity_forecasts and not config.monotone_constraints
+    forecast = activity_forecasts(rows, spec, split, config) if wanted else None
+    if forecast is not None:  # the churn model reads them as features; a training row's come cross-fitted
+        rows = forecast.augment(rows, np.where(split.train, forecast_folds(rows, config), -1))
+        spec = replace(spec, feature_names=spec.feature_names + forecast.names)
     search: list[dict] = []
     if config.search_candidates > 1:
         from models.tuning import choose_params  # tuning builds on this module
@@ -269,7 +277,25 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
     final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     curve = [float(v) for v in evaluations.get("validation", {}).get("binary_logloss", [])]
     return FitResult(final, best, graded.probability, raw, graded.ranking, graded.metrics, split, graded.calibrator,
-                     search, linear, blend_grades, curve)
+                     search, linear, blend_grades, curve, forecast)
+
+
+def forecast_folds(rows: pd.DataFrame, config: TrainingConfig) -> np.ndarray:
+    """The forecasters' fold of each row's client (0 .. FOLDS - 1)."""
+    return np.minimum((client_bucket(rows["client_id"], config.seed + 2) * FOLDS).astype(int), FOLDS - 1)
+
+
+def activity_forecasts(rows: pd.DataFrame, spec: FeatureSpec, split: Split, config: TrainingConfig
+                       ) -> ActivityForecast | None:
+    """Forecasters of the next 30 days of each frequent event type (models.forecasts), learnt on rows
+    whose next month closes by the first validation cutoff; None without such rows or event counts."""
+    sources = [f.name for f in declared(spec).values()
+               if f.subject.startswith("event:") and f.unit == "count" and f.window_days == 30][:MAX_TYPES]
+    learn = split.train
+    if split.kind == "out_of_time":
+        learn = (rows["cutoff"] < pd.Timestamp(min(split.window))).to_numpy()
+    return fit_forecasts(rows, list(spec.feature_names), sources, learn, forecast_folds(rows, config),
+                         categorical_features(spec), config.seed, threads_for(len(rows), config.lightgbm.num_threads))
 
 
 def linear_part(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig, weight: float) -> LinearPart:

@@ -128,9 +128,9 @@ def baseline_scores(train: pd.DataFrame, valid: pd.DataFrame, spec: FeatureSpec,
 
 def global_importance(bundle: ModelBundle, rows: pd.DataFrame) -> pd.DataFrame:
     """Gain per feature and mean |contribution| on the given rows, strongest first."""
-    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear)
+    contrib = contributions(bundle.booster, rows, bundle.spec, bundle.linear, bundle.forecast)
     frame = pd.DataFrame({"feature": list(bundle.spec.feature_names),
-                          "gain": bundle.booster.feature_importance(importance_type="gain"),
+                          "gain": bundle.importance(),
                           "mean_abs_contribution": np.abs(contrib).mean(axis=0) if len(contrib) else 0.0})
     return frame.sort_values(["mean_abs_contribution", "feature"], ascending=[False, True]).reset_index(drop=True)
 

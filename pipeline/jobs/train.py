@@ -95,7 +95,7 @@ def _bundle(training: TrainingData, result: FitResult, config: AppConfig, timer:
         "engine": config.engine.kind,
     }
     bundle = ModelBundle(booster=result.booster, spec=training.spec, info=info, calibrator=result.calibrator,
-                         linear=result.linear)
+                         linear=result.linear, forecast=result.forecast)
     with timer("reference"):
         # what tonight's rows are compared with (drift gate): the latest training cutoff
         rows = training.rows

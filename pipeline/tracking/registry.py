@@ -143,13 +143,17 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, model_name: str, tags
 
 
 def _write_artifacts(bundle: ModelBundle, folder: Path) -> dict[str, str]:
-    """The model's parts as files of data: booster.txt, spec.json and, with a blend, linear.json."""
+    """The model's parts as files of data: booster.txt, spec.json and, with a blend, linear.json; with
+    activity forecasts, forecasts.json."""
     artifacts = {"booster": folder / "booster.txt", "spec": folder / "spec.json"}
     bundle.booster.save_model(str(artifacts["booster"]))
     artifacts["spec"].write_text(bundle.parts_json(), encoding="utf-8")
     if bundle.linear is not None:  # the blend's logistic regression, as numbers
         artifacts["linear"] = folder / "linear.json"
         artifacts["linear"].write_text(json.dumps(bundle.linear.to_dict()), encoding="utf-8")
+    if bundle.forecast is not None:  # the activity forecasters, LightGBM text in one JSON document
+        artifacts["forecasts"] = folder / "forecasts.json"
+        artifacts["forecasts"].write_text(json.dumps(bundle.forecast.to_dict()), encoding="utf-8")
     return {key: str(path) for key, path in artifacts.items()}
 
 

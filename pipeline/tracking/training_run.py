@@ -37,7 +37,8 @@ def log_training_run(experiment_id: str, config: AppConfig, training: TrainingDa
                        "validation_window": ",".join(result.split.window), "calibration": tc.calibration,
                        "best_iteration": result.best_iteration, "n_features": len(spec.feature_names),
                        "training_rows": training.total_rows, "seed": tc.seed, "engine": config.engine.kind,
-                       "linear_weight": 0.0 if result.linear is None else result.linear.weight})
+                       "linear_weight": 0.0 if result.linear is None else result.linear.weight,
+                       "activity_forecasts": 0 if result.forecast is None else len(result.forecast.sources)})
     mlflow.log_metrics({f"validation_{k}": v for k, v in report.metrics.items()})
     log_curve(CURVE_METRIC, result.curve)
     mlflow.set_tags({"input_fingerprint": training.loaded.fingerprint, "code_version": code_version(),

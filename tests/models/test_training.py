@@ -189,8 +189,9 @@ def test_the_parameter_search_chooses_on_training_rows_only_and_keeps_the_best(g
     cutoffs = [pd.Timestamp(t) for t in ("2025-07-31", "2025-08-31", "2025-09-30", "2025-10-31", "2025-11-30")]
     spec = fit_spec(as_of(tables, cutoffs[-1]), FeaturesConfig())
     rows = training_rows(tables, cutoffs, spec, 30)
+    # the search on the features alone, as choose_params is called here (forecasts would add columns)
     config = TrainingConfig(search_candidates=3, max_boost_rounds=80, early_stopping_rounds=20,
-                            refit_on_all_cutoffs=False, calibration="none")
+                            refit_on_all_cutoffs=False, calibration="none", activity_forecasts=False)
     split = split_rows(rows, config)
     chosen, graded = choose_params(rows.loc[split.train].reset_index(drop=True), spec, config)
     assert [g["params"] for g in graded] == list(CANDIDATES[:3])
