@@ -127,7 +127,7 @@ def fit_forecasts(rows: pd.DataFrame, inputs: list[str], sources: list[str], lea
     matrix = rows[inputs].to_numpy(dtype=np.float32)
     params = {**PARAMS, "seed": seed, "num_threads": threads}
     boosters = []
-    for j, source in enumerate(sources):
+    for j in range(len(sources)):
         per_fold = []
         for k in range(FOLDS):
             mask = usable & (fold != k)
