@@ -80,11 +80,8 @@ def categorical_features(spec: FeatureSpec) -> list[str]:
 def monotone_directions(spec: FeatureSpec) -> list[int]:
     """The declared direction of each feature of the spec, in feature order, ready for LightGBM's
     `monotone_constraints`: +1 a higher value raises churn risk, -1 lowers it, 0 unknown.
-    A categorical feature reads 0 (its codes have no order a constraint could use).
-    A name the features do not declare (a forecast the model adds, models.forecasts) reads 0 too."""
-    by_name = {f.name: f for f in declare(spec)}
-    return [0 if name not in by_name or by_name[name].categorical else int(by_name[name].direction)
-            for name in spec.feature_names]
+    A categorical feature reads 0 (its codes have no order a constraint could use)."""
+    return [0 if f.categorical else int(f.direction) for f in declared(spec).values()]
 
 
 def check_sources(tables: Tables, spec: FeatureSpec, missing: str = "warn") -> None:
