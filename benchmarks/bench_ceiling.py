@@ -122,8 +122,8 @@ def told_the_answer(matrix: pd.DataFrame, log_odds: np.ndarray, train: np.ndarra
     return booster.predict(matrix.loc[valid].to_numpy(np.float32))
 
 
-def measure(data: Path, work: Path) -> dict:
-    config = load_config(None)
+def measure(data: Path, work: Path, config_file: Path | None = None) -> dict:
+    config = load_config(config_file)
     training = prepare_training(data, config=config, until=None, out=work / "prepare")
     rows, spec = training.rows.reset_index(drop=True), training.spec
     names, categorical = list(spec.feature_names), [c for c in categorical_features(spec) if c in spec.feature_names]
@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work" / "ceiling")
+    parser.add_argument("--config", type=Path, help="a config file for training (default: defaults)")
     parser.add_argument("--smoke", action="store_true", help="1,000 clients, seed 1: a quick check")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
@@ -191,10 +192,11 @@ def main() -> None:
         data = args.work / f"default_{args.clients}_{seed}"
         if not (data / "truth.parquet").is_file():  # the generator writes the same bytes for the same seed
             generate(data, n_clients=args.clients, seed=seed)
-        runs[seed] = measure(data, args.work)
+        runs[seed] = measure(data, args.work, args.config)
         print(f"seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in runs[seed]["auc"].items())
               + f", oracle {runs[seed]['oracle']:.4f}", flush=True)
-    command = f".venv/bin/python benchmarks/bench_ceiling.py --clients {args.clients} --seeds {args.seeds}"
+    command = f".venv/bin/python benchmarks/bench_ceiling.py --clients {args.clients} --seeds {args.seeds}" + (
+        f" --config {args.config}" if args.config else "")
     emit(BEGIN, END, block(runs, command, measured, args.clients), write=not args.no_write)
 
 

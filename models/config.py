@@ -49,8 +49,9 @@ class TrainingConfig(BaseModel):
     # out-of-time fold of the training rows (models.linear; a weight of 0 keeps the trees alone)
     linear_blend: bool = True
     # forecast each event type's next-30-day count from every client-month and give the forecasts to the
-    # churn model as features (models.forecasts); the local engine only, and not with monotone_constraints
-    activity_forecasts: bool = False
+    # churn model as features (models.forecasts); the local engine only, and not with monotone_constraints.
+    # auto: when enough client-months have a known next month (models.forecasts.AUTO_MIN_ROWS)
+    activity_forecasts: Literal["auto"] | bool = "auto"
     # the metric a new model must beat the champion on, on the same window, and by how much
     champion_metric: Literal["expected_profit", "roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift",
                              "value_saved_at_capacity"] = "expected_profit"

@@ -90,7 +90,7 @@ def fit_distributed(rows: Any, rule: SplitRule, spec: FeatureSpec, config: Train
     # the estimator sets each worker's threads itself and says so for every fit
     warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
     if config.monotone_constraints or config.search_candidates > 1 or config.linear_blend \
-            or config.activity_forecasts:
+            or config.activity_forecasts is True:
         log.warning("the Dask engine fits the trees alone with the configured LightGBM parameters: "
                     "training.monotone_constraints, training.search_candidates, training.linear_blend and "
                     "training.activity_forecasts apply to the local engine only")

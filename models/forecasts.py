@@ -36,6 +36,10 @@ FOLDS = 3
 ROUNDS = 300
 MAX_TYPES = 8                 # forecast the most frequent event types only
 MIN_LEARNING_ROWS = 1_000     # fewer rows with a known next month: no forecasts
+# `activity_forecasts: auto` forecasts from this many rows with a known next month on: measured, they took
+# 0.004-0.014 ROC AUC off at ~9,500 such rows (1,500 clients) and added 0.002-0.003 at ~31,000 (5,000
+# clients; benchmarks/RESULTS.md, "Activity forecasts by default")
+AUTO_MIN_ROWS = 20_000
 NEXT_CUTOFF_DAYS = (20, 40)   # a "next cutoff" further or nearer than this is not next month
 PARAMS = {"objective": "poisson", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 100,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "deterministic": True,
@@ -117,12 +121,15 @@ def next_month_targets(rows: pd.DataFrame, sources: list[str]) -> tuple[np.ndarr
 
 
 def fit_forecasts(rows: pd.DataFrame, inputs: list[str], sources: list[str], learn: np.ndarray,
-                  fold: np.ndarray, categorical: list[str], seed: int, threads: int) -> ActivityForecast | None:
+                  fold: np.ndarray, categorical: list[str], seed: int, threads: int,
+                  min_rows: int = MIN_LEARNING_ROWS) -> ActivityForecast | None:
     """One Poisson booster per source and fold on the `learn` rows of the other folds; None when
-    fewer than `MIN_LEARNING_ROWS` rows have a known next month."""
+    fewer than `min_rows` rows have a known next month."""
     targets, known = next_month_targets(rows, sources)
     usable = learn & known
-    if not sources or usable.sum() < MIN_LEARNING_ROWS:
+    if not sources or usable.sum() < max(min_rows, MIN_LEARNING_ROWS):
+        log.info("no activity forecasts: %d rows with a known next month, fewer than %d", int(usable.sum()),
+                 max(min_rows, MIN_LEARNING_ROWS))
         return None
     matrix = rows[inputs].to_numpy(dtype=np.float32)
     params = {**PARAMS, "seed": seed, "num_threads": threads}

@@ -18,7 +18,7 @@ from features import categorical_features, declared, monotone_directions
 from features.spec import FeatureSpec
 from models.calibration import Calibrator, cross_fitted
 from models.config import TrainingConfig
-from models.forecasts import FOLDS, MAX_TYPES, ActivityForecast, fit_forecasts
+from models.forecasts import AUTO_MIN_ROWS, FOLDS, MAX_TYPES, MIN_LEARNING_ROWS, ActivityForecast, fit_forecasts
 from models.linear import LinearPart, blend, fit_linear, sigmoid
 from models.metrics import classification_metrics
 
@@ -231,7 +231,7 @@ def fit(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig) -> FitRes
     if rows.loc[split.train, "label"].nunique() < 2:
         raise ValueError("the training rows hold a single class; more history or cutoffs are needed")
     # with monotone constraints a forecast would carry a feature's effect around its constraint: none then
-    wanted = config.activity_forecasts and not config.monotone_constraints
+    wanted = config.activity_forecasts is not False and not config.monotone_constraints
     forecast = activity_forecasts(rows, spec, split, config) if wanted else None
     if forecast is not None:  # the churn model reads them as features; a training row's come cross-fitted
         rows = forecast.augment(rows, np.where(split.train, forecast_folds(rows, config), -1))
@@ -295,7 +295,8 @@ def activity_forecasts(rows: pd.DataFrame, spec: FeatureSpec, split: Split, conf
     if split.kind == "out_of_time":
         learn = (rows["cutoff"] < pd.Timestamp(min(split.window))).to_numpy()
     return fit_forecasts(rows, list(spec.feature_names), sources, learn, forecast_folds(rows, config),
-                         categorical_features(spec), config.seed, threads_for(len(rows), config.lightgbm.num_threads))
+                         categorical_features(spec), config.seed, threads_for(len(rows), config.lightgbm.num_threads),
+                         min_rows=AUTO_MIN_ROWS if config.activity_forecasts == "auto" else MIN_LEARNING_ROWS)
 
 
 def linear_part(rows: pd.DataFrame, spec: FeatureSpec, config: TrainingConfig, weight: float) -> LinearPart:

@@ -93,6 +93,17 @@ def test_too_few_rows_with_a_known_next_month_fit_no_forecasts():
                          [], 1, 1) is None
 
 
+def test_auto_asks_for_more_rows_than_an_explicit_request():
+    rows = _history(600)  # 1,800 rows with a next month (Jan-Mar): enough when asked, not for a threshold above
+    fold, learn = np.arange(len(rows)) % FOLDS, np.ones(len(rows), bool)
+    asked = fit_forecasts(rows, ["login_count_30d"], ["login_count_30d"], learn, fold, [], 1, 1)
+    assert asked is not None and asked.sources == ("login_count_30d",)
+    assert fit_forecasts(rows, ["login_count_30d"], ["login_count_30d"], learn, fold, [], 1, 1,
+                         min_rows=1_801) is None
+    assert fit_forecasts(rows, ["login_count_30d"], ["login_count_30d"], learn, fold, [], 1, 1,
+                         min_rows=1_800) is not None
+
+
 def test_a_forecasts_contribution_is_said_as_its_source_counts():
     forecast = ActivityForecast(("a", "login_count_30d"), ("login_count_30d",), ((),))
     values = np.array([[0.1, 0.2, 0.3],

@@ -93,3 +93,17 @@ def test_a_forecasting_models_list_gives_reasons_and_never_names_a_forecast(gene
     whole = bundle.booster.predict(bundle.forecast.augment(rows)[bundle.inputs].to_numpy(dtype=np.float32),
                                    pred_contrib=True)
     np.testing.assert_allclose(folded.sum(axis=1), whole[:, :-1].sum(axis=1), atol=1e-9)
+
+
+def test_by_default_forecasts_wait_for_enough_client_months(trained_store):
+    """`activity_forecasts: auto`: the suite's 1,500 clients give fewer rows with a known next month than
+    models.forecasts.AUTO_MIN_ROWS, so the default model is fitted without them (and says 0 types)."""
+    from models.forecasts import AUTO_MIN_ROWS
+
+    assert load_config(None).training.activity_forecasts == "auto"
+    configure(trained_store.tracking_uri)
+    model = load_model(trained_store.model_uri)
+    assert model.bundle.forecast is None
+    assert not any(n.endswith("_forecast_next_30d") for n in model.bundle.booster.feature_name())
+    assert mlflow.get_run(trained_store.result["run_id"]).data.params["activity_forecasts"] == "0"
+    assert AUTO_MIN_ROWS > 15_000  # more than the 1,500 clients x 10 months the suite's data holds

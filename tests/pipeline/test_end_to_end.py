@@ -442,8 +442,8 @@ def test_evaluate_refuses_a_cutoff_whose_labels_are_not_observed(small, churn_he
 def test_users_get_the_recorded_list_and_model_bytes(workspace, churn_here):
     """The list files and the model's own text file, byte for byte, as recorded (fixtures/end_to_end_sha256.json
     says when and why: first before pipeline/ moved into rooms, which changed none of them; again when the
-    default event windows gained a year, and when the event features gained the history length; each changes
-    the model on purpose)."""
+    default event windows gained a year, when the event features gained the history length, and when activity
+    forecasts became the default at its size; each changes the model on purpose)."""
     import hashlib
 
     import mlflow
@@ -461,6 +461,9 @@ def test_users_get_the_recorded_list_and_model_bytes(workspace, churn_here):
     mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
     model_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=trained["model_uri"],
                                                          dst_path=str(root / "model_bytes")))
+    # 8,000 clients hold more client-months with a known next month than models.forecasts.AUTO_MIN_ROWS:
+    # the default (`activity_forecasts: auto`) model reads activity forecasts, stored beside its booster
+    assert len(list(model_dir.rglob("forecasts.json"))) == 1
     files = {"risk_list.csv": root / "bytes" / "risk_list.csv",
              "risk_list.parquet": root / "bytes" / "risk_list.parquet",
              "booster.txt": next(model_dir.rglob("booster.txt"))}
