@@ -126,10 +126,9 @@ def fit_forecasts(rows: pd.DataFrame, inputs: list[str], sources: list[str], lea
     """One Poisson booster per source and fold on the `learn` rows of the other folds; None when
     fewer than `min_rows` rows have a known next month."""
     targets, known = next_month_targets(rows, sources)
-    usable = learn & known
-    if not sources or usable.sum() < max(min_rows, MIN_LEARNING_ROWS):
-        log.info("no activity forecasts: %d rows with a known next month, fewer than %d", int(usable.sum()),
-                 max(min_rows, MIN_LEARNING_ROWS))
+    usable, least = learn & known, max(min_rows, MIN_LEARNING_ROWS)
+    if not sources or usable.sum() < least:
+        log.info("no activity forecasts: %d rows with a known next month, fewer than %d", int(usable.sum()), least)
         return None
     matrix = rows[inputs].to_numpy(dtype=np.float32)
     params = {**PARAMS, "seed": seed, "num_threads": threads}
