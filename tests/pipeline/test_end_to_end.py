@@ -443,7 +443,8 @@ def test_users_get_the_recorded_list_and_model_bytes(workspace, churn_here):
     """The list files and the model's own text file, byte for byte, as recorded (fixtures/end_to_end_sha256.json
     says when and why: first before pipeline/ moved into rooms, which changed none of them; again when the
     default event windows gained a year, when the event features gained the history length, and when activity
-    forecasts became the default at its size; each changes the model on purpose)."""
+    forecasts became the default at its size, and when they became cheaper; each changes the model on
+    purpose)."""
     import hashlib
 
     import mlflow
@@ -466,7 +467,8 @@ def test_users_get_the_recorded_list_and_model_bytes(workspace, churn_here):
     assert len(list(model_dir.rglob("forecasts.json"))) == 1
     files = {"risk_list.csv": root / "bytes" / "risk_list.csv",
              "risk_list.parquet": root / "bytes" / "risk_list.parquet",
-             "booster.txt": next(model_dir.rglob("booster.txt"))}
+             "booster.txt": next(model_dir.rglob("booster.txt")),
+             "forecasts.json": next(model_dir.rglob("forecasts.json"))}
     files.update({f"call sheet {name}": root / "sheet" / name for name in ("risk_list.csv", "risk_list.parquet")})
     found = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     assert found == {name: expected[name] for name in files}, f"the bytes found: {json.dumps(found, indent=1)}"
