@@ -140,11 +140,11 @@ def fit_forecasts(rows: pd.DataFrame, inputs: list[str], sources: list[str], lea
         mask = usable & (fold != k)
         data = lgb.Dataset(matrix[mask], targets[mask, 0], feature_name=list(inputs),
                            categorical_feature=[c for c in categorical if c in inputs], free_raw_data=True)
-        boosters = []
+        trained = []
         for j in range(len(sources)):
             data.set_label(targets[mask, j])
-            boosters.append(lgb.train(params, data, ROUNDS))
-        per_fold.append(boosters)
+            trained.append(lgb.train(params, data, ROUNDS))
+        per_fold.append(trained)
     boosters = [tuple(folds[j] for folds in per_fold) for j in range(len(sources))]
     log.info("activity forecasts: %d event types, %d rows with a known next month", len(sources), int(usable.sum()))
     return ActivityForecast(tuple(inputs), tuple(sources), tuple(boosters))
