@@ -145,6 +145,5 @@ def fit_forecasts(rows: pd.DataFrame, inputs: list[str], sources: list[str], lea
             data.set_label(targets[mask, j])
             trained.append(lgb.train(params, data, ROUNDS))
         per_fold.append(trained)
-    boosters = [tuple(folds[j] for folds in per_fold) for j in range(len(sources))]
     log.info("activity forecasts: %d event types, %d rows with a known next month", len(sources), int(usable.sum()))
-    return ActivityForecast(tuple(inputs), tuple(sources), tuple(boosters))
+    return ActivityForecast(tuple(inputs), tuple(sources), tuple(zip(*per_fold)))  # per source, one per fold
